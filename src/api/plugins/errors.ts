@@ -1,0 +1,49 @@
+import type { FastifyError } from 'fastify';
+import { HeraldError, errors, type FieldError } from '../../domain/errors.js';
+import type { App } from '../types.js';
+
+/** Turns an ajv error path such as `/recipients/0/id` into `recipients[0].id`. */
+function fieldName(context: string | undefined, instancePath: string, missing?: string): string {
+  const parts = instancePath.split('/').filter(Boolean);
+  if (missing) parts.push(missing);
+  let out = context && context !== 'body' ? context : '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : (out ? `.${p}` : p);
+  return out || (context ?? 'body');
+}
+
+function validationErrors(err: FastifyError): FieldError[] {
+  return (err.validation ?? []).map((v) => {
+    const missing = v.keyword === 'required' ? String((v.params as { missingProperty?: string }).missingProperty) : undefined;
+    return {
+      field: fieldName(err.validationContext, v.instancePath, missing),
+      message: v.message ?? 'is invalid',
+      type: v.keyword === 'required' ? 'required' : 'invalid',
+    };
+  });
+}
+
+/** The single place where failures become responses in Knock's error shape. */
+export function registerErrorHandling(app: App): void {
+  app.setErrorHandler((err: FastifyError | HeraldError, request, reply) => {
+    let herald: HeraldError;
+    if (err instanceof HeraldError) {
+      herald = err;
+    } else if ((err as FastifyError).validation) {
+      const fields = validationErrors(err as FastifyError);
+      herald = errors.invalidParams(`Invalid request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields);
+    } else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
+      const status = (err as FastifyError).statusCode!;
+      herald = new HeraldError(status, status === 413 ? 'request_too_large' : 'invalid_params', err.message, 'invalid_request_error');
+    } else {
+      request.log.error({ err }, 'unhandled error');
+      herald = errors.internal();
+    }
+    // Knock's SDK retries 409 and 5xx; only let it retry what is safe to retry.
+    if (herald.status >= 500) reply.header('x-should-retry', 'true');
+    reply.code(herald.status).send(herald.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = errors.routeNotFound(request.method, request.url.split('?')[0]);
+    reply.code(404).send(e.toBody());
+  });
+}

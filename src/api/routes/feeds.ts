@@ -1,0 +1,5 @@
+import type { ApiDeps, App } from '../types.js';
+
+export function registerFeedRoutes(_app: App, _deps: ApiDeps): void {
+  // Routes for this resource are being written in this issue.
+}

@@ -1,0 +1,49 @@
+import { Type } from '@sinclair/typebox';
+import type { ApiDeps, App } from '../types.js';
+import { RecipientReference, RecipientRequest, TenantRequest } from '../schemas/common.js';
+
+const WorkflowKeyParams = Type.Object({ key: Type.String({ minLength: 1 }) });
+
+const TriggerBody = Type.Object({
+  recipients: Type.Array(RecipientRequest, { maxItems: 1000 }),
+  actor: Type.Optional(Type.Union([RecipientRequest, Type.Null()])),
+  cancellation_key: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()])),
+  data: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
+  tenant: Type.Optional(Type.Union([TenantRequest, Type.Null()])),
+  settings: Type.Optional(Type.Union([Type.Object({
+    sandbox_mode: Type.Optional(Type.Boolean()),
+    skip_delay: Type.Optional(Type.Boolean()),
+  }), Type.Null()])),
+});
+
+const CancelBody = Type.Object({
+  cancellation_key: Type.String({ minLength: 1 }),
+  recipients: Type.Optional(Type.Union([Type.Array(RecipientReference, { maxItems: 1000 }), Type.Null()])),
+});
+
+/** Header reporting how many runs a cancel stopped (Knock's cancel tells you nothing). */
+export const CANCELLED_COUNT_HEADER = 'x-herald-cancelled-runs';
+
+export function registerWorkflowRoutes(app: App, deps: ApiDeps): void {
+  app.post('/v1/workflows/:key/trigger', {
+    schema: { tags: ['workflows'], summary: 'Trigger a workflow', params: WorkflowKeyParams, body: TriggerBody },
+  }, async (request, reply) => {
+    const idempotencyKey = request.headers['idempotency-key'];
+    const outcome = await deps.engine.trigger(request.params.key, request.body as any, {
+      idempotencyKey: typeof idempotencyKey === 'string' && idempotencyKey !== '' ? idempotencyKey.slice(0, 255) : undefined,
+      requestId: request.id,
+    });
+    if (outcome.replayed) {
+      reply.header('idempotent-replayed', 'true');
+      if (outcome.originalRequestId) reply.header('original-x-request-id', outcome.originalRequestId);
+    }
+    return reply.code(outcome.status).send(outcome.body);
+  });
+
+  app.post('/v1/workflows/:key/cancel', {
+    schema: { tags: ['workflows'], summary: 'Cancel paused runs by cancellation key', params: WorkflowKeyParams, body: CancelBody },
+  }, async (request, reply) => {
+    const cancelled = await deps.engine.cancel(request.params.key, request.body as any);
+    return reply.code(204).header(CANCELLED_COUNT_HEADER, String(cancelled)).send();
+  });
+}

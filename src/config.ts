@@ -1,0 +1,95 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+/**
+ * The only reader of flags, environment and config file. Precedence: flags > env > config file
+ * > defaults. The result is validated and frozen; nothing else reads process.env.
+ */
+export interface HeraldConfig {
+  readonly port: number;
+  readonly host: string;
+  /** PostgreSQL connection string; absent = embedded PGlite in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly workflowsDir: string;
+  readonly secretKey: string | undefined;
+  readonly publicKey: string | undefined;
+  /** Which roles this process plays: the HTTP API, the worker that advances runs, or both. */
+  readonly roles: readonly ('api' | 'worker')[];
+  readonly logLevel: string;
+  /** How often an idle worker polls for due runs; NOTIFY wakes it sooner. */
+  readonly pollIntervalMs: number;
+  /** PEM public key that verifies X-Knock-User-Token JWTs sent with a public key. */
+  readonly signingPublicKey: string | undefined;
+}
+
+interface Field {
+  key: keyof HeraldConfig;
+  env: string;
+  flag: string;
+  parse: (raw: string) => unknown;
+}
+
+const str = (raw: string) => raw;
+const int = (name: string) => (raw: string) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+};
+const roles = (raw: string) => {
+  const list = raw.split(',').map((r) => r.trim()).filter(Boolean);
+  for (const r of list) if (r !== 'api' && r !== 'worker') throw new Error(`HERALD_ROLES: unknown role "${r}" (use api, worker)`);
+  if (list.length === 0) throw new Error('HERALD_ROLES must name at least one role');
+  return list;
+};
+
+const FIELDS: Field[] = [
+  { key: 'port', env: 'PORT', flag: 'port', parse: int('PORT') },
+  { key: 'host', env: 'HOST', flag: 'host', parse: str },
+  { key: 'databaseUrl', env: 'DATABASE_URL', flag: 'database-url', parse: str },
+  { key: 'dataDir', env: 'HERALD_DATA_DIR', flag: 'data-dir', parse: str },
+  { key: 'workflowsDir', env: 'HERALD_WORKFLOWS_DIR', flag: 'workflows-dir', parse: str },
+  { key: 'secretKey', env: 'HERALD_SECRET_KEY', flag: 'secret-key', parse: str },
+  { key: 'publicKey', env: 'HERALD_PUBLIC_KEY', flag: 'public-key', parse: str },
+  { key: 'roles', env: 'HERALD_ROLES', flag: 'roles', parse: roles },
+  { key: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: 'log-level', parse: str },
+  { key: 'pollIntervalMs', env: 'HERALD_POLL_INTERVAL_MS', flag: 'poll-interval-ms', parse: int('HERALD_POLL_INTERVAL_MS') },
+  { key: 'signingPublicKey', env: 'HERALD_SIGNING_PUBLIC_KEY', flag: 'signing-public-key', parse: str },
+];
+
+const DEFAULTS: HeraldConfig = {
+  port: 3000,
+  host: '127.0.0.1',
+  databaseUrl: undefined,
+  dataDir: '.herald/data',
+  workflowsDir: 'workflows',
+  secretKey: undefined,
+  publicKey: undefined,
+  roles: ['api', 'worker'],
+  logLevel: 'info',
+  pollIntervalMs: 1000,
+  signingPublicKey: undefined,
+};
+
+export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): HeraldConfig {
+  const options: Record<string, { type: 'string' }> = { config: { type: 'string' } };
+  for (const f of FIELDS) options[f.flag] = { type: 'string' };
+  const { values: flags } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+
+  const configPath = (flags.config as string | undefined) ?? env.HERALD_CONFIG ?? (existsSync('herald.config.json') ? 'herald.config.json' : undefined);
+  const fromFile: Record<string, unknown> = configPath ? JSON.parse(readFileSync(resolve(configPath), 'utf8')) : {};
+
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  for (const f of FIELDS) {
+    const flag = flags[f.flag] as string | undefined;
+    const envValue = env[f.env];
+    if (flag !== undefined) out[f.key] = f.parse(flag);
+    else if (envValue !== undefined && envValue !== '') out[f.key] = f.parse(envValue);
+    else if (fromFile[f.key] !== undefined) out[f.key] = typeof fromFile[f.key] === 'string' ? f.parse(fromFile[f.key] as string) : fromFile[f.key];
+  }
+  const config = out as unknown as HeraldConfig;
+  if (config.secretKey !== undefined && !config.secretKey.startsWith('sk_')) throw new Error('HERALD_SECRET_KEY must start with "sk_"');
+  if (config.publicKey !== undefined && !config.publicKey.startsWith('pk_')) throw new Error('HERALD_PUBLIC_KEY must start with "pk_"');
+  return Object.freeze(config);
+}

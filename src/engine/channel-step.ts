@@ -1,0 +1,71 @@
+import type { Clock } from '../domain/clock.js';
+import type { WorkflowDefinition } from '../domain/workflow.js';
+import { toReference } from '../domain/recipients.js';
+import { renderInAppFeed } from '../templates/in-app-feed.js';
+import type { Db, Queryable } from '../store/db.js';
+import { findChannel, type ChannelRow } from '../store/channels.js';
+import { insertMessage, newMessageId } from '../store/message-insert.js';
+import type { RunRow } from '../store/runs.js';
+import type { RunScope } from './run-scope.js';
+
+export type ChannelOutcome =
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'message'; messageId: string; write: (tx: Queryable) => Promise<void> };
+
+interface ChannelStepInput {
+  run: RunRow;
+  def: WorkflowDefinition;
+  step: { ref: string; channel_key?: string; template?: Record<string, unknown> };
+  scope: RunScope;
+  sandbox: boolean;
+}
+
+// Channels change rarely; a short cache keeps a lookup off every step of every run.
+const channelCache = new Map<string, { at: number; row: ChannelRow | null }>();
+async function channelByKey(db: Db, key: string): Promise<ChannelRow | null> {
+  const hit = channelCache.get(key);
+  if (hit && Date.now() - hit.at < 10_000) return hit.row;
+  const row = await findChannel(db, key);
+  channelCache.set(key, { at: Date.now(), row });
+  return row;
+}
+
+/**
+ * Renders a channel step and prepares its message. Rendering happens outside any transaction;
+ * the returned `write` inserts the message inside the run's checkpoint transaction.
+ */
+export async function runChannelStep(deps: { db: Db; clock: Clock }, input: ChannelStepInput): Promise<ChannelOutcome> {
+  const { run, def, step, scope, sandbox } = input;
+  if (!step.channel_key) return { kind: 'skipped', reason: 'the step names no channel_key (channel groups are not supported yet)' };
+  const channel = await channelByKey(deps.db, step.channel_key);
+  if (!channel) return { kind: 'skipped', reason: `channel "${step.channel_key}" is not configured` };
+  if (channel.type !== 'in_app_feed') return { kind: 'skipped', reason: `channel type "${channel.type}" is not supported yet` };
+
+  const blocks = await renderInAppFeed((step.template ?? {}) as any, scope as any);
+  const now = deps.clock.now();
+  const messageId = newMessageId(now);
+  return {
+    kind: 'message',
+    messageId,
+    write: async (tx) => {
+      await insertMessage(tx, {
+        id: messageId,
+        channelId: channel.id,
+        recipient: { collection: run.recipient_collection, id: run.recipient_id },
+        workflowKey: run.workflow_key,
+        workflowSha: run.workflow_sha,
+        categories: def.categories ?? [],
+        workflowRunId: run.workflow_run_id,
+        recipientRunId: run.id,
+        stepRef: step.ref,
+        tenantId: run.tenant_id,
+        actors: run.actor ? [toReference(run.actor)] : [],
+        // Sandbox mode renders and records the message but never delivers it.
+        status: sandbox ? 'not_sent' : 'delivered',
+        data: run.data,
+        content: { blocks },
+        now,
+      }, sandbox ? ['message.not_sent'] : ['message.queued', 'message.delivered']);
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** NOTIFY channel that wakes workers when runs become due; polling stays correct without it. */
+export const RUNS_CHANNEL = 'herald_runs';

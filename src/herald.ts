@@ -1,0 +1,56 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { buildApp } from './api/app.js';
+import type { App } from './api/types.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { createEngine } from './engine/create-engine.js';
+import type { Engine } from './engine/engine.js';
+import { RunWorker } from './queue/run-worker.js';
+import type { Db } from './store/db.js';
+import { migrate } from './store/migrate.js';
+import { ensureApiKeys, type KeyPair } from './store/api-keys.js';
+import { syncWorkflowsFromDirectory, type WorkflowSyncReport } from './workflows/sync.js';
+
+export interface HeraldOptions {
+  db: Db;
+  clock?: Clock;
+  logger: FastifyBaseLogger;
+  keys?: { secret?: string; public?: string };
+  workflowsDir?: string;
+  signingPublicKey?: string;
+  pollIntervalMs?: number;
+  /** A unique name for this process's worker (lease owner). */
+  workerId?: string;
+}
+
+export interface Herald {
+  app: App;
+  engine: Engine;
+  worker: RunWorker;
+  keys: KeyPair;
+  workflows: WorkflowSyncReport;
+  close(): Promise<void>;
+}
+
+/** Composition: store -> engine -> worker -> api. Used by main.ts and by the tests alike. */
+export async function createHerald(opts: HeraldOptions): Promise<Herald> {
+  const clock = opts.clock ?? systemClock;
+  await migrate(opts.db);
+  const keys = await ensureApiKeys(opts.db, opts.keys ?? {});
+  const workflows = opts.workflowsDir
+    ? await syncWorkflowsFromDirectory(opts.db, opts.workflowsDir, clock.now())
+    : { loaded: [], errors: [] };
+  const engine = createEngine({ db: opts.db, clock, logger: opts.logger });
+  const worker = new RunWorker({ db: opts.db, clock, logger: opts.logger, engine, pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
+  const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey }, { logger: opts.logger });
+  return {
+    app,
+    engine,
+    worker,
+    keys,
+    workflows,
+    async close() {
+      await worker.stop();
+      await app.close();
+    },
+  };
+}

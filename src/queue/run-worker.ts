@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../domain/clock.js';
+import type { Db } from '../store/db.js';
+import { claimDueRuns, nextWakeAt, type RunRow } from '../store/runs.js';
+
+export interface RunWorkerOptions {
+  db: Db;
+  clock: Clock;
+  logger: FastifyBaseLogger;
+  engine: { advance(run: RunRow, leaseOwner: string): Promise<void> };
+  pollIntervalMs?: number;
+  workerId?: string;
+  /** Runs claimed per round trip; claiming in batches is what makes the queue fast. */
+  batchSize?: number;
+  /** Claimed runs advanced at once. */
+  concurrency?: number;
+  /** How long a claim lasts before another worker may take the run over. */
+  leaseMs?: number;
+}
+
+/** NOTIFY channel name shared with the engine's trigger (kept here to avoid a queue->engine import). */
+const RUNS_CHANNEL = 'herald_runs';
+
+/**
+ * Claims due runs from PostgreSQL (FOR UPDATE SKIP LOCKED) and advances them. Any number of
+ * workers in any number of processes can run against one database: claims never overlap, and a
+ * crashed worker's runs become due again when their lease expires.
+ */
+export class RunWorker {
+  readonly id: string;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollIntervalMs: number;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
+
+  constructor(private readonly opts: RunWorkerOptions) {
+    this.id = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.batchSize = opts.batchSize ?? 50;
+    this.concurrency = opts.concurrency ?? 8;
+    this.leaseMs = opts.leaseMs ?? 60_000;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
+  }
+
+  /** Claims and advances one batch; returns how many runs it claimed. */
+  async tick(): Promise<number> {
+    const now = this.opts.clock.now();
+    // Each claim gets its own owner token, so a stale claim of ours can never checkpoint.
+    const owner = `${this.id}/${randomUUID().slice(0, 8)}`;
+    const runs = await claimDueRuns(this.opts.db, owner, now, new Date(now.getTime() + this.leaseMs), this.batchSize);
+    let next = 0;
+    const lane = async () => {
+      while (next < runs.length) {
+        const run = runs[next++];
+        try {
+          await this.opts.engine.advance(run, owner);
+        } catch (err) {
+          // The lease expires and another claim retries the run; nothing is lost.
+          this.opts.logger.error({ err, run_id: run.id }, 'advancing a run failed; it will be retried after its lease');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, runs.length) }, lane));
+    return runs.length;
+  }
+
+  /** Processes until nothing is due at the current clock time (tests and the CLI use this). */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.tick();
+      total += n;
+      if (n === 0) return total;
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.opts.db.listen(RUNS_CHANNEL, () => this.wake?.())
+      .then((unlisten) => { this.unlisten = unlisten; })
+      .catch((err) => this.opts.logger.warn({ err }, 'LISTEN failed; relying on polling'));
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.loop = null;
+    await this.unlisten?.().catch(() => {});
+    this.unlisten = null;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let claimed = 0;
+      try {
+        claimed = await this.tick();
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'claiming runs failed (database unavailable?); retrying');
+      }
+      if (claimed > 0 || !this.running) continue;
+      await this.sleep(await this.idleDelay());
+    }
+  }
+
+  /** Sleep until the next run is due, but never longer than the poll interval. */
+  private async idleDelay(): Promise<number> {
+    try {
+      const next = await nextWakeAt(this.opts.db);
+      if (next) return Math.max(5, Math.min(this.pollIntervalMs, next.getTime() - this.opts.clock.now().getTime()));
+    } catch {
+      // fall back to polling
+    }
+    return this.pollIntervalMs;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() { clearTimeout(timer); resolve(); }
+      this.wake = () => { this.wake = null; done(); };
+    });
+  }
+}

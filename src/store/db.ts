@@ -1,0 +1,24 @@
+/**
+ * The Db port: the only way the rest of Herald talks to SQL. Two adapters implement it
+ * (node-postgres for a real server, PGlite for the embedded default) so every module of SQL
+ * runs unchanged on both engines.
+ */
+export interface Queryable {
+  /** Runs one parameterised statement and returns its rows. */
+  query<T = any>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly engine: 'pglite' | 'postgres';
+  /** Runs `fn` inside BEGIN/COMMIT; any throw rolls back. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Subscribes to NOTIFY on `channel`; returns an unsubscribe function. Only shortens latency. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Sends NOTIFY; inside a transaction use `notifySql` so it fires at commit. */
+  notify(channel: string, payload?: string): Promise<void>;
+  /** The channel name to use in SQL `pg_notify` (namespaced per schema). */
+  channelName(channel: string): string;
+  close(): Promise<void>;
+}

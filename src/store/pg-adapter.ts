@@ -1,0 +1,113 @@
+import pg from 'pg';
+import type { Db, Queryable } from './db.js';
+
+// Keep bigint/numeric as JS numbers where safe: counts come back as int8.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface PgOptions {
+  connectionString: string;
+  /** Schema to work in (tests use one schema per test file). */
+  schema?: string;
+  max?: number;
+}
+
+/** Real PostgreSQL through a node-postgres pool; a dedicated client carries LISTEN. */
+export async function openPostgres(opts: PgOptions): Promise<Db> {
+  const schema = opts.schema;
+  const pool = new pg.Pool({
+    connectionString: opts.connectionString,
+    max: opts.max ?? 10,
+    options: schema ? `-c search_path=${schema}` : undefined,
+  });
+  // A dropped idle connection (database restart) must not crash the process.
+  pool.on('error', () => {});
+  if (schema) {
+    const c = await pool.connect();
+    try { await c.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`); } finally { c.release(); }
+  }
+
+  const prefix = schema ? `${schema}_` : '';
+  const channelName = (channel: string) => `${prefix}${channel}`.slice(0, 63);
+  const asQueryable = (c: pg.Pool | pg.PoolClient): Queryable => ({
+    async query(sql, params) {
+      const r = await c.query(sql, params as unknown[] | undefined);
+      return r.rows;
+    },
+    async exec(sql) { await c.query(sql); },
+  });
+  const root = asQueryable(pool);
+
+  const listeners = new Map<string, Set<(p: string) => void>>();
+  let listenClient: pg.Client | null = null;
+  let closed = false;
+  let connecting: Promise<void> | null = null;
+
+  async function ensureListenClient(): Promise<void> {
+    if (listenClient || closed) return;
+    if (connecting) return connecting;
+    connecting = (async () => {
+      const client = new pg.Client({ connectionString: opts.connectionString });
+      client.on('notification', (msg) => {
+        for (const cb of listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
+      });
+      const reconnect = () => {
+        if (listenClient !== client) return;
+        listenClient = null;
+        client.end().catch(() => {});
+        // LISTEN only shortens latency; polling keeps working while we reconnect.
+        if (!closed) setTimeout(() => { ensureListenClient().catch(() => {}); }, 1000).unref();
+      };
+      client.on('error', reconnect);
+      client.on('end', reconnect);
+      await client.connect();
+      for (const ch of listeners.keys()) await client.query(`LISTEN "${ch}"`);
+      listenClient = client;
+    })().finally(() => { connecting = null; });
+    return connecting;
+  }
+
+  return {
+    engine: 'postgres',
+    query: root.query,
+    exec: root.exec,
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(asQueryable(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    channelName,
+    async listen(channel, onNotify) {
+      const name = channelName(channel);
+      let set = listeners.get(name);
+      const first = !set;
+      if (!set) { set = new Set(); listeners.set(name, set); }
+      set.add(onNotify);
+      try {
+        await ensureListenClient();
+        if (first && listenClient) await listenClient.query(`LISTEN "${name}"`);
+      } catch {
+        // Not fatal: the poller still finds the work.
+      }
+      return async () => { set!.delete(onNotify); };
+    },
+    async notify(channel, payload = '') {
+      await pool.query('SELECT pg_notify($1, $2)', [channelName(channel), payload]);
+    },
+    async close() {
+      closed = true;
+      const c = listenClient;
+      listenClient = null;
+      if (c) await c.end().catch(() => {});
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { PGlite } from '@electric-sql/pglite';
+import type { Db, Queryable } from './db.js';
+
+export interface PgliteOptions {
+  /** Directory for the database files; omitted = in memory. */
+  dataDir?: string;
+  /** A dump made by `dumpDataDir` to start from (tests start from a migrated template). */
+  loadDataDir?: Blob | File;
+}
+
+/**
+ * The embedded default: PGlite, Postgres compiled to WASM, running in this process. It is a
+ * single session, so it serialises all statements; transactions hold it exclusively.
+ */
+export async function openPglite(opts: PgliteOptions = {}): Promise<Db> {
+  const db = await PGlite.create({ dataDir: opts.dataDir, loadDataDir: opts.loadDataDir });
+  return wrapPglite(db);
+}
+
+export function wrapPglite(db: PGlite): Db {
+  const toQueryable = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+    async query(sql, params) {
+      const r = await q.query(sql, params as any[] | undefined);
+      return r.rows as any[];
+    },
+    async exec(sql) { await q.exec(sql); },
+  });
+  const root = toQueryable(db);
+  return {
+    engine: 'pglite',
+    query: root.query,
+    exec: root.exec,
+    transaction: (fn) => db.transaction((tx) => fn(toQueryable(tx))),
+    channelName: (channel) => channel,
+    async listen(channel, onNotify) {
+      const unsub = await db.listen(channel, onNotify);
+      return async () => { await unsub(); };
+    },
+    async notify(channel, payload = '') {
+      await db.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+    async close() { if (!db.closed) await db.close(); },
+    // Exposed for tests that snapshot a migrated database.
+    ...( { raw: db } as object),
+  };
+}

@@ -1,0 +1,186 @@
+import type { Queryable } from './db.js';
+
+/** A recipient run as stored: the unit of work the worker claims. */
+export interface RunRow {
+  id: string;
+  workflow_run_id: string;
+  workflow_key: string;
+  workflow_sha: string;
+  recipient_collection: string;
+  recipient_id: string;
+  actor: { id: string; collection: string } | null;
+  tenant_id: string | null;
+  cancellation_key: string | null;
+  data: Record<string, unknown>;
+  status: 'queued' | 'processing' | 'paused' | 'completed' | 'cancelled';
+  position: number;
+  state: RunState;
+  error_count: number;
+  attempts: number;
+  wake_at: Date | null;
+  lease_owner: string | null;
+  inserted_at: Date;
+  updated_at: Date;
+}
+
+export interface RunState {
+  /** The delay the run is paused on, so its completion is recorded when it wakes. */
+  waiting?: { step_ref: string; until: string };
+  /** Trigger settings the steps need (sandbox, skip_delay). */
+  settings?: { sandbox_mode?: boolean; skip_delay?: boolean };
+  started?: boolean;
+  /** Consecutive failures of the step at `position`, for Knock's 3-attempt limit. */
+  failures?: { step_ref: string; count: number };
+}
+
+export interface NewTrigger {
+  id: string;
+  workflowKey: string;
+  workflowSha: string;
+  actor: { id: string; collection: string } | null;
+  tenantId: string | null;
+  data: Record<string, unknown>;
+  cancellationKey: string | null;
+  settings: Record<string, unknown>;
+  now: Date;
+}
+
+export interface NewRun {
+  id: string;
+  recipient_collection: string;
+  recipient_id: string;
+  data: Record<string, unknown>;
+}
+
+export interface RunEvent {
+  id: string;
+  recipient_run_id: string;
+  event: string;
+  status?: 'ok' | 'error';
+  step_ref?: string | null;
+  step_type?: string | null;
+  attempt?: number | null;
+  data?: Record<string, unknown> | null;
+  inserted_at: Date;
+}
+
+/** Inserts the trigger row and all its recipient runs: two statements whatever the fan-out. */
+export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: NewRun[], state: RunState): Promise<void> {
+  await q.query(
+    `INSERT INTO workflow_triggers (id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, inserted_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [t.id, t.workflowKey, t.workflowSha, t.actor ? JSON.stringify(t.actor) : null, t.tenantId, JSON.stringify(t.data), t.cancellationKey, JSON.stringify(t.settings), t.now],
+  );
+  if (runs.length === 0) return;
+  // One multi-row INSERT from a JSON array: a 1,000-recipient trigger is one round trip.
+  await q.query(
+    `INSERT INTO recipient_runs (id, workflow_run_id, workflow_key, workflow_sha, recipient_collection, recipient_id,
+                                 actor, tenant_id, cancellation_key, data, status, position, state, wake_at, inserted_at, updated_at)
+     SELECT r.id, $1, $2, $3, r.recipient_collection, r.recipient_id, $4, $5, $6, r.data, 'queued', 0, $7, $8, $8, $8
+     FROM jsonb_to_recordset($9::jsonb) AS r(id uuid, recipient_collection text, recipient_id text, data jsonb)`,
+    [t.id, t.workflowKey, t.workflowSha, t.actor ? JSON.stringify(t.actor) : null, t.tenantId, t.cancellationKey, JSON.stringify(state), t.now, JSON.stringify(runs)],
+  );
+}
+
+/**
+ * Claims up to `limit` due runs for this worker. Due = unfinished and wake_at <= now; a claimed
+ * run's wake_at becomes its lease expiry, so a run whose worker died is due again later.
+ * SKIP LOCKED lets any number of workers claim concurrently without blocking or double-claiming.
+ */
+export async function claimDueRuns(q: Queryable, owner: string, now: Date, leaseUntil: Date, limit: number): Promise<RunRow[]> {
+  return q.query<RunRow>(
+    `UPDATE recipient_runs r
+        SET status = 'processing', lease_owner = $1, wake_at = $3, attempts = r.attempts + 1, updated_at = $2
+       FROM (SELECT id FROM recipient_runs
+              WHERE status IN ('queued', 'processing', 'paused') AND wake_at <= $2
+              ORDER BY wake_at
+              LIMIT $4
+              FOR UPDATE SKIP LOCKED) due
+      WHERE r.id = due.id
+      RETURNING r.*`,
+    [owner, now, leaseUntil, limit],
+  );
+}
+
+/** When the next run becomes due, so an idle worker can sleep exactly until then. */
+export async function nextWakeAt(q: Queryable): Promise<Date | null> {
+  const rows = await q.query<{ wake_at: Date }>(
+    `SELECT wake_at FROM recipient_runs WHERE status IN ('queued', 'processing', 'paused') AND wake_at IS NOT NULL ORDER BY wake_at LIMIT 1`,
+  );
+  return rows[0]?.wake_at ?? null;
+}
+
+export interface RunProgress {
+  status: RunRow['status'];
+  position: number;
+  state: RunState;
+  wakeAt: Date | null;
+  errorCount?: number;
+  /** Keep the claim (lease) while the run continues in this worker. */
+  keepLease?: boolean;
+  resetAttempts?: boolean;
+}
+
+/**
+ * The checkpoint: records a step's outcome only if this worker still holds the run and it was
+ * not cancelled. The UPDATE takes the row lock, so it serialises with cancel: once a cancel has
+ * committed, this matches nothing and the caller discards the outcome (no message, no event).
+ */
+export async function checkpointRun(q: Queryable, runId: string, owner: string, p: RunProgress, now: Date): Promise<boolean> {
+  const rows = await q.query(
+    `UPDATE recipient_runs
+        SET status = $3, position = $4, state = $5, wake_at = $6,
+            error_count = COALESCE($7, error_count),
+            lease_owner = CASE WHEN $8 THEN lease_owner ELSE NULL END,
+            attempts = CASE WHEN $9 THEN 0 ELSE attempts END,
+            updated_at = $10
+      WHERE id = $1 AND status = 'processing' AND lease_owner = $2
+      RETURNING id`,
+    [runId, owner, p.status, p.position, JSON.stringify(p.state), p.wakeAt, p.errorCount ?? null, p.keepLease ?? false, p.resetAttempts ?? true, now],
+  );
+  return rows.length === 1;
+}
+
+export async function insertRunEvents(q: Queryable, events: RunEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await q.query(
+    `INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, attempt, data, inserted_at)
+     SELECT e.id, e.recipient_run_id, e.event, COALESCE(e.status, 'ok'), e.step_ref, e.step_type, e.attempt, e.data, e.inserted_at
+     FROM jsonb_to_recordset($1::jsonb)
+       AS e(id uuid, recipient_run_id uuid, event text, status text, step_ref text, step_type text, attempt int, data jsonb, inserted_at timestamptz)`,
+    [JSON.stringify(events)],
+  );
+}
+
+export interface CancelMatch {
+  workflowKey: string;
+  cancellationKey: string;
+  /** null = every recipient. */
+  recipients: { collection: string; id: string }[] | null;
+}
+
+/**
+ * Marks every matching unfinished run cancelled, in the caller's transaction. Runs a worker is
+ * holding are included: the row lock makes their next checkpoint fail, discarding the outcome.
+ */
+export async function cancelMatchingRuns(q: Queryable, m: CancelMatch, now: Date): Promise<string[]> {
+  const byRecipient = m.recipients !== null;
+  const rows = await q.query<{ id: string }>(
+    `UPDATE recipient_runs
+        SET status = 'cancelled', wake_at = NULL, lease_owner = NULL, updated_at = $3
+      WHERE workflow_key = $1 AND cancellation_key = $2
+        AND status IN ('queued', 'processing', 'paused')
+        AND (NOT $4 OR (recipient_collection, recipient_id) IN (
+              SELECT c, i FROM unnest($5::text[], $6::text[]) AS x(c, i)))
+      RETURNING id`,
+    [m.workflowKey, m.cancellationKey, now, byRecipient, (m.recipients ?? []).map((r) => r.collection), (m.recipients ?? []).map((r) => r.id)],
+  );
+  return rows.map((r) => r.id);
+}
+
+export async function recordCancellation(q: Queryable, id: string, m: CancelMatch, cancelled: number, now: Date): Promise<void> {
+  await q.query(
+    `INSERT INTO cancellations (id, workflow_key, cancellation_key, recipients, cancelled_runs, inserted_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [id, m.workflowKey, m.cancellationKey, m.recipients ? JSON.stringify(m.recipients) : null, cancelled, now],
+  );
+}

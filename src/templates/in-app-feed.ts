@@ -1,0 +1,53 @@
+/**
+ * Renders an `in_app_feed` channel template into the content blocks Knock's feed returns
+ * (reference §3.6, §6). Knock's React components find blocks by name: `body` (markdown,
+ * `rendered` is HTML), `action_url` (text) and `actions` (button_set with `primary` /
+ * `secondary` buttons), so those names are part of the contract.
+ *
+ * The rendered HTML is not sanitized: like marked, it passes raw HTML in the markdown
+ * through, including HTML that arrives via Liquid variables.
+ */
+import { Marked } from 'marked';
+import { renderString, type LiquidScope } from './liquid.js';
+
+export interface InAppFeedTemplate {
+  markdown_body: string;
+  action_url?: string | null;
+  action_buttons?: { label: string; action: string }[] | null;
+}
+
+export type ContentBlock =
+  | { name: string; type: 'markdown' | 'text'; content: string; rendered: string }
+  | { name: string; type: 'button_set'; buttons: { name: string; label: string; action: string }[] };
+
+// A private instance so nothing else can reconfigure the global `marked`.
+const markdown = new Marked({ gfm: true, async: false });
+
+/** Knock names the first two buttons `primary` and `secondary`; further ones are numbered. */
+const buttonName = (index: number) => ['primary', 'secondary'][index] ?? `button_${index + 1}`;
+
+/** Throws TemplateRenderError naming the failing field (`markdown_body`, `action_buttons[0].label`, ...). */
+export async function renderInAppFeed(template: InAppFeedTemplate, scope: LiquidScope): Promise<ContentBlock[]> {
+  const body = await renderString(template.markdown_body, scope, 'markdown_body');
+  const blocks: ContentBlock[] = [
+    { name: 'body', type: 'markdown', content: body, rendered: (markdown.parse(body) as string).trim() },
+  ];
+
+  if (template.action_url != null && template.action_url !== '') {
+    const url = (await renderString(template.action_url, scope, 'action_url')).trim();
+    blocks.push({ name: 'action_url', type: 'text', content: url, rendered: url });
+  }
+
+  const buttons = template.action_buttons ?? [];
+  if (buttons.length > 0) {
+    const rendered = await Promise.all(
+      buttons.map(async (button, i) => ({
+        name: buttonName(i),
+        label: await renderString(button.label, scope, `action_buttons[${i}].label`),
+        action: (await renderString(button.action, scope, `action_buttons[${i}].action`)).trim(),
+      })),
+    );
+    blocks.push({ name: 'actions', type: 'button_set', buttons: rendered });
+  }
+  return blocks;
+}

@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { ManualClock } from '../../src/domain/clock.js';
+import { createHerald, type Herald } from '../../src/herald.js';
+import { openPostgres } from '../../src/store/pg-adapter.js';
+import type { Db } from '../../src/store/db.js';
+import { engines, startTestHerald, writeWorkflowsDir, type TestHerald } from '../support/harness.js';
+
+const hello = {
+  key: 'hello',
+  name: 'Hello',
+  steps: [{ ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'hi {{ recipient.id }}' } }],
+};
+
+describe.each(engines)('worker recovery (%s)', (engine) => {
+  let t: TestHerald;
+  afterEach(async () => { await t.close(); });
+
+  it('a run claimed by a worker that died is taken over after its lease, with one message', async () => {
+    t = await startTestHerald(engine, { workflows: [hello] });
+    await t.knock.workflows.trigger('hello', { recipients: ['ada'] });
+    const worker = t.herald.worker as any;
+    const advance = worker.opts.engine.advance;
+    // The "dead" worker claims the run and never checkpoints it.
+    worker.opts.engine.advance = async () => { throw new Error('worker killed'); };
+    expect(await worker.tick()).toBe(1);
+    worker.opts.engine.advance = advance;
+    // Within the lease nobody else may take it.
+    expect(await t.drain()).toBe(0);
+    t.clock.advance(61_000);
+    expect(await t.drain()).toBe(1);
+    expect((await t.knock.users.listMessages('ada')).items).toHaveLength(1);
+  });
+
+  it('a retried step never creates a second in-app message', async () => {
+    t = await startTestHerald(engine, { workflows: [hello] });
+    await t.knock.workflows.trigger('hello', { recipients: ['ada'] });
+    await t.drain();
+    // Replay the same run from the start as a crashed worker's successor would.
+    await t.db.query(`UPDATE recipient_runs SET status = 'queued', position = 0, state = '{}', wake_at = $1`, [t.clock.now()]);
+    await t.drain();
+    expect((await t.knock.users.listMessages('ada')).items).toHaveLength(1);
+  });
+});
+
+describe.runIf(!!process.env.DATABASE_URL)('several processes on one PostgreSQL', () => {
+  const heralds: Herald[] = [];
+  const dbs: Db[] = [];
+  afterEach(async () => {
+    for (const h of heralds.splice(0)) await h.close();
+    await dbs[0]?.exec(`DROP SCHEMA IF EXISTS herald_multi CASCADE`).catch(() => {});
+    for (const d of dbs.splice(0)) await d.close();
+  });
+
+  it('share the runs without processing any of them twice', async () => {
+    const clock = new ManualClock('2026-03-01T12:00:00Z');
+    const dir = writeWorkflowsDir([hello]);
+    const claimedBy = new Map<string, number>();
+    for (const name of ['a', 'b', 'c']) {
+      const db = await openPostgres({ connectionString: process.env.DATABASE_URL!, schema: 'herald_multi', max: 4 });
+      dbs.push(db);
+      const h = await createHerald({ db, clock, logger: pino({ level: 'silent' }), workflowsDir: dir, workerId: name, pollIntervalMs: 20 });
+      const w = h.worker as any;
+      const advance = w.opts.engine.advance;
+      w.opts.engine.advance = async (run: any, owner: string) => {
+        claimedBy.set(name, (claimedBy.get(name) ?? 0) + 1);
+        await advance(run, owner);
+      };
+      heralds.push(h);
+    }
+    await heralds[0].app.listen({ port: 0, host: '127.0.0.1' });
+    for (const h of heralds) h.worker.start();
+    const recipients = Array.from({ length: 300 }, (_, i) => `user-${i}`);
+    for (let i = 0; i < recipients.length; i += 100) {
+      await heralds[0].engine.trigger('hello', { recipients: recipients.slice(i, i + 100) }, {});
+    }
+    const deadline = Date.now() + 20_000;
+    let done = 0;
+    while (Date.now() < deadline) {
+      const [row] = await dbs[0].query<{ n: number }>(`SELECT count(*)::int AS n FROM recipient_runs WHERE status = 'completed'`);
+      done = row.n;
+      if (done === 300) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(done).toBe(300);
+    const [starts] = await dbs[0].query<{ max: number; runs: number }>(
+      `SELECT max(n)::int AS max, count(*)::int AS runs FROM (SELECT count(*) AS n FROM run_events WHERE event = 'run_started' GROUP BY recipient_run_id) x`);
+    expect(starts).toEqual({ max: 1, runs: 300 });
+    const [messages] = await dbs[0].query<{ n: number }>('SELECT count(*)::int AS n FROM messages');
+    expect(messages.n).toBe(300);
+    expect([...claimedBy.values()].reduce((a, b) => a + b, 0)).toBe(300);
+    expect(claimedBy.size).toBeGreaterThan(1);
+  });
+});
