@@ -8,12 +8,14 @@ import type { Db } from '../store/db.js';
 import { checkpointRun, insertRunEvents, type RunEvent, type RunProgress, type RunRow, type RunState } from '../store/runs.js';
 import { getWorkflowVersion } from '../store/workflows.js';
 import { runChannelStep } from './channel-step.js';
+import type { EngineCaches } from './caches.js';
 import { loadRunScope, type RunScope } from './run-scope.js';
 
 export interface AdvanceDeps {
   db: Db;
   clock: Clock;
   logger: FastifyBaseLogger;
+  caches: EngineCaches;
 }
 
 /** A step that throws is tried this many times in total, then the run halts (Knock: 3). */
@@ -23,12 +25,11 @@ const RETRY_BACKOFF_MS = 30_000;
 type Step = WorkflowDefinition['steps'][number] & { ref: string; type: string; conditions?: any; settings?: any };
 
 // Definitions are content-addressed (sha), so caching them can never serve a stale version.
-const definitions = new Map<string, WorkflowDefinition>();
-async function loadDefinition(db: Db, sha: string): Promise<WorkflowDefinition | null> {
-  const cached = definitions.get(sha);
+async function loadDefinition(deps: AdvanceDeps, sha: string): Promise<WorkflowDefinition | null> {
+  const cached = deps.caches.definitions.get(sha);
   if (cached) return cached;
-  const def = await getWorkflowVersion(db, sha);
-  if (def) definitions.set(sha, def);
+  const def = await getWorkflowVersion(deps.db, sha);
+  if (def) deps.caches.definitions.set(sha, def);
   return def;
 }
 
@@ -60,7 +61,7 @@ export async function advanceRun(deps: AdvanceDeps, run: RunRow, owner: string):
   };
   const finish = (errorCount?: number) => commit({ status: 'completed', wakeAt: null, errorCount });
 
-  const def = await loadDefinition(deps.db, run.workflow_sha);
+  const def = await loadDefinition(deps, run.workflow_sha);
   if (!def) {
     ev('run_failed', null, { reason: `workflow version ${run.workflow_sha} is missing` }, 'error');
     await finish(run.error_count + 1);

@@ -7,6 +7,7 @@ import { findChannel, type ChannelRow } from '../store/channels.js';
 import { insertMessage, newMessageId } from '../store/message-insert.js';
 import type { RunRow } from '../store/runs.js';
 import type { RunScope } from './run-scope.js';
+import type { EngineCaches } from './caches.js';
 
 export type ChannelOutcome =
   | { kind: 'skipped'; reason: string }
@@ -21,23 +22,28 @@ interface ChannelStepInput {
 }
 
 // Channels change rarely; a short cache keeps a lookup off every step of every run.
-const channelCache = new Map<string, { at: number; row: ChannelRow | null }>();
-async function channelByKey(db: Db, key: string): Promise<ChannelRow | null> {
-  const hit = channelCache.get(key);
+async function channelByKey(deps: ChannelStepDeps, key: string): Promise<ChannelRow | null> {
+  const hit = deps.caches.channels.get(key);
   if (hit && Date.now() - hit.at < 10_000) return hit.row;
-  const row = await findChannel(db, key);
-  channelCache.set(key, { at: Date.now(), row });
+  const row = await findChannel(deps.db, key);
+  deps.caches.channels.set(key, { at: Date.now(), row });
   return row;
+}
+
+interface ChannelStepDeps {
+  db: Db;
+  clock: Clock;
+  caches: EngineCaches;
 }
 
 /**
  * Renders a channel step and prepares its message. Rendering happens outside any transaction;
  * the returned `write` inserts the message inside the run's checkpoint transaction.
  */
-export async function runChannelStep(deps: { db: Db; clock: Clock }, input: ChannelStepInput): Promise<ChannelOutcome> {
+export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepInput): Promise<ChannelOutcome> {
   const { run, def, step, scope, sandbox } = input;
   if (!step.channel_key) return { kind: 'skipped', reason: 'the step names no channel_key (channel groups are not supported yet)' };
-  const channel = await channelByKey(deps.db, step.channel_key);
+  const channel = await channelByKey(deps, step.channel_key);
   if (!channel) return { kind: 'skipped', reason: `channel "${step.channel_key}" is not configured` };
   if (channel.type !== 'in_app_feed') return { kind: 'skipped', reason: `channel type "${channel.type}" is not supported yet` };
 

@@ -59,7 +59,7 @@ describe.runIf(!!process.env.DATABASE_URL)('several processes on one PostgreSQL'
     for (const name of ['a', 'b', 'c']) {
       const db = await openPostgres({ connectionString: process.env.DATABASE_URL!, schema: 'herald_multi', max: 4 });
       dbs.push(db);
-      const h = await createHerald({ db, clock, logger: pino({ level: 'silent' }), workflowsDir: dir, workerId: name, pollIntervalMs: 20 });
+      const h = await createHerald({ db, clock, logger: pino({ level: process.env.HERALD_TEST_LOG ?? 'silent' }), workflowsDir: dir, workerId: name, pollIntervalMs: 20 });
       const w = h.worker as any;
       const advance = w.opts.engine.advance;
       w.opts.engine.advance = async (run: any, owner: string) => {
@@ -82,6 +82,7 @@ describe.runIf(!!process.env.DATABASE_URL)('several processes on one PostgreSQL'
       if (done === 300) break;
       await new Promise((r) => setTimeout(r, 50));
     }
+    if (done !== 300) console.log(await dbs[0].query('select status, lease_owner, count(*) from recipient_runs group by 1,2'));
     expect(done).toBe(300);
     const [starts] = await dbs[0].query<{ max: number; runs: number }>(
       `SELECT max(n)::int AS max, count(*)::int AS runs FROM (SELECT count(*) AS n FROM run_events WHERE event = 'run_started' GROUP BY recipient_run_id) x`);

@@ -1,0 +1,199 @@
+import { toEntityKey, toReference, USERS, type EntityKey, type RecipientReference } from '../../domain/recipients.js';
+import type { EntityRow } from '../../store/entities.js';
+import { messageCursor, type MessageEventRow, type MessageRow } from '../../store/messages.js';
+import { serializeEntity } from './entities.js';
+
+const iso = (d: Date | string | null | undefined) => (d === null || d === undefined ? null : new Date(d).toISOString());
+
+const recipientOf = (m: MessageRow) => toReference({ collection: m.recipient_collection, id: m.recipient_id });
+
+/** Stored actors are references; anything malformed is dropped rather than failing the page. */
+export function actorKeys(m: MessageRow): EntityKey[] {
+  return (m.actors ?? []).flatMap((a) => {
+    if (typeof a === 'string') return [toEntityKey(a)];
+    if (a && typeof a === 'object' && typeof (a as { id?: unknown }).id === 'string') return [toEntityKey(a as RecipientReference)];
+    return [];
+  });
+}
+
+/** Engagement statuses are exactly the timestamps that are set, in Knock's order. */
+export function engagementStatuses(m: MessageRow): string[] {
+  const out: string[] = [];
+  if (m.seen_at) out.push('seen');
+  if (m.read_at) out.push('read');
+  if (m.interacted_at) out.push('interacted');
+  if (m.link_clicked_at) out.push('link_clicked');
+  if (m.archived_at) out.push('archived');
+  return out;
+}
+
+function source(m: MessageRow) {
+  return {
+    __typename: 'NotificationSource',
+    key: m.workflow_key,
+    // Herald versions workflows by content hash; it names the version the message came from.
+    version_id: m.workflow_sha ?? '',
+    categories: m.categories ?? [],
+    step_ref: m.step_ref,
+    type: 'workflow',
+    workflow_run_id: m.workflow_run_id,
+    workflow_recipient_run_id: m.recipient_run_id,
+  };
+}
+
+const engagementTimestamps = (m: MessageRow) => ({
+  seen_at: iso(m.seen_at),
+  read_at: iso(m.read_at),
+  interacted_at: iso(m.interacted_at),
+  link_clicked_at: iso(m.link_clicked_at),
+  // Knock reports link clicks under both names.
+  clicked_at: iso(m.link_clicked_at),
+  archived_at: iso(m.archived_at),
+});
+
+/** Knock's Message. */
+export function serializeMessage(m: MessageRow) {
+  return {
+    __typename: 'Message',
+    id: m.id,
+    channel_id: m.channel_id,
+    channel: {
+      __typename: 'Channel',
+      id: m.channel.id,
+      key: m.channel.key,
+      provider: m.channel.provider,
+      type: m.channel.type,
+      name: m.channel.name,
+      created_at: iso(m.channel.created_at),
+      updated_at: iso(m.channel.updated_at),
+    },
+    recipient: recipientOf(m),
+    actors: actorKeys(m).map(toReference),
+    status: m.status,
+    engagement_statuses: engagementStatuses(m),
+    source: source(m),
+    tenant: m.tenant_id,
+    data: m.data,
+    metadata: m.metadata,
+    inserted_at: iso(m.inserted_at),
+    updated_at: iso(m.updated_at),
+    ...engagementTimestamps(m),
+    workflow: m.workflow_key,
+    scheduled_at: null,
+  };
+}
+
+const CONTENT_TYPENAMES: Record<string, string> = {
+  in_app_feed: 'MessageInAppFeedContent',
+  email: 'MessageEmailContent',
+  sms: 'MessageSmsContent',
+  push: 'MessagePushContent',
+  chat: 'MessageChatContent',
+};
+
+/** Knock's MessageContents: the rendered content, typed by the channel it was rendered for. */
+export function serializeMessageContents(m: MessageRow) {
+  const typename = CONTENT_TYPENAMES[m.channel.type] ?? 'MessageContent';
+  const content = m.content ?? (m.channel.type === 'in_app_feed' ? { blocks: [] } : {});
+  return {
+    __typename: 'MessageContents',
+    message_id: m.id,
+    inserted_at: iso(m.inserted_at),
+    data: { __typename: typename, ...content },
+  };
+}
+
+/** Knock's MessageEvent; the recipient is the message's. */
+export function serializeMessageEvent(e: MessageEventRow, m: MessageRow) {
+  return {
+    __typename: 'MessageEvent',
+    id: e.id,
+    type: e.type,
+    recipient: recipientOf(m),
+    data: e.data,
+    inserted_at: iso(e.inserted_at),
+  };
+}
+
+export type FeedMode = 'compact' | 'rich';
+
+/** Compact mode keeps only scalar data: nested arrays and objects are dropped. */
+function compactData(data: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (!data) return data;
+  return Object.fromEntries(Object.entries(data).filter(([, v]) => v === null || typeof v !== 'object'));
+}
+
+const entityKeyString = (k: EntityKey) => `${k.collection}\u0000${k.id}`;
+
+/** An actor that was never identified still shows, by its reference. */
+function unknownActor(k: EntityKey) {
+  return k.collection === USERS ? { __typename: 'User', id: k.id } : { __typename: 'Object', id: k.id, collection: k.collection };
+}
+
+/**
+ * Knock's FeedItem. `actors` are full User/Object resources, loaded for the whole page by the
+ * caller (`actors` map from `entityKeyString`). Rich mode adds `activities`/`total_activities`;
+ * Herald has no activity records yet, so `activities` is empty and each item is one activity.
+ */
+export function serializeFeedItem(m: MessageRow, actors: ReadonlyMap<string, EntityRow>, mode: FeedMode) {
+  const keys = actorKeys(m);
+  const shown = mode === 'compact' ? keys.slice(0, 1) : keys;
+  const item: Record<string, unknown> = {
+    __typename: 'FeedItem',
+    id: m.id,
+    __cursor: messageCursor(m),
+    actors: shown.map((k) => {
+      const row = actors.get(entityKeyString(k));
+      return row ? serializeEntity(row) : unknownActor(k);
+    }),
+    total_actors: keys.length,
+    blocks: (m.content?.blocks as unknown[] | undefined) ?? [],
+    data: mode === 'compact' ? compactData(m.data) : m.data,
+    source: source(m),
+    tenant: m.tenant_id,
+    inserted_at: iso(m.inserted_at),
+    updated_at: iso(m.updated_at),
+    ...engagementTimestamps(m),
+  };
+  if (mode === 'rich') {
+    item.activities = [];
+    item.total_activities = 1;
+  }
+  return item;
+}
+
+/** Keys for the one query that loads every actor on a page. */
+export function feedActorKeys(messages: MessageRow[], mode: FeedMode): EntityKey[] {
+  const seen = new Map<string, EntityKey>();
+  for (const m of messages) {
+    const keys = actorKeys(m);
+    for (const k of mode === 'compact' ? keys.slice(0, 1) : keys) seen.set(entityKeyString(k), k);
+  }
+  return [...seen.values()];
+}
+
+export function actorMap(rows: EntityRow[]): Map<string, EntityRow> {
+  return new Map(rows.map((r) => [entityKeyString(r), r]));
+}
+
+/** Knock's BulkOperation for work Herald completed before answering. */
+export function serializeBulkOperation(op: { id: string; name: string; matched: number; at: Date }) {
+  const at = iso(op.at);
+  return {
+    __typename: 'BulkOperation',
+    id: op.id,
+    name: op.name,
+    status: 'completed',
+    estimated_total_rows: op.matched,
+    processed_rows: op.matched,
+    success_count: op.matched,
+    error_count: 0,
+    error_items: [],
+    progress_path: `/v1/bulk_operations/${op.id}`,
+    inserted_at: at,
+    updated_at: at,
+    started_at: at,
+    completed_at: at,
+    failed_at: null,
+  };
+}
