@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { parseQueryString } from './plugins/query.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerAuth } from './plugins/auth.js';
+import { registerValidation } from './plugins/validation.js';
 import { registerRoutes } from './routes/index.js';
 import type { ApiDeps, App } from './types.js';
 
@@ -21,7 +22,6 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     // Trigger data may be up to 10 MB.
     bodyLimit: 11 * 1024 * 1024,
     routerOptions: { querystringParser: parseQueryString, ignoreTrailingSlash: true },
-    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // Knock's SDKs send `Content-Type: application/json` on bodiless DELETE/POST; treat it as no body.
@@ -47,6 +47,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
       security: [{ bearer: [] }],
     },
   });
+  registerValidation(app);
   registerErrorHandling(app);
   registerAuth(app, deps);
   registerRoutes(app, deps);

@@ -5,10 +5,10 @@ import { evaluateConditionGroup } from '../domain/conditions.js';
 import { resolveDelayUntil } from '../domain/duration.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
 import type { Db } from '../store/db.js';
-import { checkpointRun, insertRunEvents, type RunEvent, type RunProgress, type RunRow, type RunState } from '../store/runs.js';
-import { getWorkflowVersion } from '../store/workflows.js';
+import type { RunEvent, RunRow, RunState } from '../store/runs.js';
+import { checkpointRun, type NewMessage, type RunProgress } from '../store/checkpoint.js';
 import { runChannelStep } from './channel-step.js';
-import type { EngineCaches } from './caches.js';
+import { cachedDefinition, type EngineCaches } from './caches.js';
 import { loadRunScope, type RunScope } from './run-scope.js';
 
 export interface AdvanceDeps {
@@ -24,20 +24,11 @@ const RETRY_BACKOFF_MS = 30_000;
 
 type Step = WorkflowDefinition['steps'][number] & { ref: string; type: string; conditions?: any; settings?: any };
 
-// Definitions are content-addressed (sha), so caching them can never serve a stale version.
-async function loadDefinition(deps: AdvanceDeps, sha: string): Promise<WorkflowDefinition | null> {
-  const cached = deps.caches.definitions.get(sha);
-  if (cached) return cached;
-  const def = await getWorkflowVersion(deps.db, sha);
-  if (def) deps.caches.definitions.set(sha, def);
-  return def;
-}
-
 /**
  * Advances one claimed run as far as it can go: until it pauses (delay), finishes, fails or is
  * found cancelled. Every outcome is committed by a checkpoint that only succeeds while this
- * worker holds the run; a run cancelled meanwhile makes the checkpoint fail and the outcome
- * (message, events) is discarded with the rolled-back transaction.
+ * worker holds the run; a run cancelled meanwhile makes the checkpoint match nothing, so the
+ * outcome (messages, events) is never written.
  */
 export async function advanceRun(deps: AdvanceDeps, run: RunRow, owner: string): Promise<void> {
   const now = () => deps.clock.now();
@@ -48,20 +39,18 @@ export async function advanceRun(deps: AdvanceDeps, run: RunRow, owner: string):
   let state: RunState = { ...run.state };
   let position = run.position;
 
-  /** Commits progress plus pending events (and `extra` work) atomically; false = run is no longer ours. */
-  const commit = async (p: Omit<RunProgress, 'state' | 'position'> & { position?: number }, extra?: (tx: Parameters<Parameters<Db['transaction']>[0]>[0]) => Promise<void>) => {
-    const ok = await deps.db.transaction(async (tx) => {
-      if (!(await checkpointRun(tx, run.id, owner, { ...p, position: p.position ?? position, state }, now()))) return false;
-      await insertRunEvents(tx, events.splice(0));
-      if (extra) await extra(tx);
-      return true;
-    });
-    if (!ok) events.length = 0;
-    return ok;
-  };
+  const messages: NewMessage[] = [];
+
+  /**
+   * Commits progress with the pending events and messages in one atomic statement. Steps that
+   * only compute (conditions, rendering) are checkpointed together at the next pause or the end;
+   * false = the run is no longer ours (cancelled, or the lease was taken over): nothing is written.
+   */
+  const commit = (p: Omit<RunProgress, 'state' | 'position'> & { position?: number }) =>
+    checkpointRun(deps.db, run.id, owner, { ...p, position: p.position ?? position, state }, now(), events.splice(0), messages.splice(0));
   const finish = (errorCount?: number) => commit({ status: 'completed', wakeAt: null, errorCount });
 
-  const def = await loadDefinition(deps, run.workflow_sha);
+  const def = await cachedDefinition(deps.db, deps.caches, run.workflow_sha);
   if (!def) {
     ev('run_failed', null, { reason: `workflow version ${run.workflow_sha} is missing` }, 'error');
     await finish(run.error_count + 1);
@@ -123,7 +112,7 @@ export async function advanceRun(deps: AdvanceDeps, run: RunRow, owner: string):
         ev('step_failed', step, { error: message }, 'error', failures);
         if (failures < MAX_STEP_ATTEMPTS) {
           state = { ...state, failures: { step_ref: step.ref, count: failures } };
-          await commit({ status: 'queued', wakeAt: new Date(now().getTime() + RETRY_BACKOFF_MS * failures), resetAttempts: false });
+          await commit({ status: 'queued', wakeAt: new Date(now().getTime() + RETRY_BACKOFF_MS * failures), keepAttempts: true });
         } else {
           const { failures: _f, ...rest } = state;
           state = rest;
@@ -137,12 +126,11 @@ export async function advanceRun(deps: AdvanceDeps, run: RunRow, owner: string):
         position++;
         continue;
       }
-      ev('step_completed', step, { message_id: outcome.messageId });
+      ev('step_completed', step, { message_id: outcome.message.id });
+      messages.push(outcome.message);
       const { failures: _f, ...rest } = state;
       state = rest;
       position++;
-      // The message and the step's completion commit together, or not at all.
-      if (!(await commit({ status: 'processing', wakeAt: run.wake_at, keepLease: true }, outcome.write))) return;
       continue;
     }
     ev('step_skipped', step, { reason: `step type "${step.type}" is not supported yet` });

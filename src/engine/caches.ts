@@ -1,5 +1,7 @@
 import type { WorkflowDefinition } from '../domain/workflow.js';
 import type { ChannelRow } from '../store/channels.js';
+import type { Queryable } from '../store/db.js';
+import { getWorkflowVersion } from '../store/workflows.js';
 
 /** Per-engine read caches; never module-level, so separate Heralds (and databases) stay apart. */
 export interface EngineCaches {
@@ -11,4 +13,13 @@ export interface EngineCaches {
 
 export function createEngineCaches(): EngineCaches {
   return { definitions: new Map(), channels: new Map() };
+}
+
+/** The definition of a workflow version; versions are immutable (content-addressed) so this never goes stale. */
+export async function cachedDefinition(db: Queryable, caches: EngineCaches, sha: string): Promise<WorkflowDefinition | null> {
+  const cached = caches.definitions.get(sha);
+  if (cached) return cached;
+  const def = await getWorkflowVersion(db, sha);
+  if (def) caches.definitions.set(sha, def);
+  return def;
 }

@@ -2,16 +2,16 @@ import type { Clock } from '../domain/clock.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
 import { toReference } from '../domain/recipients.js';
 import { renderInAppFeed } from '../templates/in-app-feed.js';
-import type { Db, Queryable } from '../store/db.js';
+import type { Db } from '../store/db.js';
 import { findChannel, type ChannelRow } from '../store/channels.js';
-import { insertMessage, newMessageId } from '../store/message-insert.js';
+import { newMessageId, type NewMessage } from '../store/checkpoint.js';
 import type { RunRow } from '../store/runs.js';
 import type { RunScope } from './run-scope.js';
 import type { EngineCaches } from './caches.js';
 
 export type ChannelOutcome =
   | { kind: 'skipped'; reason: string }
-  | { kind: 'message'; messageId: string; write: (tx: Queryable) => Promise<void> };
+  | { kind: 'message'; message: NewMessage };
 
 interface ChannelStepInput {
   run: RunRow;
@@ -37,8 +37,8 @@ interface ChannelStepDeps {
 }
 
 /**
- * Renders a channel step and prepares its message. Rendering happens outside any transaction;
- * the returned `write` inserts the message inside the run's checkpoint transaction.
+ * Renders a channel step and prepares its message. Nothing is written here: the message is
+ * created by the run's next checkpoint, atomically with the step's completion.
  */
 export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepInput): Promise<ChannelOutcome> {
   const { run, def, step, scope, sandbox } = input;
@@ -49,29 +49,26 @@ export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepIn
 
   const blocks = await renderInAppFeed((step.template ?? {}) as any, scope as any);
   const now = deps.clock.now();
-  const messageId = newMessageId(now);
   return {
     kind: 'message',
-    messageId,
-    write: async (tx) => {
-      await insertMessage(tx, {
-        id: messageId,
-        channelId: channel.id,
-        recipient: { collection: run.recipient_collection, id: run.recipient_id },
-        workflowKey: run.workflow_key,
-        workflowSha: run.workflow_sha,
-        categories: def.categories ?? [],
-        workflowRunId: run.workflow_run_id,
-        recipientRunId: run.id,
-        stepRef: step.ref,
-        tenantId: run.tenant_id,
-        actors: run.actor ? [toReference(run.actor)] : [],
-        // Sandbox mode renders and records the message but never delivers it.
-        status: sandbox ? 'not_sent' : 'delivered',
-        data: run.data,
-        content: { blocks },
-        now,
-      }, sandbox ? ['message.not_sent'] : ['message.queued', 'message.delivered']);
+    message: {
+      id: newMessageId(now),
+      channelId: channel.id,
+      recipient: { collection: run.recipient_collection, id: run.recipient_id },
+      workflowKey: run.workflow_key,
+      workflowSha: run.workflow_sha,
+      categories: def.categories ?? [],
+      workflowRunId: run.workflow_run_id,
+      recipientRunId: run.id,
+      stepRef: step.ref,
+      tenantId: run.tenant_id,
+      actors: run.actor ? [toReference(run.actor)] : [],
+      // Sandbox mode renders and records the message but never delivers it.
+      status: sandbox ? 'not_sent' : 'delivered',
+      data: run.data,
+      content: { blocks },
+      eventTypes: sandbox ? ['message.not_sent'] : ['message.queued', 'message.delivered'],
+      insertedAt: now,
     },
   };
 }

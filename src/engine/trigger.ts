@@ -8,7 +8,8 @@ import type { Db, Queryable } from '../store/db.js';
 import { getEntity, identifyInline } from '../store/entities.js';
 import { claimIdempotencyKey, findIdempotencyRecord, type IdempotencyRecord } from '../store/idempotency.js';
 import { insertTriggerWithRuns, type NewRun } from '../store/runs.js';
-import { getWorkflow } from '../store/workflows.js';
+import { getWorkflowHead } from '../store/workflows.js';
+import { cachedDefinition, type EngineCaches } from './caches.js';
 import { canonicalHash } from './canonical-hash.js';
 import type { TriggerOutcome, TriggerRequest } from './engine.js';
 import { RUNS_CHANNEL } from './notify.js';
@@ -17,6 +18,7 @@ export interface TriggerDeps {
   db: Db;
   clock: Clock;
   logger: FastifyBaseLogger;
+  caches: EngineCaches;
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -48,11 +50,13 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
     if (existing) return replay(existing, hash);
   }
 
-  const workflow = await getWorkflow(deps.db, workflowKey);
+  const workflow = await getWorkflowHead(deps.db, workflowKey);
   if (!workflow) throw errors.workflowMissing(workflowKey);
   if (!workflow.active) throw errors.workflowInactive(workflowKey);
+  const definition = await cachedDefinition(deps.db, deps.caches, workflow.sha);
+  if (!definition) throw new HeraldError(500, 'internal_error', `Workflow version ${workflow.sha} is missing.`, 'api_error');
   const data = req.data ?? {};
-  const schema = workflow.definition.trigger_data_json_schema;
+  const schema = definition.trigger_data_json_schema;
   if (schema && typeof schema === 'object') {
     const fieldErrors = validateTriggerData(schema as object, data);
     if (fieldErrors.length > 0) throw errors.invalidParams('The trigger data does not match the workflow\'s trigger_data_json_schema.', fieldErrors);
@@ -98,15 +102,16 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
       cancellationKey: req.cancellation_key ?? null,
       settings: req.settings ?? {},
       now,
-    }, runs, { settings: req.settings ?? {} });
+    }, runs, { settings: req.settings ?? {} }, deps.db.channelName(RUNS_CHANNEL));
     if (opts.idempotencyKey) {
       const record = { key: opts.idempotencyKey, request_hash: hash, status_code: 200, response: body, request_id: opts.requestId ?? null };
       if (!(await claimIdempotencyKey(tx, record, now, new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS)))) throw new IdempotencyRace();
     }
-    await tx.query('SELECT pg_notify($1, $2)', [deps.db.channelName(RUNS_CHANNEL), '']);
   };
   try {
-    await deps.db.transaction(commit);
+    // A plain trigger is one atomic statement; inline entities or an idempotency key need a transaction.
+    if (inline.length === 0 && !(tenant && typeof tenant === 'object') && !opts.idempotencyKey) await commit(deps.db);
+    else await deps.db.transaction(commit);
   } catch (err) {
     if (!(err instanceof IdempotencyRace) || !opts.idempotencyKey) throw err;
     const winner = await findIdempotencyRecord(deps.db, opts.idempotencyKey, now);

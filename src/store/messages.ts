@@ -339,7 +339,8 @@ export async function applyStatusAction(
   const s = new Sql();
   applyCriteria(s, criteria);
   const now = `${s.p(opts.now)}::timestamptz`;
-  const meta = `${s.p(opts.metadata ? JSON.stringify(opts.metadata) : null)}::jsonb`;
+  // Only bind what the statement uses: PostgreSQL rejects parameters it never sees.
+  const meta = opts.metadata ? `${s.p(JSON.stringify(opts.metadata))}::jsonb` : 'NULL::jsonb';
   const sub = (sql: string) => sql.replaceAll('$now', () => now).replaceAll('$meta', () => meta);
   const spec = ACTIONS[action];
   const flags = spec.events.map((e, i) => `(${sub(e.when)}) AS e${i}`).join(', ');

@@ -17,6 +17,8 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.max ?? 10,
+    // Names the connections in pg_stat_activity (per schema, so tests can tell theirs apart).
+    application_name: schema ?? 'herald',
     options: schema ? `-c search_path=${schema}` : undefined,
   });
   // A dropped idle connection (database restart) must not crash the process.
@@ -46,7 +48,7 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
     if (listenClient || closed) return;
     if (connecting) return connecting;
     connecting = (async () => {
-      const client = new pg.Client({ connectionString: opts.connectionString });
+      const client = new pg.Client({ connectionString: opts.connectionString, application_name: `${schema ?? 'herald'}-listen` });
       client.on('notification', (msg) => {
         for (const cb of listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
       });

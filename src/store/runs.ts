@@ -64,21 +64,26 @@ export interface RunEvent {
   inserted_at: Date;
 }
 
-/** Inserts the trigger row and all its recipient runs: two statements whatever the fan-out. */
-export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: NewRun[], state: RunState): Promise<void> {
+/**
+ * Inserts the trigger row and all its recipient runs, and wakes the workers, in ONE statement:
+ * atomic on its own and one round trip whatever the fan-out (runs come in as a JSON array).
+ */
+export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: NewRun[], state: RunState, notifyChannel: string): Promise<void> {
   await q.query(
-    `INSERT INTO workflow_triggers (id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, inserted_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [t.id, t.workflowKey, t.workflowSha, t.actor ? JSON.stringify(t.actor) : null, t.tenantId, JSON.stringify(t.data), t.cancellationKey, JSON.stringify(t.settings), t.now],
-  );
-  if (runs.length === 0) return;
-  // One multi-row INSERT from a JSON array: a 1,000-recipient trigger is one round trip.
-  await q.query(
-    `INSERT INTO recipient_runs (id, workflow_run_id, workflow_key, workflow_sha, recipient_collection, recipient_id,
-                                 actor, tenant_id, cancellation_key, data, status, position, state, wake_at, inserted_at, updated_at)
-     SELECT r.id, $1, $2, $3, r.recipient_collection, r.recipient_id, $4, $5, $6, r.data, 'queued', 0, $7, $8, $8, $8
-     FROM jsonb_to_recordset($9::jsonb) AS r(id uuid, recipient_collection text, recipient_id text, data jsonb)`,
-    [t.id, t.workflowKey, t.workflowSha, t.actor ? JSON.stringify(t.actor) : null, t.tenantId, t.cancellationKey, JSON.stringify(state), t.now, JSON.stringify(runs)],
+    `WITH t AS (
+       INSERT INTO workflow_triggers (id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, inserted_at)
+       VALUES ($1, $2, $3, $4, $5, $10, $6, $11, $8)
+       RETURNING id
+     ), r AS (
+       INSERT INTO recipient_runs (id, workflow_run_id, workflow_key, workflow_sha, recipient_collection, recipient_id,
+                                   actor, tenant_id, cancellation_key, data, status, position, state, wake_at, inserted_at, updated_at)
+       SELECT x.id, t.id, $2, $3, x.recipient_collection, x.recipient_id, $4, $5, $6, x.data, 'queued', 0, $7, $8, $8, $8
+         FROM t CROSS JOIN jsonb_to_recordset($9::jsonb) AS x(id uuid, recipient_collection text, recipient_id text, data jsonb)
+       RETURNING 1
+     )
+     SELECT pg_notify($12, (SELECT count(*) FROM r)::text)`,
+    [t.id, t.workflowKey, t.workflowSha, t.actor ? JSON.stringify(t.actor) : null, t.tenantId, t.cancellationKey,
+      JSON.stringify(state), t.now, JSON.stringify(runs), JSON.stringify(t.data), JSON.stringify(t.settings), notifyChannel],
   );
 }
 
@@ -108,37 +113,6 @@ export async function nextWakeAt(q: Queryable): Promise<Date | null> {
     `SELECT wake_at FROM recipient_runs WHERE status IN ('queued', 'processing', 'paused') AND wake_at IS NOT NULL ORDER BY wake_at LIMIT 1`,
   );
   return rows[0]?.wake_at ?? null;
-}
-
-export interface RunProgress {
-  status: RunRow['status'];
-  position: number;
-  state: RunState;
-  wakeAt: Date | null;
-  errorCount?: number;
-  /** Keep the claim (lease) while the run continues in this worker. */
-  keepLease?: boolean;
-  resetAttempts?: boolean;
-}
-
-/**
- * The checkpoint: records a step's outcome only if this worker still holds the run and it was
- * not cancelled. The UPDATE takes the row lock, so it serialises with cancel: once a cancel has
- * committed, this matches nothing and the caller discards the outcome (no message, no event).
- */
-export async function checkpointRun(q: Queryable, runId: string, owner: string, p: RunProgress, now: Date): Promise<boolean> {
-  const rows = await q.query(
-    `UPDATE recipient_runs
-        SET status = $3, position = $4, state = $5, wake_at = $6,
-            error_count = COALESCE($7, error_count),
-            lease_owner = CASE WHEN $8 THEN lease_owner ELSE NULL END,
-            attempts = CASE WHEN $9 THEN 0 ELSE attempts END,
-            updated_at = $10
-      WHERE id = $1 AND status = 'processing' AND lease_owner = $2
-      RETURNING id`,
-    [runId, owner, p.status, p.position, JSON.stringify(p.state), p.wakeAt, p.errorCount ?? null, p.keepLease ?? false, p.resetAttempts ?? true, now],
-  );
-  return rows.length === 1;
 }
 
 export async function insertRunEvents(q: Queryable, events: RunEvent[]): Promise<void> {

@@ -48,6 +48,12 @@ export async function getWorkflow(db: Queryable, key: string): Promise<StoredWor
   return rows[0] ?? null;
 }
 
+/** The current version and state of a workflow, without its (larger) definition. */
+export async function getWorkflowHead(db: Queryable, key: string): Promise<{ sha: string; active: boolean } | null> {
+  const rows = await db.query<{ sha: string; active: boolean }>('SELECT sha, active FROM workflows WHERE key = $1', [key]);
+  return rows[0] ?? null;
+}
+
 /** The pinned definition a run was triggered with. */
 export async function getWorkflowVersion(db: Queryable, sha: string): Promise<WorkflowDefinition | null> {
   const rows = await db.query<{ definition: WorkflowDefinition }>('SELECT definition FROM workflow_versions WHERE sha = $1', [sha]);

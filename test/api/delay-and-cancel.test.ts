@@ -123,7 +123,8 @@ describe.each(engines)('cancellation (%s)', (engine) => {
 
   it('works through the official SDK, which expects an empty 204', async () => {
     await t.knock.workflows.trigger('reminder', { recipients: ['ada'], cancellation_key: 'k' });
-    await expect(t.knock.workflows.cancel('reminder', { cancellation_key: 'k' })).resolves.toBeUndefined();
+    // The SDK resolves a void call to an empty value; any other status would reject.
+    expect(await t.knock.workflows.cancel('reminder', { cancellation_key: 'k' })).toBeFalsy();
     expect((await runOf(t, 'ada')).status).toBe('cancelled');
   });
 

@@ -93,3 +93,31 @@ describe.runIf(!!process.env.DATABASE_URL)('several processes on one PostgreSQL'
     expect(claimedBy.size).toBeGreaterThan(1);
   });
 });
+
+describe.runIf(!!process.env.DATABASE_URL)('losing the database connection (PostgreSQL)', () => {
+  let t: TestHerald;
+  afterEach(async () => { await t.close(); });
+
+  it('keeps working after every connection of this process is killed, losing no acknowledged run', async () => {
+    t = await startTestHerald('postgres', { workflows: [hello] });
+    const acked = await t.knock.workflows.trigger('hello', { recipients: ['ada'] });
+    // What a database restart does to a client: every open connection is terminated.
+    const [{ schema }] = await t.db.query<{ schema: string }>('SELECT current_schema() AS schema');
+    const killer = await openPostgres({ connectionString: process.env.DATABASE_URL!, max: 1 });
+    const killed = await killer.query<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name IN ($1, $2)`,
+      [schema, `${schema}-listen`],
+    );
+    expect(killed.length).toBeGreaterThan(0);
+    await killer.close();
+    // The pool replaces dead connections; the first query after the kill may fail, later ones succeed.
+    let drained = 0;
+    for (let i = 0; i < 5 && drained === 0; i++) drained = await t.drain().catch(() => 0);
+    expect(drained).toBe(1);
+    const runs = await t.knock.workflowRecipientRuns.list({ workflow: 'hello' });
+    expect(runs.items.map((r) => r.workflow_run_id)).toEqual([acked.workflow_run_id]);
+    expect(runs.items[0].status).toBe('completed');
+    const again = await t.knock.workflows.trigger('hello', { recipients: ['bob'] });
+    expect(again.workflow_run_id).toBeTruthy();
+  });
+});

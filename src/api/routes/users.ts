@@ -40,16 +40,17 @@ const IdentifyUserBody = Type.Object({
 
 export const ChannelDataBody = Type.Object({ data: AnyObject });
 
+// The node SDK sends `include[]=preferences`; a bare `include=preferences` is accepted too.
 export const ListQuery = Type.Composite([CursorQuery, Type.Object({
-  include: Type.Optional(Type.Array(Type.Literal('preferences'))),
+  include: Type.Optional(Type.Union([Type.Array(Type.Literal('preferences')), Type.Literal('preferences')])),
 })]);
 
 const UserParams = Type.Object({ user_id: Type.String({ minLength: 1 }) });
 const UserChannelParams = Type.Object({ user_id: Type.String({ minLength: 1 }), channel_id: Type.String({ minLength: 1 }) });
 
 /** Serializes a page of entities, adding `preferences: {set id: set}` when asked to include them. */
-export async function serializePage<T extends object>(q: Queryable, rows: EntityRow[], include: string[] | undefined, serialize: (row: EntityRow) => T) {
-  if (!include?.includes('preferences')) return rows.map(serialize);
+export async function serializePage<T extends object>(q: Queryable, rows: EntityRow[], include: string | string[] | undefined, serialize: (row: EntityRow) => T) {
+  if (!([] as string[]).concat(include ?? []).includes('preferences')) return rows.map(serialize);
   const sets = await getPreferenceSets(q, rows);
   return rows.map((row) => {
     const own = sets.filter((s) => s.collection === row.collection && s.id === row.id);
