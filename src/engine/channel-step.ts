@@ -30,7 +30,7 @@ async function channelByKey(deps: ChannelStepDeps, key: string): Promise<Channel
   return row;
 }
 
-interface ChannelStepDeps {
+export interface ChannelStepDeps {
   db: Db;
   clock: Clock;
   caches: EngineCaches;

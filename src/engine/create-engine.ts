@@ -2,15 +2,15 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import type { RunRow } from '../store/runs.js';
-import { advanceRun } from './advance-run.js';
+import { advanceBatch } from './advance-batch.js';
 import { cancelRuns } from './cancel.js';
 import type { Engine } from './engine.js';
 import { acceptTrigger } from './trigger.js';
 import { createEngineCaches } from './caches.js';
 
 export interface RunningEngine extends Engine {
-  /** Advances one claimed run; the worker calls this for each run it claims. */
-  advance(run: RunRow, leaseOwner: string): Promise<void>;
+  /** Advances a batch of claimed runs; returns the ids whose outcome was committed. */
+  advanceBatch(runs: RunRow[], leaseOwner: string): Promise<string[]>;
 }
 
 export function createEngine(base: { db: Db; clock: Clock; logger: FastifyBaseLogger }): RunningEngine {
@@ -19,6 +19,6 @@ export function createEngine(base: { db: Db; clock: Clock; logger: FastifyBaseLo
   return {
     trigger: (key, request, opts) => acceptTrigger(deps, key, request, opts),
     cancel: (key, request) => cancelRuns(deps, key, request),
-    advance: (run, owner) => advanceRun(deps, run, owner),
+    advanceBatch: (runs, owner) => advanceBatch(deps, runs, owner),
   };
 }

@@ -9,12 +9,12 @@ export interface RunWorkerOptions {
   db: Db;
   clock: Clock;
   logger: FastifyBaseLogger;
-  engine: { advance(run: RunRow, leaseOwner: string): Promise<void> };
+  engine: { advanceBatch(runs: RunRow[], leaseOwner: string): Promise<string[]> };
   pollIntervalMs?: number;
   workerId?: string;
   /** Runs claimed per round trip; claiming in batches is what makes the queue fast. */
   batchSize?: number;
-  /** Claimed runs advanced at once. */
+  /** At most this many checkpoint statements of one claim in flight at once. */
   concurrency?: number;
   /** How long a claim lasts before another worker may take the run over. */
   leaseMs?: number;
@@ -42,7 +42,7 @@ export class RunWorker {
   constructor(private readonly opts: RunWorkerOptions) {
     this.id = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.batchSize = opts.batchSize ?? 50;
-    this.concurrency = opts.concurrency ?? 8;
+    this.concurrency = opts.concurrency ?? 4;
     this.leaseMs = opts.leaseMs ?? 60_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
   }
@@ -53,19 +53,20 @@ export class RunWorker {
     // Each claim gets its own owner token, so a stale claim of ours can never checkpoint.
     const owner = `${this.id}/${randomUUID().slice(0, 8)}`;
     const runs = await claimDueRuns(this.opts.db, owner, now, new Date(now.getTime() + this.leaseMs), this.batchSize);
-    let next = 0;
-    const lane = async () => {
-      while (next < runs.length) {
-        const run = runs[next++];
-        try {
-          await this.opts.engine.advance(run, owner);
-        } catch (err) {
-          // The lease expires and another claim retries the run; nothing is lost.
-          this.opts.logger.error({ err, run_id: run.id }, 'advancing a run failed; it will be retried after its lease');
-        }
+    // Runs are planned in parallel lanes of up to `concurrency` runs each, and every lane
+    // commits its runs in one checkpoint statement.
+    const lanes = Math.max(1, Math.min(this.concurrency, Math.ceil(runs.length / 10)));
+    const size = Math.ceil(runs.length / lanes);
+    await Promise.all(Array.from({ length: lanes }, async (_, i) => {
+      const lane = runs.slice(i * size, (i + 1) * size);
+      if (lane.length === 0) return;
+      try {
+        await this.opts.engine.advanceBatch(lane, owner);
+      } catch (err) {
+        // The leases expire and another claim retries these runs; nothing is lost.
+        this.opts.logger.error({ err, runs: lane.length }, 'advancing runs failed; they will be retried after their lease');
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, runs.length) }, lane));
+    }));
     return runs.length;
   }
 

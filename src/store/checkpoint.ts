@@ -2,7 +2,9 @@ import KSUID from 'ksuid';
 import type { Queryable } from './db.js';
 import type { RunEvent, RunState } from './runs.js';
 
-export interface RunProgress {
+/** Where one advance of a run ended, with what it produced. */
+export interface RunOutcome {
+  runId: string;
   status: 'queued' | 'processing' | 'paused' | 'completed' | 'cancelled';
   position: number;
   state: RunState;
@@ -10,6 +12,8 @@ export interface RunProgress {
   errorCount?: number;
   /** Keep attempts (a retry of the same step) instead of resetting them for the next step. */
   keepAttempts?: boolean;
+  events: RunEvent[];
+  messages: NewMessage[];
 }
 
 export interface NewMessage {
@@ -39,36 +43,49 @@ export function newMessageId(at: Date): string {
 }
 
 /**
- * The checkpoint, as ONE statement (so it is atomic without BEGIN/COMMIT and costs one round
- * trip): it moves the run on, and only if that UPDATE matched, appends the run's events and
- * creates the step's messages with their events.
+ * The checkpoint, as ONE statement for a whole batch of runs (atomic without BEGIN/COMMIT, one
+ * round trip): it moves each run on and, only for the runs whose UPDATE matched, appends their
+ * events and creates their messages with message events. Returns the ids that were committed.
  *
- * The UPDATE matches only while this worker still holds the run and it is not cancelled. It takes
- * the row lock, so it serialises with a cancel: after a cancel has committed it matches nothing,
- * and the events and messages of the discarded outcome are never written. Messages are unique
+ * A run's UPDATE matches only while this claim still holds it and it is not cancelled. The rows
+ * are locked in id order (as cancel does) so the two never deadlock; once a cancel has committed,
+ * the run no longer matches and its events and messages are never written. Messages are unique
  * per (run, step), so a step replayed after a crash never creates a second one.
  */
-export async function checkpointRun(
-  q: Queryable, runId: string, owner: string, p: RunProgress, now: Date, events: RunEvent[], messages: NewMessage[] = [],
-): Promise<boolean> {
-  const rows = await q.query<{ n: number }>(
-    `WITH r AS (
-       UPDATE recipient_runs
-          SET status = $3, position = $4, state = $5, wake_at = $6,
-              error_count = COALESCE($7, error_count),
+export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunOutcome[], now: Date): Promise<string[]> {
+  if (outcomes.length === 0) return [];
+  const progress = outcomes.map((o) => ({
+    id: o.runId, status: o.status, position: o.position, state: o.state, wake_at: o.wakeAt,
+    error_count: o.errorCount ?? null, keep_attempts: o.keepAttempts ?? false,
+  }));
+  const rows = await q.query<{ id: string }>(
+    `WITH p AS (
+       SELECT * FROM jsonb_to_recordset($2::jsonb)
+         AS p(id uuid, status text, position int, state jsonb, wake_at timestamptz, error_count int, keep_attempts boolean)
+     ), locked AS (
+       SELECT rr.id FROM recipient_runs rr
+        WHERE rr.id IN (SELECT id FROM p) AND rr.status = 'processing' AND rr.lease_owner = $1
+        ORDER BY rr.id
+        FOR UPDATE
+     ), r AS (
+       UPDATE recipient_runs rr
+          SET status = p.status, position = p.position, state = p.state, wake_at = p.wake_at,
+              error_count = COALESCE(p.error_count, rr.error_count),
               lease_owner = NULL,
-              attempts = CASE WHEN $8 THEN attempts ELSE 0 END,
-              updated_at = $9
-        WHERE id = $1 AND status = 'processing' AND lease_owner = $2
-        RETURNING id
+              attempts = CASE WHEN p.keep_attempts THEN rr.attempts ELSE 0 END,
+              updated_at = $3
+         FROM p
+        WHERE rr.id = p.id AND rr.id IN (SELECT id FROM locked)
+          AND rr.status = 'processing' AND rr.lease_owner = $1
+        RETURNING rr.id
      ), ev AS (
        INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, attempt, data, inserted_at)
        SELECT e.id, e.recipient_run_id, e.event, COALESCE(e.status, 'ok'), e.step_ref, e.step_type, e.attempt, e.data, e.inserted_at
-         FROM jsonb_to_recordset($10::jsonb)
+         FROM jsonb_to_recordset($4::jsonb)
            AS e(id uuid, recipient_run_id uuid, event text, status text, step_ref text, step_type text, attempt int, data jsonb, inserted_at timestamptz)
-        WHERE EXISTS (SELECT 1 FROM r)
+        WHERE e.recipient_run_id IN (SELECT id FROM r)
      ), input AS (
-       SELECT * FROM jsonb_to_recordset($11::jsonb)
+       SELECT * FROM jsonb_to_recordset($5::jsonb)
          AS x(id text, channel_id uuid, recipient_collection text, recipient_id text, workflow_key text, workflow_sha text,
               categories jsonb, workflow_run_id uuid, recipient_run_id uuid, step_ref text, tenant_id text, actors jsonb,
               status text, data jsonb, content jsonb, event_types jsonb, inserted_at timestamptz)
@@ -79,7 +96,7 @@ export async function checkpointRun(
        SELECT id, channel_id, recipient_collection, recipient_id, workflow_key, workflow_sha, categories,
               workflow_run_id, recipient_run_id, step_ref, tenant_id, actors, status, data, content, inserted_at, inserted_at
          FROM input
-        WHERE EXISTS (SELECT 1 FROM r)
+        WHERE recipient_run_id IN (SELECT id FROM r)
        ON CONFLICT (recipient_run_id, step_ref) DO NOTHING
        RETURNING id
      ), me AS (
@@ -88,11 +105,11 @@ export async function checkpointRun(
          FROM m JOIN input ON input.id = m.id
         CROSS JOIN LATERAL jsonb_array_elements_text(input.event_types) AS t(type)
      )
-     SELECT count(*)::int AS n FROM r`,
-    [runId, owner, p.status, p.position, JSON.stringify(p.state), p.wakeAt, p.errorCount ?? null, p.keepAttempts ?? false, now,
-      JSON.stringify(events), JSON.stringify(messages.map(toRecord))],
+     SELECT id FROM r`,
+    [owner, JSON.stringify(progress), now, JSON.stringify(outcomes.flatMap((o) => o.events)),
+      JSON.stringify(outcomes.flatMap((o) => o.messages).map(toRecord))],
   );
-  return rows[0]?.n === 1;
+  return rows.map((r) => r.id);
 }
 
 function toRecord(m: NewMessage) {

@@ -11,6 +11,8 @@
  * - GET /v1/messages: `Limit -> Index Scan using messages_list_idx`, filters as a `Filter`, no Sort.
  * - GET /v1/users/:id/messages (no channel): `Limit -> Sort -> Index Scan using messages_feed_idx`
  *   over that one recipient's rows, which is small; with `channel_id` it is the feed plan.
+ * - bulk mark-all for one user: `LockRows -> Index Scan using messages_feed_idx`, then the
+ *   update joins the locked rows by messages_pkey.
  */
 import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';

@@ -142,10 +142,16 @@ export async function cancelMatchingRuns(q: Queryable, m: CancelMatch, now: Date
   const rows = await q.query<{ id: string }>(
     `UPDATE recipient_runs
         SET status = 'cancelled', wake_at = NULL, lease_owner = NULL, updated_at = $3
-      WHERE workflow_key = $1 AND cancellation_key = $2
+      WHERE id IN (
+              -- Lock in id order, as the checkpoint does, so the two can never deadlock.
+              SELECT id FROM recipient_runs
+               WHERE workflow_key = $1 AND cancellation_key = $2
+                 AND status IN ('queued', 'processing', 'paused')
+                 AND (NOT $4 OR (recipient_collection, recipient_id) IN (
+                       SELECT c, i FROM unnest($5::text[], $6::text[]) AS x(c, i)))
+               ORDER BY id
+               FOR UPDATE)
         AND status IN ('queued', 'processing', 'paused')
-        AND (NOT $4 OR (recipient_collection, recipient_id) IN (
-              SELECT c, i FROM unnest($5::text[], $6::text[]) AS x(c, i)))
       RETURNING id`,
     [m.workflowKey, m.cancellationKey, now, byRecipient, (m.recipients ?? []).map((r) => r.collection), (m.recipients ?? []).map((r) => r.id)],
   );

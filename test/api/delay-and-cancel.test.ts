@@ -165,15 +165,15 @@ describe.each(engines)('cancellation (%s)', (engine) => {
     await t.knock.workflows.trigger('reminder', { recipients: ['ada'], cancellation_key: 'race', settings: { skip_delay: true } } as any);
     // Claim the run as a worker would, then cancel before its checkpoint commits.
     const worker = t.herald.worker as any;
-    const engineAdvance = worker.opts.engine.advance;
+    const engineAdvance = worker.opts.engine.advanceBatch;
     let cancelled = false;
-    worker.opts.engine.advance = async (run: any, owner: string) => {
+    worker.opts.engine.advanceBatch = async (runs: any[], owner: string) => {
       await t.knock.workflows.cancel('reminder', { cancellation_key: 'race' });
       cancelled = true;
-      await engineAdvance(run, owner);
+      return engineAdvance(runs, owner);
     };
     await t.drain();
-    worker.opts.engine.advance = engineAdvance;
+    worker.opts.engine.advanceBatch = engineAdvance;
     expect(cancelled).toBe(true);
     expect(await messagesFor(t, 'ada')).toHaveLength(0);
     const run = await runOf(t, 'ada');

@@ -1,5 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotFoundError } from '@knocklabs/node';
+import { NotFoundError, signUserToken } from '@knocklabs/node';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
 import { channelId, createChannel, createMessage, createMessages } from '../support/messages.js';
 
@@ -367,5 +368,27 @@ describe.each(engines)('messages API (%s)', (engine) => {
       expect(await seenEvents(a.id)).toHaveLength(1);
       expect(await seenEvents(b.id)).toHaveLength(0);
     });
+  });
+});
+
+describe.each(engines)('messages API with user tokens (%s)', (engine) => {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  let t: TestHerald;
+  beforeEach(async () => { t = await startTestHerald(engine, { signingPublicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() }); });
+  afterEach(async () => { await t.close(); });
+
+  it('lets a user token change only its own user’s messages', async () => {
+    const [mine, theirs] = await createMessages(t, [{ recipient: 'ada' }, { recipient: 'bob' }]);
+    const token = await signUserToken('ada', { signingKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
+    const asAda = { authorization: `Bearer ${t.publicKey}`, 'x-knock-user-token': token };
+    expect((await http(t, 'PUT', `/v1/messages/${mine.id}/seen`, undefined, asAda)).status).toBe(200);
+    expect((await http(t, 'PUT', `/v1/messages/${theirs.id}/seen`, undefined, asAda)).status).toBe(404);
+    const batch = await http(t, 'POST', '/v1/messages/batch/read', { message_ids: [mine.id, theirs.id] }, asAda);
+    expect(batch.body.map((m: { id: string }) => m.id)).toEqual([mine.id]);
+    const bulk = await http(t, 'POST', '/v1/channels/in-app-feed/messages/bulk/archive', {}, asAda);
+    expect(bulk.body.success_count).toBe(1);
+    const forBob = await http(t, 'POST', '/v1/channels/in-app-feed/messages/bulk/archive', { user_ids: ['bob'] }, asAda);
+    expect(forBob.status).toBe(403);
+    expect((await t.knock.messages.get(theirs.id)).engagement_statuses).toEqual([]);
   });
 });

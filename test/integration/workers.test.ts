@@ -20,11 +20,11 @@ describe.each(engines)('worker recovery (%s)', (engine) => {
     t = await startTestHerald(engine, { workflows: [hello] });
     await t.knock.workflows.trigger('hello', { recipients: ['ada'] });
     const worker = t.herald.worker as any;
-    const advance = worker.opts.engine.advance;
+    const advance = worker.opts.engine.advanceBatch;
     // The "dead" worker claims the run and never checkpoints it.
-    worker.opts.engine.advance = async () => { throw new Error('worker killed'); };
+    worker.opts.engine.advanceBatch = async () => { throw new Error('worker killed'); };
     expect(await worker.tick()).toBe(1);
-    worker.opts.engine.advance = advance;
+    worker.opts.engine.advanceBatch = advance;
     // Within the lease nobody else may take it.
     expect(await t.drain()).toBe(0);
     t.clock.advance(61_000);
@@ -61,10 +61,10 @@ describe.runIf(!!process.env.DATABASE_URL)('several processes on one PostgreSQL'
       dbs.push(db);
       const h = await createHerald({ db, clock, logger: pino({ level: process.env.HERALD_TEST_LOG ?? 'silent' }), workflowsDir: dir, workerId: name, pollIntervalMs: 20 });
       const w = h.worker as any;
-      const advance = w.opts.engine.advance;
-      w.opts.engine.advance = async (run: any, owner: string) => {
-        claimedBy.set(name, (claimedBy.get(name) ?? 0) + 1);
-        await advance(run, owner);
+      const advance = w.opts.engine.advanceBatch;
+      w.opts.engine.advanceBatch = async (runs: any[], owner: string) => {
+        claimedBy.set(name, (claimedBy.get(name) ?? 0) + runs.length);
+        return advance(runs, owner);
       };
       heralds.push(h);
     }

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../domain/clock.js';
+import { TENANTS, type EntityKey } from '../domain/recipients.js';
+import type { Db } from '../store/db.js';
+import { getEntities } from '../store/entities.js';
+import { checkpointRuns, type RunOutcome } from '../store/checkpoint.js';
+import type { RunRow } from '../store/runs.js';
+import { cachedDefinition, type EngineCaches } from './caches.js';
+import { planRun } from './plan-run.js';
+import { buildRunScope } from './run-scope.js';
+
+export interface AdvanceDeps {
+  db: Db;
+  clock: Clock;
+  logger: FastifyBaseLogger;
+  caches: EngineCaches;
+}
+
+/** A run whose claims keep dying (a poison run) is halted rather than retried for ever. */
+const MAX_CLAIMS = 10;
+
+/**
+ * Advances a batch of claimed runs with a constant number of statements: one query loads every
+ * recipient, actor and tenant, each run is planned in memory, and one checkpoint statement
+ * commits all outcomes. Returns the ids whose outcome was committed (the others were cancelled
+ * or taken over meanwhile, and their outcome was discarded).
+ */
+export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: string): Promise<string[]> {
+  if (runs.length === 0) return [];
+  const keys: EntityKey[] = [];
+  for (const run of runs) {
+    keys.push({ collection: run.recipient_collection, id: run.recipient_id });
+    if (run.actor) keys.push(run.actor);
+    if (run.tenant_id) keys.push({ collection: TENANTS, id: run.tenant_id });
+  }
+  const entities = new Map((await getEntities(deps.db, keys)).map((e) => [`${e.collection}\u0000${e.id}`, e.properties]));
+  const lookup = (k: EntityKey) => entities.get(`${k.collection}\u0000${k.id}`) as Record<string, unknown> | undefined;
+
+  const outcomes: RunOutcome[] = [];
+  for (const run of runs) {
+    try {
+      const def = await cachedDefinition(deps.db, deps.caches, run.workflow_sha);
+      if (!def || run.attempts > MAX_CLAIMS) {
+        outcomes.push(haltedOutcome(run, deps.clock.now(), def ? `the run was claimed ${run.attempts} times without finishing` : `workflow version ${run.workflow_sha} is missing`));
+        continue;
+      }
+      outcomes.push(await planRun(deps, run, def, buildRunScope(run, def, lookup)));
+    } catch (err) {
+      // Left claimed: the lease expires and the run is retried (and halted after MAX_CLAIMS).
+      deps.logger.error({ err, run_id: run.id }, 'planning a run failed');
+    }
+  }
+  return checkpointRuns(deps.db, owner, outcomes, deps.clock.now());
+}
+
+function haltedOutcome(run: RunRow, now: Date, reason: string): RunOutcome {
+  return {
+    runId: run.id,
+    status: 'completed',
+    position: run.position,
+    state: run.state,
+    wakeAt: null,
+    errorCount: run.error_count + 1,
+    events: [{ id: randomUUID(), recipient_run_id: run.id, event: 'run_halted', status: 'error', data: { reason }, inserted_at: now }],
+    messages: [],
+  };
+}
