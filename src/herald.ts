@@ -5,6 +5,7 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { createEngine } from './engine/create-engine.js';
 import type { Engine } from './engine/engine.js';
 import { RunWorker } from './queue/run-worker.js';
+import { createRunWaker } from './queue/wake.js';
 import type { Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { ensureApiKeys, type KeyPair } from './store/api-keys.js';
@@ -39,7 +40,8 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const workflows = opts.workflowsDir
     ? await syncWorkflowsFromDirectory(opts.db, opts.workflowsDir, clock.now())
     : { loaded: [], errors: [] };
-  const engine = createEngine({ db: opts.db, clock, logger: opts.logger });
+  const wakeWorkers = createRunWaker(opts.db, (err) => opts.logger.warn({ err }, 'NOTIFY failed; workers will poll'));
+  const engine = createEngine({ db: opts.db, clock, logger: opts.logger, wakeWorkers });
   const worker = new RunWorker({ db: opts.db, clock, logger: opts.logger, engine, pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
   const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey }, { logger: opts.logger });
   return {

@@ -13,7 +13,7 @@ export interface RunningEngine extends Engine {
   advanceBatch(runs: RunRow[], leaseOwner: string): Promise<string[]>;
 }
 
-export function createEngine(base: { db: Db; clock: Clock; logger: FastifyBaseLogger }): RunningEngine {
+export function createEngine(base: { db: Db; clock: Clock; logger: FastifyBaseLogger; wakeWorkers: () => void }): RunningEngine {
   // Caches belong to this engine instance: two Heralds in one process never share them.
   const deps = { ...base, caches: createEngineCaches() };
   return {

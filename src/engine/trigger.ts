@@ -12,13 +12,14 @@ import { getWorkflowHead } from '../store/workflows.js';
 import { cachedDefinition, type EngineCaches } from './caches.js';
 import { canonicalHash } from './canonical-hash.js';
 import type { TriggerOutcome, TriggerRequest } from './engine.js';
-import { RUNS_CHANNEL } from './notify.js';
 
 export interface TriggerDeps {
   db: Db;
   clock: Clock;
   logger: FastifyBaseLogger;
   caches: EngineCaches;
+  /** Tells the workers that runs became due (after commit); only shortens latency. */
+  wakeWorkers: () => void;
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -40,7 +41,7 @@ function replay(record: IdempotencyRecord, hash: string): TriggerOutcome {
 /**
  * Accepts a trigger: validates it, then commits inline identifications, the trigger row, one
  * run per distinct recipient and the idempotency record in ONE transaction, and only then
- * answers with the workflow_run_id. NOTIFY (sent at commit) wakes a worker at once.
+ * answers with the workflow_run_id; then the workers are woken.
  */
 export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req: TriggerRequest, opts: { idempotencyKey?: string; requestId?: string }): Promise<TriggerOutcome> {
   const now = deps.clock.now();
@@ -102,7 +103,7 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
       cancellationKey: req.cancellation_key ?? null,
       settings: req.settings ?? {},
       now,
-    }, runs, { settings: req.settings ?? {} }, deps.db.channelName(RUNS_CHANNEL));
+    }, runs, { settings: req.settings ?? {} });
     if (opts.idempotencyKey) {
       const record = { key: opts.idempotencyKey, request_hash: hash, status_code: 200, response: body, request_id: opts.requestId ?? null };
       if (!(await claimIdempotencyKey(tx, record, now, new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS)))) throw new IdempotencyRace();
@@ -118,5 +119,6 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
     if (!winner) throw new HeraldError(500, 'internal_error', 'Idempotency record vanished during a concurrent request.', 'api_error');
     return replay(winner, hash);
   }
+  if (runs.length > 0) deps.wakeWorkers();
   return { status: 200, body, replayed: false };
 }

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import { claimDueRuns, nextWakeAt, type RunRow } from '../store/runs.js';
+import { RUNS_CHANNEL } from './wake.js';
 
 export interface RunWorkerOptions {
   db: Db;
@@ -20,8 +21,6 @@ export interface RunWorkerOptions {
   leaseMs?: number;
 }
 
-/** NOTIFY channel name shared with the engine's trigger (kept here to avoid a queue->engine import). */
-const RUNS_CHANNEL = 'herald_runs';
 
 /**
  * Claims due runs from PostgreSQL (FOR UPDATE SKIP LOCKED) and advances them. Any number of

@@ -65,10 +65,10 @@ export interface RunEvent {
 }
 
 /**
- * Inserts the trigger row and all its recipient runs, and wakes the workers, in ONE statement:
- * atomic on its own and one round trip whatever the fan-out (runs come in as a JSON array).
+ * Inserts the trigger row and all its recipient runs in ONE statement: atomic on its own and
+ * one round trip whatever the fan-out (runs come in as a JSON array).
  */
-export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: NewRun[], state: RunState, notifyChannel: string): Promise<void> {
+export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: NewRun[], state: RunState): Promise<void> {
   await q.query(
     `WITH t AS (
        INSERT INTO workflow_triggers (id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, inserted_at)
@@ -81,9 +81,9 @@ export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: N
          FROM t CROSS JOIN jsonb_to_recordset($9::jsonb) AS x(id uuid, recipient_collection text, recipient_id text, data jsonb)
        RETURNING 1
      )
-     SELECT pg_notify($12, (SELECT count(*) FROM r)::text)`,
+     SELECT count(*) FROM r`,
     [t.id, t.workflowKey, t.workflowSha, t.actor ? JSON.stringify(t.actor) : null, t.tenantId, t.cancellationKey,
-      JSON.stringify(state), t.now, JSON.stringify(runs), JSON.stringify(t.data), JSON.stringify(t.settings), notifyChannel],
+      JSON.stringify(state), t.now, JSON.stringify(runs), JSON.stringify(t.data), JSON.stringify(t.settings)],
   );
 }
 
