@@ -1,7 +1,7 @@
 import { errors } from '../domain/errors.js';
 import { TENANTS, type EntityKey } from '../domain/recipients.js';
 import { requireChannel, setChannelData, unsetChannelData } from './channel-data.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { encodeCursor, keysetPage, readTimeIdCursor } from './cursor.js';
 import type { Queryable } from './db.js';
 
 /** A user ('$users'), tenant ('$tenants') or object as stored. */
@@ -97,15 +97,6 @@ export async function deleteEntity(q: Queryable, key: EntityKey): Promise<boolea
   return rows.length > 0;
 }
 
-/** A cursor is the (inserted_at, id) of a row; anything else is a client error, not a restart. */
-function readCursor(cursor: string | undefined, field: 'after' | 'before'): [string, string] | null {
-  if (cursor === undefined || cursor === '') return null;
-  const v = decodeCursor(cursor, 2);
-  if (!v || typeof v[0] !== 'string' || typeof v[1] !== 'string' || Number.isNaN(Date.parse(v[0]))) {
-    throw errors.invalidParams(`The "${field}" cursor is not valid.`, [{ field, message: 'is not a cursor returned by this API', type: 'invalid' }]);
-  }
-  return [v[0], v[1]];
-}
 
 /** Oldest first, keyset-paginated over (inserted_at, id) using entities_list_idx. */
 export async function listEntities(q: Queryable, collection: string, opts: ListEntitiesOptions): Promise<EntityPage> {
@@ -117,8 +108,8 @@ export async function listEntities(q: Queryable, collection: string, opts: ListE
   };
   if (opts.name !== undefined) add(`properties->>'name' = ?`, opts.name);
   if (opts.id !== undefined) add('id = ?', opts.id);
-  const after = readCursor(opts.after, 'after');
-  const before = readCursor(opts.before, 'before');
+  const after = readTimeIdCursor(opts.after, 'after');
+  const before = readTimeIdCursor(opts.before, 'before');
   if (after) add('(inserted_at, id) > (?::timestamptz, ?)', ...after);
   if (before) add('(inserted_at, id) < (?::timestamptz, ?)', ...before);
   // Paging backwards reads the index descending and flips the page back into ascending order.
@@ -129,15 +120,8 @@ export async function listEntities(q: Queryable, collection: string, opts: ListE
      ORDER BY inserted_at ${order}, id ${order} LIMIT $${params.length}`,
     params,
   );
-  const hasMore = rows.length > opts.pageSize;
-  const entries = rows.slice(0, opts.pageSize);
-  if (before) entries.reverse();
-  const cursorOf = (r: EntityRow) => encodeCursor([r.inserted_at, r.id]);
-  return {
-    entries,
-    after: entries.length && (before || hasMore) ? cursorOf(entries[entries.length - 1]) : null,
-    before: entries.length && (after || (before && hasMore)) ? cursorOf(entries[0]) : null,
-  };
+  const page = keysetPage(rows, opts.pageSize, { after, before }, (r) => encodeCursor([r.inserted_at, r.id]));
+  return { entries: page.items, after: page.after, before: page.before };
 }
 
 /** All preference sets of the given entities (for `include[]=preferences` on lists). */

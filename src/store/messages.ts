@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
 import type { EntityKey } from '../domain/recipients.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, keysetPage, readTimeIdCursor } from './cursor.js';
 import type { Queryable } from './db.js';
 
 export interface MessageChannel {
@@ -182,15 +182,6 @@ export interface MessagePage {
   before: string | null;
 }
 
-/** A cursor is the (inserted_at, id) of a row; anything else is a client error, not a restart. */
-function readCursor(cursor: string | undefined, field: 'after' | 'before'): [string, string] | null {
-  if (cursor === undefined || cursor === '') return null;
-  const v = decodeCursor(cursor, 2);
-  if (!v || typeof v[0] !== 'string' || typeof v[1] !== 'string' || Number.isNaN(Date.parse(v[0]))) {
-    throw errors.invalidParams(`The "${field}" cursor is not valid.`, [{ field, message: 'is not a cursor returned by this API', type: 'invalid' }]);
-  }
-  return [v[0], v[1]];
-}
 
 export const messageCursor = (m: Pick<MessageRow, 'inserted_at' | 'id'>) => encodeCursor([m.inserted_at, m.id]);
 
@@ -198,8 +189,8 @@ export const messageCursor = (m: Pick<MessageRow, 'inserted_at' | 'id'>) => enco
 export async function listMessages(q: Queryable, criteria: MessageCriteria, page: PageOptions): Promise<MessagePage> {
   const s = new Sql();
   applyCriteria(s, criteria);
-  const after = readCursor(page.after, 'after');
-  const before = readCursor(page.before, 'before');
+  const after = readTimeIdCursor(page.after, 'after');
+  const before = readTimeIdCursor(page.before, 'before');
   if (after) s.and(`(m.inserted_at, m.id) < (${s.p(after[0])}::timestamptz, ${s.p(after[1])})`);
   if (before) s.and(`(m.inserted_at, m.id) > (${s.p(before[0])}::timestamptz, ${s.p(before[1])})`);
   // Paging backwards reads the index the other way and flips the page back to newest first.
@@ -208,14 +199,8 @@ export async function listMessages(q: Queryable, criteria: MessageCriteria, page
     `${SELECT_MESSAGE} ${s.where()} ORDER BY m.inserted_at ${order}, m.id ${order} LIMIT ${s.p(page.pageSize + 1)}`,
     s.params,
   );
-  const hasMore = rows.length > page.pageSize;
-  const messages = rows.slice(0, page.pageSize);
-  if (before) messages.reverse();
-  return {
-    messages,
-    after: messages.length && (before || hasMore) ? messageCursor(messages[messages.length - 1]) : null,
-    before: messages.length && (after || (before && hasMore)) ? messageCursor(messages[0]) : null,
-  };
+  const cut = keysetPage(rows, page.pageSize, { after, before }, messageCursor);
+  return { messages: cut.items, after: cut.after, before: cut.before };
 }
 
 export async function getMessage(q: Queryable, id: string, recipient?: EntityKey): Promise<MessageRow | null> {
@@ -271,15 +256,8 @@ export async function listMessageEvents(q: Queryable, messageId: string, page: P
      ORDER BY seq ${order} LIMIT ${s.p(page.pageSize + 1)}`,
     s.params,
   );
-  const hasMore = rows.length > page.pageSize;
-  const events = rows.slice(0, page.pageSize);
-  if (before) events.reverse();
-  const cursorOf = (e: MessageEventRow) => encodeCursor([e.seq]);
-  return {
-    events,
-    after: events.length && (before || hasMore) ? cursorOf(events[events.length - 1]) : null,
-    before: events.length && (after || (before && hasMore)) ? cursorOf(events[0]) : null,
-  };
+  const cut = keysetPage(rows, page.pageSize, { after, before }, (e) => encodeCursor([e.seq]));
+  return { events: cut.items, after: cut.after, before: cut.before };
 }
 
 export type StatusAction = 'seen' | 'unseen' | 'read' | 'unread' | 'archived' | 'unarchived' | 'interacted';

@@ -1,5 +1,5 @@
 import type { Queryable } from './db.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { encodeCursor, keysetPage, readTimeIdCursor } from './cursor.js';
 import type { RunRow } from './runs.js';
 
 export interface RunListFilter {
@@ -33,8 +33,8 @@ export async function listRuns(q: Queryable, f: RunListFilter, page: { after?: s
   if (f.startingAt) add('inserted_at >= ?', f.startingAt);
   if (f.endingAt) add('inserted_at <= ?', f.endingAt);
   if (f.workflowRunId) add('workflow_run_id = ?', f.workflowRunId);
-  const after = decodeCursor(page.after, 2);
-  const before = decodeCursor(page.before, 2);
+  const after = readTimeIdCursor(page.after, 'after');
+  const before = readTimeIdCursor(page.before, 'before');
   if (after) { params.push(after[0], after[1]); where.push(`(inserted_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`); }
   if (before) { params.push(before[0], before[1]); where.push(`(inserted_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`); }
   const order = before ? 'ASC' : 'DESC';
@@ -44,15 +44,8 @@ export async function listRuns(q: Queryable, f: RunListFilter, page: { after?: s
      ORDER BY inserted_at ${order}, id ${order} LIMIT $${params.length}`,
     params,
   );
-  const hasMore = rows.length > page.pageSize;
-  const runs = rows.slice(0, page.pageSize);
-  if (before) runs.reverse();
-  const cursorOf = (r: RunRow) => encodeCursor([r.inserted_at, r.id]);
-  return {
-    runs,
-    after: runs.length && (before || hasMore) ? cursorOf(runs[runs.length - 1]) : null,
-    before: runs.length && (after || (before && hasMore)) ? cursorOf(runs[0]) : null,
-  };
+  const cut = keysetPage(rows, page.pageSize, { after, before }, (r) => encodeCursor([r.inserted_at, r.id]));
+  return { runs: cut.items, after: cut.after, before: cut.before };
 }
 
 export async function getRun(q: Queryable, id: string): Promise<RunRow | null> {
