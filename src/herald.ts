@@ -9,6 +9,7 @@ import { createRunWaker } from './queue/wake.js';
 import type { Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { ensureApiKeys, type KeyPair } from './store/api-keys.js';
+import { releaseAllClaims } from './store/runs.js';
 import { syncWorkflowsFromDirectory, type WorkflowSyncReport } from './workflows/sync.js';
 
 export interface HeraldOptions {
@@ -37,6 +38,12 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const clock = opts.clock ?? systemClock;
   await migrate(opts.db);
   const keys = await ensureApiKeys(opts.db, opts.keys ?? {});
+  // With PostgreSQL other processes may hold claims, which expire with their lease; PGlite's
+  // files belong to this process alone, so claims left by a crashed run are released now.
+  if (opts.db.engine === 'pglite') {
+    const released = await releaseAllClaims(opts.db, clock.now());
+    if (released > 0) opts.logger.warn({ released }, 'released runs claimed by a previous process that stopped without finishing them');
+  }
   const workflows = opts.workflowsDir
     ? await syncWorkflowsFromDirectory(opts.db, opts.workflowsDir, clock.now())
     : { loaded: [], errors: [] };

@@ -164,3 +164,15 @@ export async function recordCancellation(q: Queryable, id: string, m: CancelMatc
     [id, m.workflowKey, m.cancellationKey, m.recipients ? JSON.stringify(m.recipients) : null, cancelled, now],
   );
 }
+
+/**
+ * Makes every claimed run due again at once. Only for the embedded database: its files belong to
+ * one process, so a claim found at start-up was held by a process that died.
+ */
+export async function releaseAllClaims(q: Queryable, now: Date): Promise<number> {
+  const rows = await q.query(
+    `UPDATE recipient_runs SET wake_at = $1, lease_owner = NULL, updated_at = $1 WHERE status = 'processing' RETURNING id`,
+    [now],
+  );
+  return rows.length;
+}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
-import { channelId, createChannel, createMessage, createMessages } from '../support/messages.js';
+import { TEST_VERSION_ID, channelId, createChannel, createMessage, createMessages } from '../support/messages.js';
 
 const ids = (items: { id: string }[]) => items.map((m) => m.id);
 
@@ -44,7 +44,7 @@ describe.each(engines)('in-app feeds (%s)', (engine) => {
           { name: 'action_url', type: 'text', content: '/t/1', rendered: '/t/1' },
         ],
         data: { comment: 'Nice', thread: { id: 't1' } },
-        source: expect.objectContaining({ __typename: 'NotificationSource', key: 'comment-created', categories: ['comments'], version_id: 'sha-test' }),
+        source: expect.objectContaining({ __typename: 'NotificationSource', key: 'comment-created', categories: ['comments'], version_id: TEST_VERSION_ID }),
         tenant: 'acme',
         inserted_at: '2026-03-01T12:00:01.000Z',
         updated_at: '2026-03-01T12:00:01.000Z',

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, signUserToken } from '@knocklabs/node';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
-import { channelId, createChannel, createMessage, createMessages } from '../support/messages.js';
+import { TEST_VERSION_ID, channelId, createChannel, createMessage, createMessages } from '../support/messages.js';
 
 const START = '2026-03-01T12:00:00.000Z';
 const ids = (items: { id: string }[]) => items.map((m) => m.id);
@@ -29,7 +29,7 @@ describe.each(engines)('messages API (%s)', (engine) => {
         status: 'delivered',
         engagement_statuses: [],
         source: {
-          __typename: 'NotificationSource', key: 'comment-created', version_id: 'sha-test', categories: ['comments'],
+          __typename: 'NotificationSource', key: 'comment-created', version_id: TEST_VERSION_ID, categories: ['comments'],
           step_ref: 'in_app_feed', type: 'workflow', workflow_run_id: m.workflowRunId, workflow_recipient_run_id: m.recipientRunId,
         },
         tenant: 'acme',
@@ -297,7 +297,7 @@ describe.each(engines)('messages API (%s)', (engine) => {
       expect(op).toEqual({
         __typename: 'BulkOperation', id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'channel_messages.bulk_seen', status: 'completed',
         estimated_total_rows: 2, processed_rows: 2, success_count: 2, error_count: 0, error_items: [],
-        progress_path: `/v1/bulk_operations/${op.id}`, inserted_at: '2026-03-01T12:00:03.000Z', updated_at: '2026-03-01T12:00:03.000Z',
+        progress_path: `${t.url}/v1/bulk_operations/${op.id}`, inserted_at: '2026-03-01T12:00:03.000Z', updated_at: '2026-03-01T12:00:03.000Z',
         started_at: '2026-03-01T12:00:03.000Z', completed_at: '2026-03-01T12:00:03.000Z', failed_at: null,
       });
       expect((await t.knock.messages.list({ engagement_status: ['seen'] })).items.map((m) => m.recipient)).toEqual(['ada', 'ada']);

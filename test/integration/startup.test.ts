@@ -73,4 +73,38 @@ describe('starting Herald on the embedded database (npm start)', () => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/users/ada`, { headers: { authorization: `Bearer ${sk}` } });
     expect(res.status).toBe(404);
   }, 120_000);
+
+  it('loses no acknowledged run when the process is killed (SIGKILL) while runs are paused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-kill-'));
+    const workflows = join(dir, 'workflows');
+    mkdirSync(join(workflows, 'later'), { recursive: true });
+    writeFileSync(join(workflows, 'later', 'workflow.json'), JSON.stringify({
+      key: 'later', name: 'Later', steps: [
+        { ref: 'wait', type: 'delay', settings: { delay_for: { unit: 'seconds', value: 2 } } },
+        { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Later, {{ recipient.id }}' } },
+      ],
+    }));
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const env = { PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: workflows, HERALD_POLL_INTERVAL_MS: '50', HERALD_SECRET_KEY: 'sk_test_kill' };
+    const first = startProcess(env);
+    children.push(first.child);
+    await first.waitFor(/Herald listening/);
+    const knock = new Knock({ apiKey: 'sk_test_kill', baseURL: `http://127.0.0.1:${port}`, maxRetries: 0 });
+    const acked = await knock.workflows.trigger('later', { recipients: ['ada', 'bob'] });
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+
+    const second = startProcess(env);
+    children.push(second.child);
+    await second.waitFor(/Herald listening/);
+    let delivered: unknown[] = [];
+    for (let i = 0; i < 100 && delivered.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      delivered = (await knock.messages.list()).items;
+    }
+    expect(delivered).toHaveLength(2);
+    const runs = (await knock.workflowRecipientRuns.list({ workflow: 'later' })).items;
+    expect(runs.map((r) => r.workflow_run_id)).toEqual([acked.workflow_run_id, acked.workflow_run_id]);
+    expect(runs.every((r) => r.status === 'completed')).toBe(true);
+  }, 120_000);
 });

@@ -10,6 +10,11 @@ import KSUID from 'ksuid';
 import { toEntityKey, type RecipientReference } from '../../src/domain/recipients.js';
 import type { TestHerald } from './harness.js';
 
+/** The workflow version (a sha256, as the engine records it) of every test message. */
+export const TEST_WORKFLOW_SHA = '5e3b9a7c0d1f42e6a8b4c2d0e9f71635' + '0'.repeat(32);
+/** How Knock's `source.version_id` names that version. */
+export const TEST_VERSION_ID = '5e3b9a7c-0d1f-42e6-a8b4-c2d0e9f71635';
+
 export interface TestMessageSpec {
   /** A user id, or `{id, collection}` for an object recipient. */
   recipient: RecipientReference;
@@ -57,12 +62,12 @@ export async function createMessage(t: TestHerald, spec: TestMessageSpec): Promi
     `INSERT INTO messages (id, channel_id, recipient_collection, recipient_id, workflow_key, workflow_sha, categories,
                            workflow_run_id, recipient_run_id, step_ref, tenant_id, actors, status, data, content,
                            seen_at, read_at, interacted_at, archived_at, inserted_at, updated_at)
-     VALUES ($1, (SELECT id FROM channels WHERE key = $2), $3, $4, $5, 'sha-test', $6, $7, $8, 'in_app_feed', $9, $10, $11, $12, $13,
+     VALUES ($1, (SELECT id FROM channels WHERE key = $2), $3, $4, $5, $19, $6, $7, $8, 'in_app_feed', $9, $10, $11, $12, $13,
              $14, $15, $16, $17, $18, $18)`,
     [id, spec.channel ?? 'in-app-feed', recipient.collection, recipient.id, spec.workflow ?? 'welcome',
       JSON.stringify(spec.categories ?? []), workflowRunId, recipientRunId, spec.tenant ?? null,
       JSON.stringify(spec.actors ?? []), status, JSON.stringify(spec.data ?? {}), JSON.stringify({ blocks }),
-      at(spec.seen), at(spec.read || spec.interacted), at(spec.interacted), at(spec.archived), now],
+      at(spec.seen), at(spec.read || spec.interacted), at(spec.interacted), at(spec.archived), now, TEST_WORKFLOW_SHA],
   );
   const events = status === 'not_sent' ? ['message.not_sent'] : ['message.queued', 'message.delivered'];
   for (const type of events) {

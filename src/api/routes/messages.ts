@@ -249,6 +249,7 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
     const criteria = bulkCriteria(channel.id, request.body, publicUserScope(request));
     const now = deps.clock.now();
     const result = await bulkUpdateMessages(deps.db, criteria, action as BulkAction, now);
-    return serializeBulkOperation({ id: result.id, name: `channel_messages.bulk_${action}`, matched: result.matched, at: now });
+    const baseUrl = `${request.protocol}://${request.host}`;
+    return serializeBulkOperation({ id: result.id, name: `channel_messages.bulk_${action}`, matched: result.matched, at: now }, baseUrl);
   });
 }

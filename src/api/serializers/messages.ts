@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { toEntityKey, toReference, USERS, type EntityKey, type RecipientReference } from '../../domain/recipients.js';
 import type { EntityRow } from '../../store/entities.js';
 import { messageCursor, type MessageEventRow, type MessageRow } from '../../store/messages.js';
@@ -27,12 +28,22 @@ export function engagementStatuses(m: MessageRow): string[] {
   return out;
 }
 
+/**
+ * Knock's `version_id` is a UUID. Herald versions workflows by content hash (sha256 hex), so the
+ * version is named by the hash's first 128 bits written as a UUID; a message with no recorded
+ * version gets the nil UUID, and a hash that is not hex is hashed first.
+ */
+export function versionId(sha: string | null): string {
+  if (!sha) return '00000000-0000-0000-0000-000000000000';
+  const hex = /^[0-9a-f]{32,}$/i.test(sha) ? sha.toLowerCase() : createHash('sha256').update(sha).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
 function source(m: MessageRow) {
   return {
     __typename: 'NotificationSource',
     key: m.workflow_key,
-    // Herald versions workflows by content hash; it names the version the message came from.
-    version_id: m.workflow_sha ?? '',
+    version_id: versionId(m.workflow_sha),
     categories: m.categories ?? [],
     step_ref: m.step_ref,
     type: 'workflow',
@@ -176,8 +187,11 @@ export function actorMap(rows: EntityRow[]): Map<string, EntityRow> {
   return new Map(rows.map((r) => [entityKeyString(r), r]));
 }
 
-/** Knock's BulkOperation for work Herald completed before answering. */
-export function serializeBulkOperation(op: { id: string; name: string; matched: number; at: Date }) {
+/**
+ * Knock's BulkOperation for work Herald completed before answering. `progress_path` is an
+ * absolute URL (the spec's format is `uri`), so the caller passes the API's base URL.
+ */
+export function serializeBulkOperation(op: { id: string; name: string; matched: number; at: Date }, baseUrl: string) {
   const at = iso(op.at);
   return {
     __typename: 'BulkOperation',
@@ -189,7 +203,7 @@ export function serializeBulkOperation(op: { id: string; name: string; matched: 
     success_count: op.matched,
     error_count: 0,
     error_items: [],
-    progress_path: `/v1/bulk_operations/${op.id}`,
+    progress_path: `${baseUrl}/v1/bulk_operations/${op.id}`,
     inserted_at: at,
     updated_at: at,
     started_at: at,

@@ -22,6 +22,7 @@ export function serializeRun(run: RunRow) {
   };
 }
 
+/** Knock's WorkflowRecipientRunEvent; `attempt` is an integer when present, so it is left out when unknown. */
 export function serializeRunEvent(e: RunEventRow) {
   return {
     __typename: 'WorkflowRecipientRunEvent',
@@ -30,7 +31,7 @@ export function serializeRunEvent(e: RunEventRow) {
     status: e.status,
     step_ref: e.step_ref,
     step_type: e.step_type,
-    attempt: e.attempt,
+    ...(e.attempt === null ? {} : { attempt: e.attempt }),
     data: e.data,
     inserted_at: iso(e.inserted_at),
   };
