@@ -9,10 +9,15 @@ export interface EngineCaches {
   definitions: Map<string, WorkflowDefinition>;
   /** Channels by key, refreshed after a few seconds. */
   channels: Map<string, { at: number; row: ChannelRow | null }>;
+  /**
+   * Active workflows' current sha by key. Only a hint: the trigger's INSERT re-checks it in the
+   * same statement, and a stale hint falls back to reading the workflow.
+   */
+  activeHeads: Map<string, string>;
 }
 
 export function createEngineCaches(): EngineCaches {
-  return { definitions: new Map(), channels: new Map() };
+  return { definitions: new Map(), channels: new Map(), activeHeads: new Map() };
 }
 
 /** The definition of a workflow version; versions are immutable (content-addressed) so this never goes stale. */

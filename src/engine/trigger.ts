@@ -27,6 +27,20 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 /** Signals that a concurrent request with the same Idempotency-Key committed first. */
 class IdempotencyRace extends Error {}
 
+/** Signals that the cached workflow version was no longer current when the trigger was written. */
+class StaleWorkflowHead extends Error {}
+
+/** The active version of a workflow, from the engine's hint cache or the database. */
+async function activeHead(deps: TriggerDeps, key: string, fresh: boolean): Promise<string> {
+  const hint = fresh ? undefined : deps.caches.activeHeads.get(key);
+  if (hint) return hint;
+  const head = await getWorkflowHead(deps.db, key);
+  if (!head) throw errors.workflowMissing(key);
+  if (!head.active) throw errors.workflowInactive(key);
+  deps.caches.activeHeads.set(key, head.sha);
+  return head.sha;
+}
+
 /** Fields of an inline recipient that describe the trigger, not the entity. */
 function inlineProperties(r: Exclude<RecipientRequest, string>): Record<string, unknown> {
   const { id: _id, collection: _c, $trigger_data: _t, ...props } = r;
@@ -43,7 +57,7 @@ function replay(record: IdempotencyRecord, hash: string): TriggerOutcome {
  * run per distinct recipient and the idempotency record in ONE transaction, and only then
  * answers with the workflow_run_id; then the workers are woken.
  */
-export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req: TriggerRequest, opts: { idempotencyKey?: string; requestId?: string }): Promise<TriggerOutcome> {
+export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req: TriggerRequest, opts: { idempotencyKey?: string; requestId?: string }, fresh = false): Promise<TriggerOutcome> {
   const now = deps.clock.now();
   const hash = opts.idempotencyKey ? canonicalHash({ workflowKey, req }) : '';
   if (opts.idempotencyKey) {
@@ -51,11 +65,9 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
     if (existing) return replay(existing, hash);
   }
 
-  const workflow = await getWorkflowHead(deps.db, workflowKey);
-  if (!workflow) throw errors.workflowMissing(workflowKey);
-  if (!workflow.active) throw errors.workflowInactive(workflowKey);
-  const definition = await cachedDefinition(deps.db, deps.caches, workflow.sha);
-  if (!definition) throw new HeraldError(500, 'internal_error', `Workflow version ${workflow.sha} is missing.`, 'api_error');
+  const sha = await activeHead(deps, workflowKey, fresh);
+  const definition = await cachedDefinition(deps.db, deps.caches, sha);
+  if (!definition) throw new HeraldError(500, 'internal_error', `Workflow version ${sha} is missing.`, 'api_error');
   const data = req.data ?? {};
   const schema = definition.trigger_data_json_schema;
   if (schema && typeof schema === 'object') {
@@ -93,10 +105,10 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
       const { id: _id, ...props } = tenant;
       await identifyInline(tx, { collection: TENANTS, id: tenant.id }, props, now);
     }
-    await insertTriggerWithRuns(tx, {
+    const inserted = await insertTriggerWithRuns(tx, {
       id: workflowRunId,
       workflowKey,
-      workflowSha: workflow.sha,
+      workflowSha: sha,
       actor: actorKey,
       tenantId,
       data,
@@ -104,6 +116,7 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
       settings: req.settings ?? {},
       now,
     }, runs, { settings: req.settings ?? {} });
+    if (!inserted) throw new StaleWorkflowHead();
     if (opts.idempotencyKey) {
       const record = { key: opts.idempotencyKey, request_hash: hash, status_code: 200, response: body, request_id: opts.requestId ?? null };
       if (!(await claimIdempotencyKey(tx, record, now, new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS)))) throw new IdempotencyRace();
@@ -114,6 +127,12 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
     if (inline.length === 0 && !(tenant && typeof tenant === 'object') && !opts.idempotencyKey) await commit(deps.db);
     else await deps.db.transaction(commit);
   } catch (err) {
+    if (err instanceof StaleWorkflowHead) {
+      // The workflow changed since the hint was cached: decide again from the database.
+      deps.caches.activeHeads.delete(workflowKey);
+      if (fresh) throw new HeraldError(503, 'workflow_changing', `The workflow "${workflowKey}" changed during the trigger; retry.`, 'api_error');
+      return acceptTrigger(deps, workflowKey, req, opts, true);
+    }
     if (!(err instanceof IdempotencyRace) || !opts.idempotencyKey) throw err;
     const winner = await findIdempotencyRecord(deps.db, opts.idempotencyKey, now);
     if (!winner) throw new HeraldError(500, 'internal_error', 'Idempotency record vanished during a concurrent request.', 'api_error');

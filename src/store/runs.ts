@@ -66,13 +66,15 @@ export interface RunEvent {
 
 /**
  * Inserts the trigger row and all its recipient runs in ONE statement: atomic on its own and
- * one round trip whatever the fan-out (runs come in as a JSON array).
+ * one round trip whatever the fan-out (runs come in as a JSON array). Nothing is inserted unless
+ * the workflow is still active at version `workflowSha`; returns false in that case.
  */
-export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: NewRun[], state: RunState): Promise<void> {
-  await q.query(
+export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: NewRun[], state: RunState): Promise<boolean> {
+  const rows = await q.query<{ triggers: number }>(
     `WITH t AS (
        INSERT INTO workflow_triggers (id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, inserted_at)
-       VALUES ($1, $2, $3, $4, $5, $10, $6, $11, $8)
+       SELECT $1, $2, $3, $4, $5, $10, $6, $11, $8
+        WHERE EXISTS (SELECT 1 FROM workflows WHERE key = $2 AND sha = $3 AND active)
        RETURNING id
      ), r AS (
        INSERT INTO recipient_runs (id, workflow_run_id, workflow_key, workflow_sha, recipient_collection, recipient_id,
@@ -81,10 +83,11 @@ export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: N
          FROM t CROSS JOIN jsonb_to_recordset($9::jsonb) AS x(id uuid, recipient_collection text, recipient_id text, data jsonb)
        RETURNING 1
      )
-     SELECT count(*) FROM r`,
+     SELECT (SELECT count(*) FROM t)::int AS triggers, (SELECT count(*) FROM r)::int AS runs`,
     [t.id, t.workflowKey, t.workflowSha, t.actor ? JSON.stringify(t.actor) : null, t.tenantId, t.cancellationKey,
       JSON.stringify(state), t.now, JSON.stringify(runs), JSON.stringify(t.data), JSON.stringify(t.settings)],
   );
+  return rows[0]?.triggers === 1;
 }
 
 /**

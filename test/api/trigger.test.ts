@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
+import { upsertWorkflow } from '../../src/store/workflows.js';
 
 const welcome = {
   key: 'welcome',
@@ -114,6 +115,21 @@ describe.each(engines)('triggering workflows (%s)', (engine) => {
     const res = await http(t, 'POST', '/v1/workflows/paused-flow/trigger', { recipients: ['ada'] });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('workflow_inactive');
+  });
+
+  it('notices at once when a workflow it has already triggered is deactivated or changed', async () => {
+    await t.knock.workflows.trigger('welcome', { recipients: ['ada'], data: { project: 'p' } });
+    await upsertWorkflow(t.db, { ...welcome, active: false } as any, null, t.clock.now());
+    const res = await http(t, 'POST', '/v1/workflows/welcome/trigger', { recipients: ['ada'] });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('workflow_inactive');
+    const changed = { ...welcome, steps: [{ ...welcome.steps[0], template: { markdown_body: 'Version two' } }] };
+    await upsertWorkflow(t.db, changed as any, null, t.clock.now());
+    await t.knock.workflows.trigger('welcome', { recipients: ['bob'] });
+    await t.drain();
+    const [message] = (await t.knock.users.listMessages('bob')).items;
+    const content = await t.knock.messages.getContent(message.id);
+    expect((content.data as any).blocks[0].content).toBe('Version two');
   });
 
   it('answers actor_missing for a string actor that was never identified', async () => {
