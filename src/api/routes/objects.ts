@@ -5,7 +5,8 @@ import { deleteEntity, getEntity, identifyInline, listEntities } from '../../sto
 import { pageInfo } from '../schemas/common.js';
 import { serializeObject } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
-import { ChannelDataBody, CommonIdentifyFields, ListQuery, Nullable, channelData, serializePage } from './users.js';
+import { ChannelDataBody, CommonIdentifyFields, ListQuery, Nullable } from '../schemas/identify.js';
+import { channelData, serializePage } from './entity-helpers.js';
 
 const SetObjectBody = Type.Object({
   ...CommonIdentifyFields,

@@ -5,7 +5,7 @@ import { deleteEntity, getEntity, identifyInline, listEntities } from '../../sto
 import { CursorQuery, pageInfo } from '../schemas/common.js';
 import { serializeTenant } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
-import { CommonIdentifyFields, Nullable } from './users.js';
+import { CommonIdentifyFields, Nullable } from '../schemas/identify.js';
 
 const Settings = Type.Object({
   branding: Type.Optional(Nullable(Type.Object({}, { additionalProperties: true }))),

@@ -1,33 +1,12 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
 import { USERS, type EntityKey } from '../../domain/recipients.js';
-import { getChannelData, requireChannel, setChannelData, unsetChannelData } from '../../store/channel-data.js';
-import type { Queryable } from '../../store/db.js';
-import { deleteEntity, getEntity, getPreferenceSets, identifyInline, listEntities, type EntityRow } from '../../store/entities.js';
-import { CursorQuery, pageInfo } from '../schemas/common.js';
-import { serializeChannelData, serializePreferenceSet, serializeUser } from '../serializers/entities.js';
+import { deleteEntity, getEntity, identifyInline, listEntities } from '../../store/entities.js';
+import { pageInfo } from '../schemas/common.js';
+import { ChannelDataBody, CommonIdentifyFields, ListQuery, Nullable } from '../schemas/identify.js';
+import { serializeUser } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
-
-/*
- * Request schemas shared by the user, object and tenant routes (they all take the same inline
- * identify fields and channel data bodies), exported for objects.ts and tenants.ts.
- */
-
-/** `type: [t, 'null']` rather than anyOf: ajv's type coercion would turn null into "" inside anyOf. */
-export const Nullable = <T extends TSchema>(schema: T) => Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
-
-const AnyObject = Type.Object({}, { additionalProperties: true });
-/** `{channel id or key: data}`; null data unsets that channel. */
-export const InlineChannelData = Type.Record(Type.String(), Nullable(AnyObject), { description: 'Channel id or key → channel data; merged by channel' });
-/** `{preference set id: PreferenceSetRequest}`; deep-merged into the stored sets. */
-export const InlinePreferences = Type.Record(Type.String(), Nullable(AnyObject), { description: 'Preference set id → set; deep-merged' });
-
-export const CommonIdentifyFields = {
-  name: Type.Optional(Nullable(Type.String())),
-  created_at: Type.Optional(Nullable(Type.String({ format: 'date-time' }))),
-  channel_data: Type.Optional(Nullable(InlineChannelData)),
-  preferences: Type.Optional(Nullable(InlinePreferences)),
-};
+import { channelData, serializePage } from './entity-helpers.js';
 
 const IdentifyUserBody = Type.Object({
   ...CommonIdentifyFields,
@@ -38,44 +17,9 @@ const IdentifyUserBody = Type.Object({
   timezone: Type.Optional(Nullable(Type.String())),
 }, { additionalProperties: true, description: 'Known fields plus any custom properties, merged over the stored user' });
 
-export const ChannelDataBody = Type.Object({ data: AnyObject });
-
-// The node SDK sends `include[]=preferences`; a bare `include=preferences` is accepted too.
-export const ListQuery = Type.Composite([CursorQuery, Type.Object({
-  include: Type.Optional(Type.Union([Type.Array(Type.Literal('preferences')), Type.Literal('preferences')])),
-})]);
-
 const UserParams = Type.Object({ user_id: Type.String({ minLength: 1 }) });
 const UserChannelParams = Type.Object({ user_id: Type.String({ minLength: 1 }), channel_id: Type.String({ minLength: 1 }) });
 
-/** Serializes a page of entities, adding `preferences: {set id: set}` when asked to include them. */
-export async function serializePage<T extends object>(q: Queryable, rows: EntityRow[], include: string | string[] | undefined, serialize: (row: EntityRow) => T) {
-  if (!([] as string[]).concat(include ?? []).includes('preferences')) return rows.map(serialize);
-  const sets = await getPreferenceSets(q, rows);
-  return rows.map((row) => {
-    const own = sets.filter((s) => s.collection === row.collection && s.id === row.id);
-    return { ...serialize(row), preferences: Object.fromEntries(own.map((s) => [s.set_id, serializePreferenceSet(s)])) };
-  });
-}
-
-/** GET/PUT/DELETE of channel data, for any entity: users and objects share the handlers. */
-export const channelData = {
-  async get(deps: ApiDeps, key: EntityKey, channelIdOrKey: string) {
-    const channel = await requireChannel(deps.db, channelIdOrKey);
-    const row = await getChannelData(deps.db, key, channel.id);
-    if (!row) throw errors.notFound(`Channel data for channel "${channelIdOrKey}"`);
-    return serializeChannelData(row);
-  },
-  async set(deps: ApiDeps, key: EntityKey, channelIdOrKey: string, data: Record<string, unknown>) {
-    const channel = await requireChannel(deps.db, channelIdOrKey);
-    const row = await deps.db.transaction((tx) => setChannelData(tx, key, channel.id, data, deps.clock.now()));
-    return serializeChannelData(row);
-  },
-  async unset(deps: ApiDeps, key: EntityKey, channelIdOrKey: string) {
-    const channel = await requireChannel(deps.db, channelIdOrKey);
-    await unsetChannelData(deps.db, key, channel.id);
-  },
-};
 
 const user = (id: string): EntityKey => ({ collection: USERS, id });
 
