@@ -102,7 +102,7 @@ export interface MessageCriteria {
   insertedAt?: InsertedAtRange;
 }
 
-/** Collects parameterised clauses; `p(value)` binds a value and returns its placeholder. */
+/** Collects parameterised clauses; `p(value)` binds a value and returns its parameter marker ($n). */
 class Sql {
   readonly params: unknown[] = [];
   private readonly clauses: string[] = [];
@@ -263,7 +263,7 @@ export async function listMessageEvents(q: Queryable, messageId: string, page: P
 export type StatusAction = 'seen' | 'unseen' | 'read' | 'unread' | 'archived' | 'unarchived' | 'interacted';
 
 interface ActionSql {
-  /** SET list; `$now` and `$meta` are substituted with the bound placeholders. */
+  /** SET list; `$now` and `$meta` are substituted with the bound parameter markers. */
   set: string;
   /** Which locked rows actually change (over the pre-update row `o`). */
   changes: string;
