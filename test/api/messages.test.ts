@@ -303,6 +303,17 @@ describe.each(engines)('messages API (%s)', (engine) => {
       expect((await t.knock.messages.list({ engagement_status: ['seen'] })).items.map((m) => m.recipient)).toEqual(['ada', 'ada']);
     });
 
+    it('keeps the operation, so its progress_path answers with the same BulkOperation', async () => {
+      await createMessages(t, [{ recipient: 'ada' }]);
+      const op = await t.knock.channels.bulk.updateMessageStatus('in-app-feed', 'archive', { recipient_ids: ['ada'] });
+      expect(await t.knock.bulkOperations.get(op.id)).toEqual(op);
+      const followed = await http(t, 'GET', new URL(op.progress_path!).pathname);
+      expect(followed.status).toBe(200);
+      expect(followed.body.success_count).toBe(1);
+      const missing = await http(t, 'GET', '/v1/bulk_operations/00000000-0000-4000-8000-000000000000');
+      expect(missing.status).toBe(404);
+    });
+
     it('accepts the channel UUID and rejects an unknown channel', async () => {
       await createMessage(t, { recipient: 'ada' });
       const op = await t.knock.channels.bulk.updateMessageStatus(await channelId(t), 'read', {});

@@ -6,6 +6,7 @@ import { registerMessageRoutes } from './messages.js';
 import { registerFeedRoutes } from './feeds.js';
 import { registerWorkflowRoutes } from './workflows.js';
 import { registerRunRoutes } from './runs.js';
+import { registerBulkOperationRoutes } from './bulk-operations.js';
 
 /** One route module per resource; each is thin and calls the store or the engine. */
 export function registerRoutes(app: App, deps: ApiDeps): void {
@@ -16,4 +17,5 @@ export function registerRoutes(app: App, deps: ApiDeps): void {
   registerFeedRoutes(app, deps);
   registerWorkflowRoutes(app, deps);
   registerRunRoutes(app, deps);
+  registerBulkOperationRoutes(app, deps);
 }

@@ -11,6 +11,7 @@ import {
 import { CursorQuery, pageInfo } from '../schemas/common.js';
 import { serializeBulkOperation, serializeMessage, serializeMessageContents, serializeMessageEvent } from '../serializers/messages.js';
 import type { ApiDeps, App } from '../types.js';
+import { recordCompletedBulkOperation } from '../../store/bulk-operations.js';
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
@@ -248,8 +249,11 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
     if (!channel) throw errors.channelInvalid(channelIdOrKey);
     const criteria = bulkCriteria(channel.id, request.body, publicUserScope(request));
     const now = deps.clock.now();
-    const result = await bulkUpdateMessages(deps.db, criteria, action as BulkAction, now);
-    const baseUrl = `${request.protocol}://${request.host}`;
-    return serializeBulkOperation({ id: result.id, name: `channel_messages.bulk_${action}`, matched: result.matched, at: now }, baseUrl);
+    // The update and its BulkOperation record commit together, so progress_path always resolves.
+    const op = await deps.db.transaction(async (tx) => {
+      const result = await bulkUpdateMessages(tx, criteria, action as BulkAction, now);
+      return recordCompletedBulkOperation(tx, { id: result.id, name: `channel_messages.bulk_${action}`, matched: result.matched, at: now });
+    });
+    return serializeBulkOperation(op, `${request.protocol}://${request.host}`);
   });
 }

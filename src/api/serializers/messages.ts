@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toEntityKey, toReference, USERS, type EntityKey, type RecipientReference } from '../../domain/recipients.js';
+import type { BulkOperationRow } from '../../store/bulk-operations.js';
 import type { EntityRow } from '../../store/entities.js';
 import { messageCursor, type MessageEventRow, type MessageRow } from '../../store/messages.js';
 import { serializeEntity } from './entities.js';
@@ -188,26 +189,25 @@ export function actorMap(rows: EntityRow[]): Map<string, EntityRow> {
 }
 
 /**
- * Knock's BulkOperation for work Herald completed before answering. `progress_path` is an
+ * Knock's BulkOperation (Herald completes bulk work before answering). `progress_path` is an
  * absolute URL (the spec's format is `uri`), so the caller passes the API's base URL.
  */
-export function serializeBulkOperation(op: { id: string; name: string; matched: number; at: Date }, baseUrl: string) {
-  const at = iso(op.at);
+export function serializeBulkOperation(op: BulkOperationRow, baseUrl: string) {
   return {
     __typename: 'BulkOperation',
     id: op.id,
     name: op.name,
-    status: 'completed',
-    estimated_total_rows: op.matched,
-    processed_rows: op.matched,
-    success_count: op.matched,
-    error_count: 0,
+    status: op.status,
+    estimated_total_rows: op.total_rows,
+    processed_rows: op.status === 'completed' ? op.total_rows : 0,
+    success_count: op.success_count,
+    error_count: op.error_count,
     error_items: [],
     progress_path: `${baseUrl}/v1/bulk_operations/${op.id}`,
-    inserted_at: at,
-    updated_at: at,
-    started_at: at,
-    completed_at: at,
+    inserted_at: iso(op.inserted_at),
+    updated_at: iso(op.completed_at ?? op.inserted_at),
+    started_at: iso(op.inserted_at),
+    completed_at: op.completed_at ? iso(op.completed_at) : null,
     failed_at: null,
   };
 }
