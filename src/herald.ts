@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from './api/app.js';
 import type { App } from './api/types.js';
@@ -10,6 +11,7 @@ import type { Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { ensureApiKeys, type KeyPair } from './store/api-keys.js';
 import { releaseAllClaims } from './store/runs.js';
+import { createEngineStore } from './store/engine-store.js';
 import { syncWorkflowsFromDirectory, type WorkflowSyncReport } from './workflows/sync.js';
 
 export interface HeraldOptions {
@@ -48,7 +50,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     ? await syncWorkflowsFromDirectory(opts.db, opts.workflowsDir, clock.now())
     : { loaded: [], errors: [] };
   const wakeWorkers = createRunWaker(opts.db, (err) => opts.logger.warn({ err }, 'NOTIFY failed; workers will poll'));
-  const engine = createEngine({ db: opts.db, clock, logger: opts.logger, wakeWorkers });
+  const engine = createEngine({ store: createEngineStore(opts.db, randomUUID), clock, logger: opts.logger, wakeWorkers });
   const worker = new RunWorker({ db: opts.db, clock, logger: opts.logger, engine, pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
   const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey }, { logger: opts.logger });
   return {

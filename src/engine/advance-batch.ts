@@ -2,16 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import { TENANTS, type EntityKey } from '../domain/recipients.js';
-import type { Db } from '../store/db.js';
-import { getEntities } from '../store/entities.js';
-import { checkpointRuns, type RunOutcome } from '../store/checkpoint.js';
-import type { RunRow } from '../store/runs.js';
+import type { RunOutcome, RunRow } from '../domain/run.js';
+import { entityMapKey, type EngineStore } from './ports.js';
 import { cachedDefinition, type EngineCaches } from './caches.js';
 import { planRun } from './plan-run.js';
 import { buildRunScope } from './run-scope.js';
 
 export interface AdvanceDeps {
-  db: Db;
+  store: EngineStore;
   clock: Clock;
   logger: FastifyBaseLogger;
   caches: EngineCaches;
@@ -34,13 +32,13 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
     if (run.actor) keys.push(run.actor);
     if (run.tenant_id) keys.push({ collection: TENANTS, id: run.tenant_id });
   }
-  const entities = new Map((await getEntities(deps.db, keys)).map((e) => [`${e.collection}\u0000${e.id}`, e.properties]));
-  const lookup = (k: EntityKey) => entities.get(`${k.collection}\u0000${k.id}`) as Record<string, unknown> | undefined;
+  const entities = await deps.store.entityProperties(keys);
+  const lookup = (k: EntityKey) => entities.get(entityMapKey(k));
 
   const outcomes: RunOutcome[] = [];
   for (const run of runs) {
     try {
-      const def = await cachedDefinition(deps.db, deps.caches, run.workflow_sha);
+      const def = await cachedDefinition(deps.store, deps.caches, run.workflow_sha);
       if (!def || run.attempts > MAX_CLAIMS) {
         outcomes.push(haltedOutcome(run, deps.clock.now(), def ? `the run was claimed ${run.attempts} times without finishing` : `workflow version ${run.workflow_sha} is missing`));
         continue;
@@ -51,7 +49,7 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
       deps.logger.error({ err, run_id: run.id }, 'planning a run failed');
     }
   }
-  return checkpointRuns(deps.db, owner, outcomes, deps.clock.now());
+  return deps.store.checkpointRuns(owner, outcomes, deps.clock.now());
 }
 
 function haltedOutcome(run: RunRow, now: Date, reason: string): RunOutcome {

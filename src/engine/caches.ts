@@ -1,16 +1,14 @@
 import type { WorkflowDefinition } from '../domain/workflow.js';
-import type { ChannelRow } from '../store/channels.js';
-import type { Queryable } from '../store/db.js';
-import { getWorkflowVersion } from '../store/workflows.js';
+import type { ChannelInfo, EngineStore } from './ports.js';
 
 /** Per-engine read caches; never module-level, so separate Heralds (and databases) stay apart. */
 export interface EngineCaches {
   /** Workflow versions by sha: immutable, so never stale. */
   definitions: Map<string, WorkflowDefinition>;
   /** Channels by key, refreshed after a few seconds. */
-  channels: Map<string, { at: number; row: ChannelRow | null }>;
+  channels: Map<string, { at: number; row: ChannelInfo | null }>;
   /**
-   * Active workflows' current sha by key. Only a hint: the trigger's INSERT re-checks it in the
+   * Active workflows' current sha by key. Only a hint: the trigger's write re-checks it in the
    * same statement, and a stale hint falls back to reading the workflow.
    */
   activeHeads: Map<string, string>;
@@ -21,10 +19,10 @@ export function createEngineCaches(): EngineCaches {
 }
 
 /** The definition of a workflow version; versions are immutable (content-addressed) so this never goes stale. */
-export async function cachedDefinition(db: Queryable, caches: EngineCaches, sha: string): Promise<WorkflowDefinition | null> {
+export async function cachedDefinition(store: EngineStore, caches: EngineCaches, sha: string): Promise<WorkflowDefinition | null> {
   const cached = caches.definitions.get(sha);
   if (cached) return cached;
-  const def = await getWorkflowVersion(db, sha);
+  const def = await store.workflowVersion(sha);
   if (def) caches.definitions.set(sha, def);
   return def;
 }

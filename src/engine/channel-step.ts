@@ -2,10 +2,9 @@ import type { Clock } from '../domain/clock.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
 import { toReference } from '../domain/recipients.js';
 import { renderInAppFeed } from '../templates/in-app-feed.js';
-import type { Db } from '../store/db.js';
-import { findChannel, type ChannelRow } from '../store/channels.js';
-import { newMessageId, type NewMessage } from '../store/checkpoint.js';
-import type { RunRow } from '../store/runs.js';
+import { newMessageId } from '../domain/message-id.js';
+import type { NewMessage, RunRow } from '../domain/run.js';
+import type { ChannelInfo, EngineStore } from './ports.js';
 import type { RunScope } from './run-scope.js';
 import type { EngineCaches } from './caches.js';
 
@@ -22,16 +21,16 @@ interface ChannelStepInput {
 }
 
 // Channels change rarely; a short cache keeps a lookup off every step of every run.
-async function channelByKey(deps: ChannelStepDeps, key: string): Promise<ChannelRow | null> {
+async function channelByKey(deps: ChannelStepDeps, key: string): Promise<ChannelInfo | null> {
   const hit = deps.caches.channels.get(key);
   if (hit && Date.now() - hit.at < 10_000) return hit.row;
-  const row = await findChannel(deps.db, key);
+  const row = await deps.store.channelByKey(key);
   deps.caches.channels.set(key, { at: Date.now(), row });
   return row;
 }
 
 export interface ChannelStepDeps {
-  db: Db;
+  store: EngineStore;
   clock: Clock;
   caches: EngineCaches;
 }

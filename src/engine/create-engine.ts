@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
-import type { Db } from '../store/db.js';
-import type { RunRow } from '../store/runs.js';
+import type { RunRow } from '../domain/run.js';
+import type { EngineStore } from './ports.js';
 import { advanceBatch } from './advance-batch.js';
 import { cancelRuns } from './cancel.js';
 import type { Engine } from './engine.js';
@@ -13,7 +13,7 @@ export interface RunningEngine extends Engine {
   advanceBatch(runs: RunRow[], leaseOwner: string): Promise<string[]>;
 }
 
-export function createEngine(base: { db: Db; clock: Clock; logger: FastifyBaseLogger; wakeWorkers: () => void }): RunningEngine {
+export function createEngine(base: { store: EngineStore; clock: Clock; logger: FastifyBaseLogger; wakeWorkers: () => void }): RunningEngine {
   // Caches belong to this engine instance: two Heralds in one process never share them.
   const deps = { ...base, caches: createEngineCaches() };
   return {

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { evaluateConditionGroup } from '../domain/conditions.js';
 import { resolveDelayUntil } from '../domain/duration.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
-import type { RunEvent, RunRow, RunState } from '../store/runs.js';
-import type { NewMessage, RunOutcome } from '../store/checkpoint.js';
+import type { NewMessage, RunEvent, RunOutcome, RunRow, RunState } from '../domain/run.js';
 import { runChannelStep, type ChannelStepDeps } from './channel-step.js';
 import type { RunScope } from './run-scope.js';
 

@@ -1,6 +1,6 @@
 import type { WorkflowDefinition } from '../domain/workflow.js';
 import { TENANTS, USERS, type EntityKey } from '../domain/recipients.js';
-import type { RunRow } from '../store/runs.js';
+import type { RunRow } from '../domain/run.js';
 
 /** What templates and conditions see: Knock's variable roots. */
 export interface RunScope {

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
-import { claimDueRuns, nextWakeAt, type RunRow } from '../store/runs.js';
+import type { RunRow } from '../domain/run.js';
+import { claimDueRuns, nextWakeAt } from '../store/runs.js';
 import { RUNS_CHANNEL } from './wake.js';
 
 export interface RunWorkerOptions {

@@ -1,46 +1,5 @@
-import KSUID from 'ksuid';
 import type { Queryable } from './db.js';
-import type { RunEvent, RunState } from './runs.js';
-
-/** Where one advance of a run ended, with what it produced. */
-export interface RunOutcome {
-  runId: string;
-  status: 'queued' | 'processing' | 'paused' | 'completed' | 'cancelled';
-  position: number;
-  state: RunState;
-  wakeAt: Date | null;
-  errorCount?: number;
-  /** Keep attempts (a retry of the same step) instead of resetting them for the next step. */
-  keepAttempts?: boolean;
-  events: RunEvent[];
-  messages: NewMessage[];
-}
-
-export interface NewMessage {
-  /** 27-char KSUID, time-ordered; see `newMessageId`. */
-  id: string;
-  channelId: string;
-  recipient: { collection: string; id: string };
-  workflowKey: string;
-  workflowSha: string;
-  categories: string[];
-  workflowRunId: string;
-  recipientRunId: string;
-  stepRef: string;
-  tenantId: string | null;
-  actors: unknown[];
-  status: string;
-  data: Record<string, unknown>;
-  content: Record<string, unknown>;
-  /** message_events rows to write with it, e.g. ['message.queued', 'message.delivered']. */
-  eventTypes: string[];
-  insertedAt: Date;
-}
-
-/** Message ids are KSUIDs like Knock's: sortable by creation time. */
-export function newMessageId(at: Date): string {
-  return KSUID.randomSync(at).string;
-}
+import type { NewMessage, RunOutcome } from '../domain/run.js';
 
 /**
  * The checkpoint, as ONE statement for a whole batch of runs (atomic without BEGIN/COMMIT, one

@@ -1,12 +1,5 @@
 import type { Queryable } from './db.js';
-
-export interface IdempotencyRecord {
-  key: string;
-  request_hash: string;
-  status_code: number;
-  response: unknown;
-  request_id: string | null;
-}
+import type { IdempotencyRecord } from '../engine/ports.js';
 
 /** The unexpired record for a key, if any. Expired records are ignored (and swept on write). */
 export async function findIdempotencyRecord(q: Queryable, key: string, now: Date): Promise<IdempotencyRecord | null> {

@@ -1,6 +1,6 @@
 import type { Queryable } from './db.js';
 import { encodeCursor, keysetPage, readTimeIdCursor } from './cursor.js';
-import type { RunRow } from './runs.js';
+import type { RunRow } from '../domain/run.js';
 
 export interface RunListFilter {
   workflow?: string;

@@ -1,68 +1,5 @@
 import type { Queryable } from './db.js';
-
-/** A recipient run as stored: the unit of work the worker claims. */
-export interface RunRow {
-  id: string;
-  workflow_run_id: string;
-  workflow_key: string;
-  workflow_sha: string;
-  recipient_collection: string;
-  recipient_id: string;
-  actor: { id: string; collection: string } | null;
-  tenant_id: string | null;
-  cancellation_key: string | null;
-  data: Record<string, unknown>;
-  status: 'queued' | 'processing' | 'paused' | 'completed' | 'cancelled';
-  position: number;
-  state: RunState;
-  error_count: number;
-  attempts: number;
-  wake_at: Date | null;
-  lease_owner: string | null;
-  inserted_at: Date;
-  updated_at: Date;
-}
-
-export interface RunState {
-  /** The delay the run is paused on, so its completion is recorded when it wakes. */
-  waiting?: { step_ref: string; until: string };
-  /** Trigger settings the steps need (sandbox, skip_delay). */
-  settings?: { sandbox_mode?: boolean; skip_delay?: boolean };
-  started?: boolean;
-  /** Consecutive failures of the step at `position`, for Knock's 3-attempt limit. */
-  failures?: { step_ref: string; count: number };
-}
-
-export interface NewTrigger {
-  id: string;
-  workflowKey: string;
-  workflowSha: string;
-  actor: { id: string; collection: string } | null;
-  tenantId: string | null;
-  data: Record<string, unknown>;
-  cancellationKey: string | null;
-  settings: Record<string, unknown>;
-  now: Date;
-}
-
-export interface NewRun {
-  id: string;
-  recipient_collection: string;
-  recipient_id: string;
-  data: Record<string, unknown>;
-}
-
-export interface RunEvent {
-  id: string;
-  recipient_run_id: string;
-  event: string;
-  status?: 'ok' | 'error';
-  step_ref?: string | null;
-  step_type?: string | null;
-  attempt?: number | null;
-  data?: Record<string, unknown> | null;
-  inserted_at: Date;
-}
+import type { CancelMatch, NewRun, NewTrigger, RunEvent, RunRow, RunState } from '../domain/run.js';
 
 /**
  * Inserts the trigger row and all its recipient runs in ONE statement: atomic on its own and
@@ -129,12 +66,6 @@ export async function insertRunEvents(q: Queryable, events: RunEvent[]): Promise
   );
 }
 
-export interface CancelMatch {
-  workflowKey: string;
-  cancellationKey: string;
-  /** null = every recipient. */
-  recipients: { collection: string; id: string }[] | null;
-}
 
 /**
  * Marks every matching unfinished run cancelled, in the caller's transaction. Runs a worker is

@@ -1,6 +1,6 @@
 import { toReference } from '../../domain/recipients.js';
 import type { RunEventRow } from '../../store/run-queries.js';
-import type { RunRow } from '../../store/runs.js';
+import type { RunRow } from '../../domain/run.js';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 

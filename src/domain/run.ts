@@ -1,0 +1,112 @@
+/**
+ * Workflow recipient runs as the engine sees them: the run, its state between steps, the events it
+ * records and what one advance produces. Plain types; the store maps them to rows.
+ */
+
+/** A recipient run: the unit of work a worker claims. */
+export interface RunRow {
+  id: string;
+  workflow_run_id: string;
+  workflow_key: string;
+  workflow_sha: string;
+  recipient_collection: string;
+  recipient_id: string;
+  actor: { id: string; collection: string } | null;
+  tenant_id: string | null;
+  cancellation_key: string | null;
+  data: Record<string, unknown>;
+  status: 'queued' | 'processing' | 'paused' | 'completed' | 'cancelled';
+  position: number;
+  state: RunState;
+  error_count: number;
+  attempts: number;
+  wake_at: Date | null;
+  lease_owner: string | null;
+  inserted_at: Date;
+  updated_at: Date;
+}
+
+export interface RunState {
+  /** The delay the run is paused on, so its completion is recorded when it wakes. */
+  waiting?: { step_ref: string; until: string };
+  /** Trigger settings the steps need (sandbox, skip_delay). */
+  settings?: { sandbox_mode?: boolean; skip_delay?: boolean };
+  started?: boolean;
+  /** Consecutive failures of the step at `position`, for Knock's 3-attempt limit. */
+  failures?: { step_ref: string; count: number };
+}
+
+export interface NewTrigger {
+  id: string;
+  workflowKey: string;
+  workflowSha: string;
+  actor: { id: string; collection: string } | null;
+  tenantId: string | null;
+  data: Record<string, unknown>;
+  cancellationKey: string | null;
+  settings: Record<string, unknown>;
+  now: Date;
+}
+
+export interface NewRun {
+  id: string;
+  recipient_collection: string;
+  recipient_id: string;
+  data: Record<string, unknown>;
+}
+
+export interface RunEvent {
+  id: string;
+  recipient_run_id: string;
+  event: string;
+  status?: 'ok' | 'error';
+  step_ref?: string | null;
+  step_type?: string | null;
+  attempt?: number | null;
+  data?: Record<string, unknown> | null;
+  inserted_at: Date;
+}
+
+/** Where one advance of a run ended, with what it produced. */
+export interface RunOutcome {
+  runId: string;
+  status: 'queued' | 'processing' | 'paused' | 'completed' | 'cancelled';
+  position: number;
+  state: RunState;
+  wakeAt: Date | null;
+  errorCount?: number;
+  /** Keep attempts (a retry of the same step) instead of resetting them for the next step. */
+  keepAttempts?: boolean;
+  events: RunEvent[];
+  messages: NewMessage[];
+}
+
+export interface NewMessage {
+  /** 27-char KSUID, time-ordered; see `newMessageId`. */
+  id: string;
+  channelId: string;
+  recipient: { collection: string; id: string };
+  workflowKey: string;
+  workflowSha: string;
+  categories: string[];
+  workflowRunId: string;
+  recipientRunId: string;
+  stepRef: string;
+  tenantId: string | null;
+  actors: unknown[];
+  status: string;
+  data: Record<string, unknown>;
+  content: Record<string, unknown>;
+  /** message_events rows to write with it, e.g. ['message.queued', 'message.delivered']. */
+  eventTypes: string[];
+  insertedAt: Date;
+}
+
+
+/** Which runs a cancel request stops. */
+export interface CancelMatch {
+  workflowKey: string;
+  cancellationKey: string;
+  /** null = every recipient. */
+  recipients: { collection: string; id: string }[] | null;
+}

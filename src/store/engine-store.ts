@@ -1,0 +1,52 @@
+import type { EngineStore, TriggerWrite } from '../engine/ports.js';
+import { entityMapKey } from '../engine/ports.js';
+import type { Db, Queryable } from './db.js';
+import { findChannel } from './channels.js';
+import { checkpointRuns } from './checkpoint.js';
+import { getEntities, getEntity, identifyInline } from './entities.js';
+import { claimIdempotencyKey, findIdempotencyRecord } from './idempotency.js';
+import { cancelMatchingRuns, insertRunEvents, insertTriggerWithRuns, recordCancellation } from './runs.js';
+import { getWorkflowHead, getWorkflowVersion } from './workflows.js';
+
+/** Signals a rollback of the trigger transaction with the reason the caller gets back. */
+class Abort extends Error {
+  constructor(readonly outcome: 'stale_workflow' | 'idempotency_taken') { super(outcome); }
+}
+
+/** The engine's storage port implemented with the SQL modules of this folder. */
+export function createEngineStore(db: Db, newId: () => string): EngineStore {
+  const writeTriggerIn = async (q: Queryable, w: TriggerWrite) => {
+    for (const { key, properties } of w.identify) await identifyInline(q, key, properties, w.now);
+    if (!(await insertTriggerWithRuns(q, w.trigger, w.runs, w.state))) throw new Abort('stale_workflow');
+    if (w.idempotency && !(await claimIdempotencyKey(q, w.idempotency.record, w.now, w.idempotency.expiresAt))) throw new Abort('idempotency_taken');
+  };
+  return {
+    workflowHead: (key) => getWorkflowHead(db, key),
+    workflowVersion: (sha) => getWorkflowVersion(db, sha),
+    entityExists: async (key) => (await getEntity(db, key)) !== null,
+    async entityProperties(keys) {
+      const rows = await getEntities(db, keys);
+      return new Map(rows.map((r) => [entityMapKey(r), r.properties]));
+    },
+    channelByKey: (key) => findChannel(db, key),
+    findIdempotencyRecord: (key, now) => findIdempotencyRecord(db, key, now),
+    async writeTrigger(w) {
+      try {
+        // A plain trigger is one atomic statement; inline entities or an idempotency key need a transaction.
+        if (w.identify.length === 0 && !w.idempotency) await writeTriggerIn(db, w);
+        else await db.transaction((tx) => writeTriggerIn(tx, w));
+        return 'written';
+      } catch (err) {
+        if (err instanceof Abort) return err.outcome;
+        throw err;
+      }
+    },
+    cancelRuns: (match, now, eventsFor) => db.transaction(async (tx) => {
+      const ids = await cancelMatchingRuns(tx, match, now);
+      await insertRunEvents(tx, eventsFor(ids));
+      await recordCancellation(tx, newId(), match, ids.length, now);
+      return ids;
+    }),
+    checkpointRuns: (owner, outcomes, now) => checkpointRuns(db, owner, outcomes, now),
+  };
+}
