@@ -5,8 +5,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import * as knockClient from '@knocklabs/client';
-import { isRequestInFlight, type Feed, type FeedClientOptions } from '@knocklabs/client';
+import KnockExport, { isRequestInFlight, type Feed, type FeedClientOptions } from '@knocklabs/client';
 import { signUserToken } from '@knocklabs/node';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
 import { channelId, createChannel, createMessages } from '../support/messages.js';
@@ -28,9 +27,9 @@ const signingPublicKey = rsaPublic.export({ type: 'spki', format: 'pem' }).toStr
 const signingPrivateKey = rsaPrivate.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 // The package's ESM build default-exports the Knock class, but its typings are CommonJS-format
-// `.d.ts` files, so under NodeNext a default import is typed as the whole module. Reading
-// `.default` off the namespace is right both at run time and for the type checker.
-const Knock = knockClient.default;
+// `.d.ts` files, so under NodeNext the default import is typed as the whole module (whose
+// `.default` is the class). Take the class whichever way the runtime hands it over.
+const Knock = ((KnockExport as { default?: unknown }).default ?? KnockExport) as typeof KnockExport.default;
 type Knock = InstanceType<typeof Knock>;
 
 interface SentRequest { method: string; path: string; query: URLSearchParams; headers: Record<string, string>; body: any }
@@ -155,6 +154,15 @@ describe.each(engines)('@knocklabs/client against Herald (%s)', (engine) => {
     expect(sent.map((r) => r.query.get('page_size'))).toEqual(['2', '2', '2']);
     expect(sent[0].query.has('after')).toBe(false);
     expect(sent[1].query.get('after')).toEqual(expect.any(String));
+
+    // What the client does on a realtime `new-message`: fetch before its newest item's cursor,
+    // appending the new items while keeping its page_info.
+    await trigger(['ada'], { id: 6 });
+    await feed.fetch({ before: feed.getState().items[0].__cursor });
+    expect(sent.at(-1)!.query.get('before')).toBe(feed.getState().items[1].__cursor);
+    expect(feed.getState().items.map((i) => i.data?.id)).toEqual([6, 5, 4, 3, 2, 1]);
+    expect(feed.getState().metadata.total_count).toBe(6);
+    expect(feed.getState().pageInfo.after).toBeNull();
   });
 
   it('markAsRead and markAsSeen on an item change the server state', async () => {
@@ -212,6 +220,43 @@ describe.each(engines)('@knocklabs/client against Herald (%s)', (engine) => {
     await feed.fetch();
     expect(itemIds(feed)).toEqual([second.id]);
     expect(feed.getState().metadata).toMatchObject({ total_count: 1, unread_count: 0 });
+  });
+
+  it('undoes statuses with markAsUnread/Unseen/Unarchived, and uses the single-message client', async () => {
+    await start();
+    const [m] = await createMessages(t, [{ recipient: 'ada', seen: true, read: true, archived: true }]);
+    const knock = browser('ada');
+    const feed = await openFeed(knock, { archived: 'include' });
+    await feed.fetch();
+    const [item] = feed.getState().items;
+    expect(item).toMatchObject({ id: m.id, seen_at: '2026-03-01T12:00:00.000Z', read_at: '2026-03-01T12:00:00.000Z', archived_at: '2026-03-01T12:00:00.000Z' });
+
+    await feed.markAsUnread(item);
+    await feed.markAsUnseen(item);
+    await feed.markAsUnarchived(item);
+    expect(sent.slice(-3).map((r) => r.path)).toEqual(['/v1/messages/batch/unread', '/v1/messages/batch/unseen', '/v1/messages/batch/unarchived']);
+    expect((await t.knock.messages.get(m.id)).engagement_statuses).toEqual([]);
+
+    const seen = await knock.messages.updateStatus(m.id, 'seen');
+    expect(sent.at(-1)).toMatchObject({ method: 'PUT', path: `/v1/messages/${m.id}/seen` });
+    expect(seen).toMatchObject({ id: m.id, engagement_statuses: ['seen'], seen_at: '2026-03-01T12:00:01.000Z' });
+    const interacted = await knock.messages.updateStatus(m.id, 'interacted', { metadata: { type: 'button_click', name: 'primary' } });
+    expect(sent.at(-1)!.body).toEqual({ metadata: { type: 'button_click', name: 'primary' } });
+    expect(interacted).toMatchObject({ engagement_statuses: ['seen', 'read', 'interacted'] });
+    const unseen = await knock.messages.removeStatus(m.id, 'seen');
+    expect(sent.at(-1)).toMatchObject({ method: 'DELETE', path: `/v1/messages/${m.id}/seen` });
+    expect(unseen).toMatchObject({ seen_at: null, engagement_statuses: ['read', 'interacted'] });
+  });
+
+  it('sets and gets an object’s channel data', async () => {
+    await start();
+    const slackId = await createChannel(t, 'slack', 'chat');
+    const knock = browser('ada');
+    const set = await knock.objects.setChannelData({ collection: 'projects', objectId: 'apollo', channelId: slackId, data: { connections: [{ incoming_webhook: { url: 'https://hooks/x' } }] } });
+    expect(sent.at(-1)).toMatchObject({ method: 'PUT', path: `/v1/objects/projects/apollo/channel_data/${slackId}` });
+    expect(set).toMatchObject({ channel_id: slackId, data: { connections: [{ incoming_webhook: { url: 'https://hooks/x' } }] } });
+    expect(await knock.objects.getChannelData({ collection: 'projects', objectId: 'apollo', channelId: slackId }))
+      .toMatchObject({ channel_id: slackId, data: { connections: [{ incoming_webhook: { url: 'https://hooks/x' } }] } });
   });
 
   it('markAllAsSeen bulk-updates only this user, scoped by the feed tenant (body uses user_ids)', async () => {
