@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
+import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { parseQueryString } from './plugins/query.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -40,6 +41,14 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     reply.header('x-request-id', request.id);
   });
 
+  // Browser clients (@knocklabs/client) call from other origins; their preflight carries no key,
+  // so CORS answers OPTIONS before authentication runs.
+  await app.register(cors, {
+    origin: true,
+    allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'X-Knock-User-Token', 'X-Knock-Client', 'X-Knock-Branch', 'Idempotency-Key'],
+    exposedHeaders: ['x-request-id', 'idempotent-replayed', 'original-x-request-id', 'x-herald-cancelled-runs'],
+    maxAge: 600,
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Herald (Knock-compatible API)', version: '0.1.0' },

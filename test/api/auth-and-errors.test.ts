@@ -87,3 +87,26 @@ describe.each(engines)('authentication and error shapes (%s)', (engine) => {
     expect(doc.paths['/v1/workflows/{key}/trigger'].post.requestBody).toBeDefined();
   });
 });
+
+describe.each(engines)('CORS for browser clients (%s)', (engine) => {
+  let t: TestHerald;
+  afterEach(async () => { await t.close(); });
+
+  it('answers a browser preflight without a key and allows the Knock client headers', async () => {
+    t = await startTestHerald(engine);
+    const res = await fetch(`${t.url}/v1/users/ada/feeds/in-app-feed`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization,content-type,x-knock-user-token,x-knock-client' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('x-knock-user-token');
+  });
+
+  it('adds the allow-origin header to real responses', async () => {
+    t = await startTestHerald(engine);
+    const res = await fetch(`${t.url}/v1/users/ada/feeds/in-app-feed`, { headers: { origin: 'https://app.example.com', authorization: `Bearer ${t.publicKey}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+  });
+});
