@@ -4,8 +4,9 @@
  * `rendered` is HTML), `action_url` (text) and `actions` (button_set with `primary` /
  * `secondary` buttons), so those names are part of the contract.
  *
- * The rendered HTML is not sanitized: like marked, it passes raw HTML in the markdown
- * through, including HTML that arrives via Liquid variables.
+ * Values interpolated into the markdown body are HTML-escaped, so trigger data, names and other
+ * recipient input cannot inject markup into the rendered HTML; HTML written by the template's
+ * author passes through, as marked renders it.
  */
 import { Marked } from 'marked';
 import { renderString, type LiquidScope } from './liquid.js';
@@ -28,7 +29,7 @@ const buttonName = (index: number) => ['primary', 'secondary'][index] ?? `button
 
 /** Throws TemplateRenderError naming the failing field (`markdown_body`, `action_buttons[0].label`, ...). */
 export async function renderInAppFeed(template: InAppFeedTemplate, scope: LiquidScope): Promise<ContentBlock[]> {
-  const body = await renderString(template.markdown_body, scope, 'markdown_body');
+  const body = await renderString(template.markdown_body, scope, 'markdown_body', { escapeOutput: true });
   const blocks: ContentBlock[] = [
     { name: 'body', type: 'markdown', content: body, rendered: (markdown.parse(body) as string).trim() },
   ];

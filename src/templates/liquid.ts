@@ -34,38 +34,52 @@ export class TemplateRenderError extends Error {
   }
 }
 
-export const liquid = new Liquid({
-  templates: {},
-  strictFilters: false,
-  strictVariables: false,
-  ownPropertyOnly: true,
-  timezoneOffset: 0,
-  renderLimit: 2_000,
-});
+function createLiquid(escapeOutput: boolean): Liquid {
+  const engine = new Liquid({
+    templates: {},
+    strictFilters: false,
+    strictVariables: false,
+    ownPropertyOnly: true,
+    timezoneOffset: 0,
+    renderLimit: 2_000,
+    // In HTML-bearing fields (markdown bodies) every `{{ output }}` is HTML-escaped, so data
+    // cannot inject markup; HTML the template author wrote still passes through.
+    ...(escapeOutput ? { outputEscape: 'escape' as const } : {}),
+  });
+  /**
+   * `{{ data | json }}`: the value as compact JSON (Knock's filter, used e.g. to pass data to
+   * trigger-workflow steps). Undefined becomes `null` so the output is always valid JSON.
+   */
+  engine.registerFilter('json', (value: unknown) => JSON.stringify(value ?? null));
+  return engine;
+}
 
-/**
- * `{{ data | json }}`: the value as compact JSON (Knock's filter, used e.g. to pass data to
- * trigger-workflow steps). Undefined becomes `null` so the output is always valid JSON.
- */
-liquid.registerFilter('json', (value: unknown) => JSON.stringify(value ?? null));
+/** The plain environment (text fields, URLs, JSON) and the HTML-escaping one (markdown bodies). */
+export const liquid = createLiquid(false);
+const escapingLiquid = createLiquid(true);
 
 const MAX_CACHED = 1_000;
-const parsed = new Map<string, Template[]>();
+const parsedBy = new Map<Liquid, Map<string, Template[]>>([[liquid, new Map()], [escapingLiquid, new Map()]]);
 
 /** Parsing dominates small renders; workflows reuse the same few template strings. */
-function parse(source: string): Template[] {
+function parse(engine: Liquid, source: string): Template[] {
+  const parsed = parsedBy.get(engine)!;
   const hit = parsed.get(source);
   if (hit) return hit;
-  const templates = liquid.parse(source);
+  const templates = engine.parse(source);
   if (parsed.size >= MAX_CACHED) parsed.delete(parsed.keys().next().value as string);
   parsed.set(source, templates);
   return templates;
 }
 
-/** Renders `source` with `scope`; any parse or render failure becomes a TemplateRenderError. */
-export async function renderString(source: string, scope: LiquidScope, field?: string): Promise<string> {
+/**
+ * Renders `source` with `scope`; any parse or render failure becomes a TemplateRenderError.
+ * `escapeOutput` HTML-escapes every `{{ output }}` (for fields that become HTML).
+ */
+export async function renderString(source: string, scope: LiquidScope, field?: string, opts: { escapeOutput?: boolean } = {}): Promise<string> {
+  const engine = opts.escapeOutput ? escapingLiquid : liquid;
   try {
-    return String(await liquid.render(parse(source), scope));
+    return String(await engine.render(parse(engine, source), scope));
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new TemplateRenderError(field ? `Could not render ${field}: ${reason}` : `Could not render template: ${reason}`, field, { cause: err });

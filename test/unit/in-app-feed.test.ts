@@ -78,3 +78,18 @@ describe('renderString', () => {
     await expect(renderString("{% include 'package.json' %}", scope)).rejects.toThrow(TemplateRenderError);
   });
 });
+
+describe('in-app feed rendering keeps data from injecting markup', () => {
+  it('escapes HTML that arrives through Liquid variables but keeps the author\'s own HTML', async () => {
+    const blocks = await renderInAppFeed(
+      { markdown_body: '<em>New</em> comment: {{ data.comment }}', action_url: 'https://x.example/?a=1&b={{ data.id }}' },
+      { data: { comment: '<img src=x onerror=alert(1)> & more', id: 7 } },
+    );
+    const body = blocks.find((b) => b.name === 'body') as { rendered: string };
+    expect(body.rendered).toContain('<em>New</em>');
+    expect(body.rendered).not.toContain('<img');
+    expect(body.rendered).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    const url = blocks.find((b) => b.name === 'action_url') as { rendered: string };
+    expect(url.rendered).toBe('https://x.example/?a=1&b=7');
+  });
+});
