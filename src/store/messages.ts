@@ -1,7 +1,7 @@
 /**
- * Messages as Knock's Messages and Feeds APIs see them: filtered, keyset-paginated lists, one
- * user's feed with its badge counts, and engagement-status changes (single, batch and bulk),
- * each change recorded as a message_events row in the same statement.
+ * Messages as Knock's Messages API reads them: filtered, keyset-paginated lists, single
+ * messages and their events. Status changes live in message-status.ts, feeds in feed.ts; both
+ * build on the criteria and SQL builder exported here.
  *
  * Query plans (PostgreSQL 15, 50k messages over 500 recipients, ANALYZEd):
  * - feed page: `Limit -> Index Scan using messages_feed_idx` with
@@ -14,7 +14,6 @@
  * - bulk mark-all for one user: `LockRows -> Index Scan using messages_feed_idx`, then the
  *   update joins the locked rows by messages_pkey.
  */
-import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
 import type { EntityKey } from '../domain/recipients.js';
 import { decodeCursor, encodeCursor, keysetPage, readTimeIdCursor } from './cursor.js';
@@ -103,7 +102,7 @@ export interface MessageCriteria {
 }
 
 /** Collects parameterised clauses; `p(value)` binds a value and returns its parameter marker ($n). */
-class Sql {
+export class Sql {
   readonly params: unknown[] = [];
   private readonly clauses: string[] = [];
   readonly p = (value: unknown): string => {
@@ -116,7 +115,7 @@ class Sql {
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function applyCriteria(s: Sql, c: MessageCriteria): void {
+export function applyCriteria(s: Sql, c: MessageCriteria): void {
   const { p } = s;
   // The recipient and channel come first: they are the leading columns of messages_feed_idx.
   if (c.recipients?.length === 1) {
@@ -258,193 +257,4 @@ export async function listMessageEvents(q: Queryable, messageId: string, page: P
   );
   const cut = keysetPage(rows, page.pageSize, { after, before }, (e) => encodeCursor([e.seq]));
   return { events: cut.items, after: cut.after, before: cut.before };
-}
-
-export type StatusAction = 'seen' | 'unseen' | 'read' | 'unread' | 'archived' | 'unarchived' | 'interacted';
-
-interface ActionSql {
-  /** SET list; `$now` and `$meta` are substituted with the bound parameter markers. */
-  set: string;
-  /** Which locked rows actually change (over the pre-update row `o`). */
-  changes: string;
-  /** Events to write, each with the condition (over `o`) under which it happened. */
-  events: { type: string; when: string; withMetadata?: boolean }[];
-}
-
-const timestampAction = (column: string, on: boolean, event: string): ActionSql => ({
-  // COALESCE keeps the first time a status was set; repeating the call is a no-op.
-  set: on ? `${column} = COALESCE(m.${column}, $now)` : `${column} = NULL`,
-  changes: on ? `o.${column} IS NULL` : `o.${column} IS NOT NULL`,
-  events: [{ type: event, when: 'true' }],
-});
-
-const ACTIONS: Record<StatusAction, ActionSql> = {
-  seen: timestampAction('seen_at', true, 'message.seen'),
-  unseen: timestampAction('seen_at', false, 'message.unseen'),
-  read: timestampAction('read_at', true, 'message.read'),
-  unread: timestampAction('read_at', false, 'message.unread'),
-  archived: timestampAction('archived_at', true, 'message.archived'),
-  unarchived: timestampAction('archived_at', false, 'message.unarchived'),
-  // An interaction implies the message was read. Each interaction that carries metadata is
-  // recorded (a second button click is news); its metadata is merged into the message's.
-  interacted: {
-    set: `interacted_at = COALESCE(m.interacted_at, $now), read_at = COALESCE(m.read_at, $now),
-          metadata = CASE WHEN $meta IS NULL THEN m.metadata ELSE COALESCE(m.metadata, '{}'::jsonb) || $meta END`,
-    changes: 'o.interacted_at IS NULL OR o.read_at IS NULL OR $meta IS NOT NULL',
-    events: [
-      { type: 'message.interacted', when: 'o.interacted_at IS NULL OR $meta IS NOT NULL', withMetadata: true },
-      { type: 'message.read', when: 'o.read_at IS NULL' },
-    ],
-  },
-};
-
-export interface StatusChangeResult {
-  /** Messages matching the criteria (already in the target state included). */
-  matched: number;
-  /** Messages whose state changed (each got its events). */
-  changed: number;
-}
-
-/**
- * Applies a status action to every message matching `criteria` in ONE statement: lock the
- * matching rows, update those whose state changes, and write one message_events row per
- * change. Locking first means two concurrent "mark seen" calls produce one event, not two.
- */
-export async function applyStatusAction(
-  q: Queryable,
-  criteria: MessageCriteria,
-  action: StatusAction,
-  opts: { now: Date; metadata?: Record<string, unknown> | null },
-): Promise<StatusChangeResult> {
-  const s = new Sql();
-  applyCriteria(s, criteria);
-  const now = `${s.p(opts.now)}::timestamptz`;
-  // Only bind what the statement uses: PostgreSQL rejects parameters it never sees.
-  const meta = opts.metadata ? `${s.p(JSON.stringify(opts.metadata))}::jsonb` : 'NULL::jsonb';
-  const sub = (sql: string) => sql.replaceAll('$now', () => now).replaceAll('$meta', () => meta);
-  const spec = ACTIONS[action];
-  const flags = spec.events.map((e, i) => `(${sub(e.when)}) AS e${i}`).join(', ');
-  const inserts = spec.events.map((e, i) =>
-    `SELECT gen_random_uuid(), u.id, '${e.type}', ${e.withMetadata ? `CASE WHEN ${meta} IS NULL THEN NULL ELSE jsonb_build_object('metadata', ${meta}) END` : 'NULL::jsonb'}, ${now}
-     FROM upd u WHERE u.e${i}`).join(' UNION ALL ');
-  const rows = await q.query<{ matched: number; changed: number }>(
-    `WITH o AS (
-       SELECT m.id, m.seen_at, m.read_at, m.interacted_at, m.archived_at FROM messages m ${s.where()} FOR UPDATE
-     ), upd AS (
-       UPDATE messages m SET ${sub(spec.set)}, updated_at = ${now}
-       FROM o WHERE m.id = o.id AND (${sub(spec.changes)})
-       RETURNING m.id, ${flags}
-     ), ev AS (
-       INSERT INTO message_events (id, message_id, type, data, inserted_at) ${inserts}
-     )
-     SELECT (SELECT count(*) FROM o)::int AS matched, (SELECT count(*) FROM upd)::int AS changed`,
-    s.params,
-  );
-  return rows[0];
-}
-
-/** Marks the given messages and returns them as they now are (in the order given). */
-export async function setMessagesStatus(
-  q: Queryable,
-  ids: string[],
-  action: StatusAction,
-  opts: { now: Date; metadata?: Record<string, unknown> | null; recipient?: EntityKey },
-): Promise<MessageRow[]> {
-  if (ids.length === 0) return [];
-  await applyStatusAction(q, { messageIds: ids, recipients: opts.recipient ? [opts.recipient] : undefined }, action, opts);
-  return getMessages(q, ids, opts.recipient);
-}
-
-/** Deletes the matching messages (their events go with them); returns how many. */
-export async function deleteMessages(q: Queryable, criteria: MessageCriteria): Promise<number> {
-  const s = new Sql();
-  applyCriteria(s, criteria);
-  const rows = await q.query<{ n: number }>(
-    `WITH d AS (DELETE FROM messages m ${s.where()} RETURNING 1) SELECT count(*)::int AS n FROM d`,
-    s.params,
-  );
-  return rows[0].n;
-}
-
-export type BulkAction = StatusAction | 'archive' | 'unarchive' | 'delete';
-
-export interface BulkResult extends StatusChangeResult {
-  id: string;
-}
-
-/** The bulk endpoint's `archive`/`unarchive` are the same as `archived`/`unarchived`. */
-export async function bulkUpdateMessages(q: Queryable, criteria: MessageCriteria, action: BulkAction, now: Date): Promise<BulkResult> {
-  const id = randomUUID();
-  if (action === 'delete') {
-    const n = await deleteMessages(q, criteria);
-    return { id, matched: n, changed: n };
-  }
-  const status: StatusAction = action === 'archive' ? 'archived' : action === 'unarchive' ? 'unarchived' : action;
-  return { id, ...(await applyStatusAction(q, criteria, status, { now })) };
-}
-
-export type FeedStatus = 'unread' | 'read' | 'unseen' | 'seen' | 'all';
-export type FeedArchived = 'exclude' | 'include' | 'only';
-
-export interface FeedQuery {
-  recipient: EntityKey;
-  channelId: string;
-  status?: FeedStatus;
-  archived?: FeedArchived;
-  source?: string;
-  tenant?: string;
-  hasTenant?: boolean;
-  categories?: string[];
-  triggerData?: Record<string, unknown>;
-  insertedAt?: InsertedAtRange;
-}
-
-export interface FeedCounts {
-  total_count: number;
-  unread_count: number;
-  unseen_count: number;
-}
-
-/**
- * The feed's scope: one recipient's messages on one channel that were actually delivered
- * (sandboxed `not_sent` messages never show), narrowed by tenant, workflow, categories and data.
- */
-function feedScope(f: FeedQuery): MessageCriteria {
-  return {
-    recipients: [f.recipient],
-    channelId: f.channelId,
-    excludeStatuses: ['not_sent'],
-    tenants: f.tenant !== undefined ? [f.tenant] : undefined,
-    hasTenant: f.hasTenant,
-    workflows: f.source !== undefined ? [f.source] : undefined,
-    categories: f.categories,
-    triggerData: f.triggerData,
-  };
-}
-
-/** One page of a feed, newest first. */
-export async function listFeedItems(q: Queryable, f: FeedQuery, page: PageOptions): Promise<MessagePage> {
-  const engagementAll: EngagementFilter[] = [];
-  if (f.status && f.status !== 'all') engagementAll.push(f.status);
-  const archived = f.archived ?? 'exclude';
-  if (archived === 'exclude') engagementAll.push('unarchived');
-  if (archived === 'only') engagementAll.push('archived');
-  return listMessages(q, { ...feedScope(f), engagementAll, insertedAt: f.insertedAt }, page);
-}
-
-/**
- * The badge counts over the feed's scope: non-archived items, whatever page, status or date
- * range was asked for (the browser client adjusts these optimistically on the same basis).
- */
-export async function countFeed(q: Queryable, f: FeedQuery): Promise<FeedCounts> {
-  const s = new Sql();
-  applyCriteria(s, { ...feedScope(f), engagementAll: ['unarchived'] });
-  const rows = await q.query<FeedCounts>(
-    `SELECT count(*)::int AS total_count,
-            (count(*) FILTER (WHERE m.read_at IS NULL))::int AS unread_count,
-            (count(*) FILTER (WHERE m.seen_at IS NULL))::int AS unseen_count
-     FROM messages m ${s.where()}`,
-    s.params,
-  );
-  return rows[0];
 }

@@ -5,9 +5,10 @@ import { USERS, type EntityKey } from '../../domain/recipients.js';
 import { parseTimestamp } from '../../domain/timestamps.js';
 import { findChannel } from '../../store/channels.js';
 import {
-  bulkUpdateMessages, getMessage, getMessages, listMessageEvents, listMessages, parseTriggerData, setMessagesStatus,
-  type BulkAction, type EngagementFilter, type InsertedAtRange, type MessageCriteria, type StatusAction,
+  getMessage, getMessages, listMessageEvents, listMessages, parseTriggerData,
+  type EngagementFilter, type InsertedAtRange, type MessageCriteria,
 } from '../../store/messages.js';
+import { bulkUpdateMessages, setMessagesStatus, type BulkAction, type StatusAction } from '../../store/message-status.js';
 import { CursorQuery, pageInfo } from '../schemas/common.js';
 import { serializeBulkOperation, serializeMessage, serializeMessageContents, serializeMessageEvent } from '../serializers/messages.js';
 import type { ApiDeps, App } from '../types.js';
