@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import type { RunRow } from '../domain/run.js';
-import { claimDueRuns, nextWakeAt } from '../store/runs.js';
+import { claimDueRuns, extendClaims, nextWakeAt } from '../store/runs.js';
 import { RUNS_CHANNEL } from './wake.js';
 
 export interface RunWorkerOptions {
@@ -43,7 +43,7 @@ export class RunWorker {
     this.id = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.batchSize = opts.batchSize ?? 50;
     this.concurrency = opts.concurrency ?? 4;
-    this.leaseMs = opts.leaseMs ?? 60_000;
+    this.leaseMs = opts.leaseMs ?? 20_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
   }
 
@@ -53,6 +53,14 @@ export class RunWorker {
     // Each claim gets its own owner token, so a stale claim of ours can never checkpoint.
     const owner = `${this.id}/${randomUUID().slice(0, 8)}`;
     const runs = await claimDueRuns(this.opts.db, owner, now, new Date(now.getTime() + this.leaseMs), this.batchSize);
+    if (runs.length === 0) return 0;
+    // A short lease recovers a dead worker's runs quickly; while this one is alive and busy,
+    // a heartbeat keeps extending it so a slow batch is never taken over mid-way.
+    const heartbeat = setInterval(() => {
+      extendClaims(this.opts.db, owner, runs.map((r) => r.id), new Date(this.opts.clock.now().getTime() + this.leaseMs))
+        .catch((err) => this.opts.logger.warn({ err }, 'extending run leases failed'));
+    }, Math.max(1000, Math.floor(this.leaseMs / 3)));
+    heartbeat.unref();
     // Runs are planned in parallel lanes of up to `concurrency` runs each, and every lane
     // commits its runs in one checkpoint statement.
     const lanes = Math.max(1, Math.min(this.concurrency, Math.ceil(runs.length / 10)));
@@ -66,7 +74,7 @@ export class RunWorker {
         // The leases expire and another claim retries these runs; nothing is lost.
         this.opts.logger.error({ err, runs: lane.length }, 'advancing runs failed; they will be retried after their lease');
       }
-    }));
+    })).finally(() => clearInterval(heartbeat));
     return runs.length;
   }
 

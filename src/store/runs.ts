@@ -47,6 +47,14 @@ export async function claimDueRuns(q: Queryable, owner: string, now: Date, lease
   );
 }
 
+/** Pushes back the lease of runs this claim still holds (the worker's heartbeat). */
+export async function extendClaims(q: Queryable, owner: string, ids: string[], leaseUntil: Date): Promise<void> {
+  await q.query(
+    `UPDATE recipient_runs SET wake_at = $3 WHERE id = ANY($2::uuid[]) AND status = 'processing' AND lease_owner = $1`,
+    [owner, ids, leaseUntil],
+  );
+}
+
 /** When the next run becomes due, so an idle worker can sleep exactly until then. */
 export async function nextWakeAt(q: Queryable): Promise<Date | null> {
   const rows = await q.query<{ wake_at: Date }>(

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { ManualClock } from '../../src/domain/clock.js';
 import { createHerald, type Herald } from '../../src/herald.js';
 import { openPostgres } from '../../src/store/pg-adapter.js';
+import { RunWorker } from '../../src/queue/run-worker.js';
 import type { Db } from '../../src/store/db.js';
 import { engines, startTestHerald, writeWorkflowsDir, type TestHerald } from '../support/harness.js';
 
@@ -27,8 +28,31 @@ describe.each(engines)('worker recovery (%s)', (engine) => {
     worker.opts.engine.advanceBatch = advance;
     // Within the lease nobody else may take it.
     expect(await t.drain()).toBe(0);
-    t.clock.advance(61_000);
+    t.clock.advance(21_000);
     expect(await t.drain()).toBe(1);
+    expect((await t.knock.users.listMessages('ada')).items).toHaveLength(1);
+  });
+
+  it('a live worker\'s heartbeat keeps a slow batch from being taken over', async () => {
+    t = await startTestHerald(engine, { workflows: [hello] });
+    await t.knock.workflows.trigger('hello', { recipients: ['ada'] });
+    const engineApi = (t.herald.worker as any).opts.engine;
+    const logger = pino({ level: 'silent' });
+    let stolen = -1;
+    const other = new RunWorker({ db: t.db, clock: t.clock, logger, engine: engineApi, leaseMs: 3000 });
+    const slow = new RunWorker({
+      db: t.db, clock: t.clock, logger, leaseMs: 3000,
+      engine: {
+        advanceBatch: async (runs: any[], owner: string) => {
+          t.clock.advance(5000); // the lease taken at claim time has now run out...
+          await new Promise((r) => setTimeout(r, 2500)); // ...but the heartbeat (every 1 s) renewed it
+          stolen = await other.tick();
+          return engineApi.advanceBatch(runs, owner);
+        },
+      },
+    });
+    expect(await slow.tick()).toBe(1);
+    expect(stolen).toBe(0);
     expect((await t.knock.users.listMessages('ada')).items).toHaveLength(1);
   });
 
