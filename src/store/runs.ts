@@ -1,3 +1,10 @@
+/*
+ * SQL for workflow recipient runs. Plans checked with EXPLAIN on PostgreSQL 15 (50k runs):
+ * - claim: Limit -> LockRows -> Index Scan using recipient_runs_due_idx (Index Cond wake_at <= now);
+ * - cancel: LockRows -> Sort(id) -> Index Scan using recipient_runs_cancel_idx (workflow, key);
+ * - next wake: Index Only Scan using recipient_runs_due_idx, LIMIT 1;
+ * - list (run-queries.ts): Index Scan using recipient_runs_list_idx, no Sort.
+ */
 import type { Queryable } from './db.js';
 import type { CancelMatch, NewRun, NewTrigger, RunEvent, RunRow, RunState } from '../domain/run.js';
 
