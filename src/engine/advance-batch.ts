@@ -6,6 +6,7 @@ import type { RunOutcome, RunRow } from '../domain/run.js';
 import { entityMapKey, type EngineStore } from './ports.js';
 import { cachedDefinition, type EngineCaches } from './caches.js';
 import { planRun } from './plan-run.js';
+import { preferenceLayers } from './preference-layers.js';
 import { buildRunScope } from './run-scope.js';
 
 export interface AdvanceDeps {
@@ -32,7 +33,10 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
     if (run.actor) keys.push(run.actor);
     if (run.tenant_id) keys.push({ collection: TENANTS, id: run.tenant_id });
   }
-  const entities = await deps.store.entityProperties(keys);
+  const [entities, preferenceSets] = await Promise.all([
+    deps.store.entityProperties(keys),
+    deps.store.preferenceSets(runs.map((r) => ({ collection: r.recipient_collection, id: r.recipient_id }))),
+  ]);
   const lookup = (k: EntityKey) => entities.get(entityMapKey(k));
 
   const outcomes: RunOutcome[] = [];
@@ -43,7 +47,9 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
         outcomes.push(haltedOutcome(run, deps.clock.now(), def ? `the run was claimed ${run.attempts} times without finishing` : `workflow version ${run.workflow_sha} is missing`));
         continue;
       }
-      outcomes.push(await planRun(deps, run, def, buildRunScope(run, def, lookup)));
+      const scope = buildRunScope(run, def, lookup);
+      const layers = preferenceLayers(preferenceSets.get(entityMapKey({ collection: run.recipient_collection, id: run.recipient_id })), run.tenant_id, scope.tenant);
+      outcomes.push(await planRun(deps, run, def, scope, layers));
     } catch (err) {
       // Left claimed: the lease expires and the run is retried (and halted after MAX_CLAIMS).
       deps.logger.error({ err, run_id: run.id }, 'planning a run failed');

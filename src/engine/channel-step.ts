@@ -3,9 +3,11 @@ import type { WorkflowDefinition } from '../domain/workflow.js';
 import { toReference } from '../domain/recipients.js';
 import { renderInAppFeed } from '../templates/in-app-feed.js';
 import { newMessageId } from '../domain/message-id.js';
+import { decidePreferences } from '../domain/preferences.js';
 import type { NewMessage, RunRow } from '../domain/run.js';
 import type { ChannelInfo, EngineStore } from './ports.js';
 import type { RunScope } from './run-scope.js';
+import type { PreferenceLayer } from './preference-layers.js';
 import type { EngineCaches } from './caches.js';
 
 export type ChannelOutcome =
@@ -18,6 +20,8 @@ interface ChannelStepInput {
   step: { ref: string; channel_key?: string; template?: Record<string, unknown> };
   scope: RunScope;
   sandbox: boolean;
+  /** The recipient's applicable preference sets, highest precedence first. */
+  preferences: PreferenceLayer[];
 }
 
 // Channels change rarely; a short cache keeps a lookup off every step of every run.
@@ -45,6 +49,14 @@ export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepIn
   const channel = await channelByKey(deps, step.channel_key);
   if (!channel) return { kind: 'skipped', reason: `channel "${step.channel_key}" is not configured` };
   if (channel.type !== 'in_app_feed') return { kind: 'skipped', reason: `channel type "${channel.type}" is not supported yet` };
+  const decision = decidePreferences({
+    layers: input.preferences,
+    workflow: { key: def.key, categories: def.categories ?? [], isCommercial: !!def.settings?.is_commercial, overridePreferences: !!def.settings?.override_preferences },
+    channel: { id: channel.id, type: channel.type },
+    scope,
+    now: deps.clock.now(),
+  });
+  if (!decision.allowed) return { kind: 'skipped', reason: decision.reason };
 
   const blocks = await renderInAppFeed((step.template ?? {}) as any, scope as any);
   const now = deps.clock.now();

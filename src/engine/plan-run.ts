@@ -5,6 +5,7 @@ import type { WorkflowDefinition } from '../domain/workflow.js';
 import type { NewMessage, RunEvent, RunOutcome, RunRow, RunState } from '../domain/run.js';
 import { runChannelStep, type ChannelStepDeps } from './channel-step.js';
 import type { RunScope } from './run-scope.js';
+import type { PreferenceLayer } from './preference-layers.js';
 
 /** A step that throws is tried this many times in total, then the run halts (Knock: 3). */
 export const MAX_STEP_ATTEMPTS = 3;
@@ -18,7 +19,7 @@ type Step = WorkflowDefinition['steps'][number] & { ref: string; type: string; c
  * events, messages) is committed by the batch checkpoint, atomically and only if the run is
  * still held by this worker and not cancelled.
  */
-export async function planRun(deps: ChannelStepDeps, run: RunRow, def: WorkflowDefinition, scope: RunScope): Promise<RunOutcome> {
+export async function planRun(deps: ChannelStepDeps, run: RunRow, def: WorkflowDefinition, scope: RunScope, preferences: PreferenceLayer[]): Promise<RunOutcome> {
   const now = () => deps.clock.now();
   const events: RunEvent[] = [];
   const messages: NewMessage[] = [];
@@ -76,7 +77,7 @@ export async function planRun(deps: ChannelStepDeps, run: RunRow, def: WorkflowD
       ev('step_started', step);
       let result;
       try {
-        result = await runChannelStep(deps, { run, def, step: step as any, scope, sandbox: !!state.settings?.sandbox_mode });
+        result = await runChannelStep(deps, { run, def, step: step as any, scope, sandbox: !!state.settings?.sandbox_mode, preferences });
       } catch (err) {
         const failures = state.failures && state.failures.step_ref === step.ref ? state.failures.count + 1 : 1;
         ev('step_failed', step, { error: (err as Error).message }, 'error', failures);

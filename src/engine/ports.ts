@@ -15,6 +15,8 @@ export interface EngineStore {
   /** Custom properties of the given entities, keyed by `collection\0id`. */
   entityProperties(keys: EntityKey[]): Promise<Map<string, Record<string, unknown>>>;
   channelByKey(key: string): Promise<ChannelInfo | null>;
+  /** Every preference set of the given entities: entity key (`collection\0id`) -> set id -> set. */
+  preferenceSets(keys: EntityKey[]): Promise<Map<string, Map<string, Record<string, unknown>>>>;
 
   findIdempotencyRecord(key: string, now: Date): Promise<IdempotencyRecord | null>;
   /**

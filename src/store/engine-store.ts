@@ -3,7 +3,7 @@ import { entityMapKey } from '../engine/ports.js';
 import type { Db, Queryable } from './db.js';
 import { findChannel } from './channels.js';
 import { checkpointRuns } from './checkpoint.js';
-import { getEntities, getEntity, identifyInline } from './entities.js';
+import { getEntities, getEntity, getPreferenceSets, identifyInline } from './entities.js';
 import { claimIdempotencyKey, findIdempotencyRecord } from './idempotency.js';
 import { cancelMatchingRuns, insertRunEvents, insertTriggerWithRuns, recordCancellation } from './runs.js';
 import { getWorkflowHead, getWorkflowVersion } from './workflows.js';
@@ -29,6 +29,15 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
       return new Map(rows.map((r) => [entityMapKey(r), r.properties]));
     },
     channelByKey: (key) => findChannel(db, key),
+    async preferenceSets(keys) {
+      const out = new Map<string, Map<string, Record<string, unknown>>>();
+      for (const row of await getPreferenceSets(db, keys)) {
+        const k = entityMapKey(row);
+        if (!out.has(k)) out.set(k, new Map());
+        out.get(k)!.set(row.set_id, row.preferences);
+      }
+      return out;
+    },
     findIdempotencyRecord: (key, now) => findIdempotencyRecord(db, key, now),
     async writeTrigger(w) {
       try {
