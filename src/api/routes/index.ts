@@ -7,6 +7,7 @@ import { registerFeedRoutes } from './feeds.js';
 import { registerWorkflowRoutes } from './workflows.js';
 import { registerRunRoutes } from './runs.js';
 import { registerBulkOperationRoutes } from './bulk-operations.js';
+import { registerPreferenceRoutes } from './preferences.js';
 
 /** One route module per resource; each is thin and calls the store or the engine. */
 export function registerRoutes(app: App, deps: ApiDeps): void {
@@ -18,4 +19,5 @@ export function registerRoutes(app: App, deps: ApiDeps): void {
   registerWorkflowRoutes(app, deps);
   registerRunRoutes(app, deps);
   registerBulkOperationRoutes(app, deps);
+  registerPreferenceRoutes(app, deps);
 }
