@@ -34,3 +34,12 @@ export const channelData = {
     await unsetChannelData(deps.db, key, channel.id);
   },
 };
+
+/** An object's key from path params; `$`-collections are reserved for users and tenants (422). */
+export function objectKey(collection: string, id: string): EntityKey {
+  if (collection.startsWith('$')) {
+    throw errors.invalidParams(`The collection "${collection}" is reserved; collections may not start with "$" (use /v1/users or /v1/tenants).`,
+      [{ field: 'collection', message: 'may not start with "$"', type: 'invalid' }]);
+  }
+  return { collection, id };
+}

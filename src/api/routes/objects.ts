@@ -1,12 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
-import type { EntityKey } from '../../domain/recipients.js';
 import { deleteEntity, getEntity, identifyInline, listEntities } from '../../store/entities.js';
 import { pageInfo } from '../schemas/common.js';
 import { serializeObject } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
 import { ChannelDataBody, CommonIdentifyFields, ListQuery, Nullable } from '../schemas/identify.js';
-import { channelData, serializePage } from './entity-helpers.js';
+import { channelData, objectKey, serializePage } from './entity-helpers.js';
 
 const SetObjectBody = Type.Object({
   ...CommonIdentifyFields,
@@ -23,13 +22,6 @@ const ObjectChannelParams = Type.Object({ collection: Id, object_id: Id, channel
  * Collections starting with `$` are Herald's own ('$users', '$tenants'): writing them through
  * /v1/objects would bypass the user and tenant rules, so they are refused here.
  */
-function objectKey(collection: string, id: string): EntityKey {
-  if (collection.startsWith('$')) {
-    throw errors.invalidParams(`The collection "${collection}" is reserved; collections may not start with "$" (use /v1/users or /v1/tenants).`,
-      [{ field: 'collection', message: 'may not start with "$"', type: 'invalid' }]);
-  }
-  return { collection, id };
-}
 
 export function registerObjectRoutes(app: App, deps: ApiDeps): void {
   const tags = ['objects'];

@@ -1,5 +1,4 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { errors } from '../../domain/errors.js';
 import { mergePreferenceLayers } from '../../domain/preferences.js';
 import { TENANTS, USERS, type EntityKey } from '../../domain/recipients.js';
 import { preferenceLayers } from '../../engine/preference-layers.js';
@@ -8,6 +7,7 @@ import { deletePreferenceSet, getPreferenceSet, listPreferenceSets, writePrefere
 import { AnyObject, Nullable } from '../schemas/identify.js';
 import { serializePreferenceSet } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
+import { objectKey } from './entity-helpers.js';
 
 /*
  * Preference sets of users and objects (knock-api.md §2.2, §2.3, §3.5, §5.11 "Writes"), plus the
@@ -46,14 +46,6 @@ function settingOf(body: Record<string, unknown>): unknown {
   return keys.length === 1 && keys[0] === 'subscribed' ? body.subscribed : body;
 }
 
-/** Same rule as the objects routes: `$`-prefixed collections are Herald's own. */
-function objectKey(collection: string, id: string): EntityKey {
-  if (collection.startsWith('$')) {
-    throw errors.invalidParams(`The collection "${collection}" is reserved; collections may not start with "$" (use /v1/users or /v1/tenants).`,
-      [{ field: 'collection', message: 'may not start with "$"', type: 'invalid' }]);
-  }
-  return { collection, id };
-}
 
 interface Scope {
   tags: string[];
