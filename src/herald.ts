@@ -5,6 +5,8 @@ import type { App } from './api/types.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { createEngine } from './engine/create-engine.js';
 import type { Engine } from './engine/engine.js';
+import { BackgroundWorker, type BackgroundTask } from './queue/background-worker.js';
+import { createFanoutTask } from './queue/fanout-task.js';
 import { RunWorker } from './queue/run-worker.js';
 import { createRunWaker } from './queue/wake.js';
 import type { Db } from './store/db.js';
@@ -24,12 +26,16 @@ export interface HeraldOptions {
   pollIntervalMs?: number;
   /** A unique name for this process's worker (lease owner). */
   workerId?: string;
+  /** Subscribers per fan-out page (tuning, and tests that stop a fan-out half-way). */
+  fanoutPageSize?: number;
 }
 
 export interface Herald {
   app: App;
   engine: Engine;
   worker: RunWorker;
+  /** Fan-out pages, bulk operations, due schedules: durable work outside recipient runs. */
+  background: BackgroundWorker;
   keys: KeyPair;
   workflows: WorkflowSyncReport;
   close(): Promise<void>;
@@ -52,15 +58,22 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const wakeWorkers = createRunWaker(opts.db, (err) => opts.logger.warn({ err }, 'NOTIFY failed; workers will poll'));
   const engine = createEngine({ store: createEngineStore(opts.db, randomUUID), clock, logger: opts.logger, wakeWorkers });
   const worker = new RunWorker({ db: opts.db, clock, logger: opts.logger, engine, pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
+  // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
+  const backgroundTasks: BackgroundTask[] = [
+    createFanoutTask({ db: opts.db, clock, wakeWorkers, pageSize: opts.fanoutPageSize }),
+  ];
+  const background = new BackgroundWorker({ db: opts.db, logger: opts.logger, tasks: backgroundTasks, pollIntervalMs: opts.pollIntervalMs });
   const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey }, { logger: opts.logger });
   return {
     app,
     engine,
     worker,
+    background,
     keys,
     workflows,
     async close() {
       await worker.stop();
+      await background.stop();
       await app.close();
     },
   };

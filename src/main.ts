@@ -33,7 +33,10 @@ async function main(): Promise<void> {
     // Printed once, on the start that generated them; later starts reuse the stored pair.
     console.log(`\nGenerated API keys (stored in the database):\n  secret key: ${herald.keys.secret}\n  public key: ${herald.keys.public}\n`);
   }
-  if (config.roles.includes('worker')) herald.worker.start();
+  if (config.roles.includes('worker')) {
+    herald.worker.start();
+    herald.background.start();
+  }
   if (config.roles.includes('api')) {
     await herald.app.listen({ port: config.port, host: config.host });
     logger.info(`Herald listening on http://${config.host}:${config.port}`);

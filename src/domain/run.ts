@@ -22,8 +22,26 @@ export interface RunRow {
   attempts: number;
   wake_at: Date | null;
   lease_owner: string | null;
+  /** Where the run came from; null = the API. */
+  source: TriggerSource | null;
   inserted_at: Date;
   updated_at: Date;
+}
+
+/** Knock's trigger_source, minus the cancellation key (a run column of its own). */
+export interface TriggerSource {
+  type: 'api' | 'schedule' | 'workflow_step' | 'audience' | 'broadcast' | 'integration';
+  schedule_id?: string;
+  audience_key?: string;
+  /** For `workflow_step`: the parent run and step. */
+  parent_recipient_run_id?: string;
+  step_ref?: string;
+}
+
+/** The subscription that made a run's recipient one (object fan-out), for `recipient.subscription`. */
+export interface RunSubscription {
+  object: { collection: string; id: string };
+  properties: Record<string, unknown> | null;
 }
 
 export interface RunState {
@@ -32,6 +50,8 @@ export interface RunState {
   /** Trigger settings the steps need (sandbox, skip_delay). */
   settings?: { sandbox_mode?: boolean; skip_delay?: boolean };
   started?: boolean;
+  /** Set on runs a fan-out created. */
+  subscription?: RunSubscription;
   /** Consecutive failures of the step at `position`, for Knock's 3-attempt limit. */
   failures?: { step_ref: string; count: number };
 }
@@ -45,6 +65,8 @@ export interface NewTrigger {
   data: Record<string, unknown>;
   cancellationKey: string | null;
   settings: Record<string, unknown>;
+  /** null = the API. */
+  source: TriggerSource | null;
   now: Date;
 }
 

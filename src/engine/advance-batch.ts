@@ -32,6 +32,7 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
     keys.push({ collection: run.recipient_collection, id: run.recipient_id });
     if (run.actor) keys.push(run.actor);
     if (run.tenant_id) keys.push({ collection: TENANTS, id: run.tenant_id });
+    if (run.state?.subscription) keys.push(run.state.subscription.object);
   }
   const [entities, preferenceSets] = await Promise.all([
     deps.store.entityProperties(keys),

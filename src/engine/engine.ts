@@ -1,4 +1,5 @@
 import type { RecipientReference, RecipientRequest } from '../domain/recipients.js';
+import type { TriggerSource } from '../domain/run.js';
 
 export interface TriggerRequest {
   recipients: RecipientRequest[];
@@ -22,9 +23,21 @@ export interface CancelRequest {
   recipients?: RecipientReference[] | null;
 }
 
+export interface TriggerOptions {
+  idempotencyKey?: string;
+  requestId?: string;
+  /** Where the trigger comes from; default the API. */
+  source?: TriggerSource;
+  /**
+   * Whether object recipients fan out to their subscribers (default true). Schedules for
+   * object recipients do not fan out (knock-api.md §5.15).
+   */
+  fanOut?: boolean;
+}
+
 /** What the API asks of the engine. The engine owns runs; the API only translates HTTP. */
 export interface Engine {
-  trigger(workflowKey: string, request: TriggerRequest, opts: { idempotencyKey?: string; requestId?: string }): Promise<TriggerOutcome>;
+  trigger(workflowKey: string, request: TriggerRequest, opts: TriggerOptions): Promise<TriggerOutcome>;
   /** Cancels matching unfinished runs synchronously; returns how many were cancelled. */
   cancel(workflowKey: string, request: CancelRequest): Promise<number>;
 }

@@ -48,6 +48,8 @@ export interface IdempotencyRecord {
 export interface TriggerWrite {
   trigger: NewTrigger;
   runs: NewRun[];
+  /** Object recipients whose subscribers are reached by a fan-out job committed with the trigger. */
+  fanOut: EntityKey[];
   state: RunState;
   /** Inline users, objects, tenants and actors to upsert (merge) first. */
   identify: { key: EntityKey; properties: Record<string, unknown> }[];

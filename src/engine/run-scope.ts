@@ -23,9 +23,17 @@ function flatten(key: EntityKey, properties: Record<string, unknown> | undefined
 export function buildRunScope(run: RunRow, def: WorkflowDefinition, lookup: (k: EntityKey) => Record<string, unknown> | undefined): RunScope {
   const recipientKey = { collection: run.recipient_collection, id: run.recipient_id };
   const tenantKey = run.tenant_id ? { collection: TENANTS, id: run.tenant_id } : null;
+  const recipient = flatten(recipientKey, lookup(recipientKey));
+  const subscription = run.state?.subscription;
+  if (subscription) {
+    // Knock: `recipient.subscription` holds the subscription's properties and its `object`;
+    // `properties` is offered too so templates need not guess which keys are properties.
+    const properties = subscription.properties ?? {};
+    recipient.subscription = { ...properties, properties, object: flatten(subscription.object, lookup(subscription.object)) };
+  }
   return {
     data: run.data ?? {},
-    recipient: flatten(recipientKey, lookup(recipientKey)),
+    recipient,
     actor: run.actor ? flatten(run.actor, lookup(run.actor)) : null,
     tenant: tenantKey ? flatten(tenantKey, lookup(tenantKey)) : null,
     vars: {},

@@ -7,7 +7,7 @@ import type { NewRun } from '../domain/run.js';
 import { validateTriggerData } from '../domain/trigger-data-schema.js';
 import { cachedDefinition, type EngineCaches } from './caches.js';
 import { canonicalHash } from './canonical-hash.js';
-import type { TriggerOutcome, TriggerRequest } from './engine.js';
+import type { TriggerOptions, TriggerOutcome, TriggerRequest } from './engine.js';
 import { entityMapKey, type EngineStore, type IdempotencyRecord, type TriggerWrite } from './ports.js';
 
 export interface TriggerDeps {
@@ -17,11 +17,6 @@ export interface TriggerDeps {
   caches: EngineCaches;
   /** Tells the workers that runs became due (after commit); only shortens latency. */
   wakeWorkers: () => void;
-}
-
-interface TriggerOptions {
-  idempotencyKey?: string;
-  requestId?: string;
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -43,7 +38,7 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
   await validateData(deps, sha, req.data ?? {});
   if (typeof req.actor === 'string' && !(await deps.store.entityExists({ collection: USERS, id: req.actor }))) throw errors.actorMissing(req.actor);
 
-  const write = planTrigger(workflowKey, sha, req, now);
+  const write = planTrigger(workflowKey, sha, req, opts, now);
   if (opts.idempotencyKey) {
     const record = { key: opts.idempotencyKey, request_hash: hash, status_code: 200, response: { workflow_run_id: write.trigger.id }, request_id: opts.requestId ?? null };
     write.idempotency = { record, expiresAt: new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS) };
@@ -61,7 +56,7 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
     if (!winner) throw new HeraldError(500, 'internal_error', 'Idempotency record vanished during a concurrent request.', 'api_error');
     return replay(winner, hash);
   }
-  if (write.runs.length > 0) deps.wakeWorkers();
+  if (write.runs.length > 0 || write.fanOut.length > 0) deps.wakeWorkers();
   return { status: 200, body: { workflow_run_id: write.trigger.id }, replayed: false };
 }
 
@@ -91,16 +86,21 @@ function inlineProperties(r: Exclude<RecipientRequest, string>): Record<string, 
   return props;
 }
 
-/** The rows a trigger writes: one run per distinct recipient (first mention wins) and the inline entities. */
-function planTrigger(workflowKey: string, sha: string, req: TriggerRequest, now: Date): TriggerWrite {
+/**
+ * The rows a trigger writes: one run per distinct recipient (first mention wins), the inline
+ * entities, and the object recipients whose subscribers a fan-out job will reach.
+ */
+function planTrigger(workflowKey: string, sha: string, req: TriggerRequest, opts: TriggerOptions, now: Date): TriggerWrite {
   const data = req.data ?? {};
   const seen = new Set<string>();
   const runs: NewRun[] = [];
   const identify: TriggerWrite['identify'] = [];
+  const fanOut: EntityKey[] = [];
   for (const r of req.recipients) {
     const key = toEntityKey(r);
     if (seen.has(entityMapKey(key))) continue;
     seen.add(entityMapKey(key));
+    if (key.collection !== USERS && opts.fanOut !== false) fanOut.push(key);
     const own = typeof r === 'object' && r.$trigger_data && typeof r.$trigger_data === 'object' ? (r.$trigger_data as Record<string, unknown>) : {};
     runs.push({ id: randomUUID(), recipient_collection: key.collection, recipient_id: key.id, data: { ...data, ...own } });
     if (typeof r === 'object') identify.push({ key, properties: inlineProperties(r) });
@@ -123,9 +123,11 @@ function planTrigger(workflowKey: string, sha: string, req: TriggerRequest, now:
       data,
       cancellationKey: req.cancellation_key ?? null,
       settings: req.settings ?? {},
+      source: opts.source ?? null,
       now,
     },
     runs,
+    fanOut,
     state: { settings: req.settings ?? {} },
     identify,
     now,

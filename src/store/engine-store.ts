@@ -7,6 +7,7 @@ import { getEntities, getEntity, getPreferenceSets, identifyInline } from './ent
 import { claimIdempotencyKey, findIdempotencyRecord } from './idempotency.js';
 import { cancelMatchingRuns, insertRunEvents, insertTriggerWithRuns, recordCancellation } from './runs.js';
 import { getWorkflowHead, getWorkflowVersion } from './workflows.js';
+import { cancelPendingFanouts } from './fanouts.js';
 
 /** Signals a rollback of the trigger transaction with the reason the caller gets back. */
 class Abort extends Error {
@@ -17,7 +18,7 @@ class Abort extends Error {
 export function createEngineStore(db: Db, newId: () => string): EngineStore {
   const writeTriggerIn = async (q: Queryable, w: TriggerWrite) => {
     for (const { key, properties } of w.identify) await identifyInline(q, key, properties, w.now);
-    if (!(await insertTriggerWithRuns(q, w.trigger, w.runs, w.state))) throw new Abort('stale_workflow');
+    if (!(await insertTriggerWithRuns(q, w.trigger, w.runs, w.state, w.fanOut))) throw new Abort('stale_workflow');
     if (w.idempotency && !(await claimIdempotencyKey(q, w.idempotency.record, w.now, w.idempotency.expiresAt))) throw new Abort('idempotency_taken');
   };
   return {
@@ -51,6 +52,8 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
       }
     },
     cancelRuns: (match, now, eventsFor) => db.transaction(async (tx) => {
+      // Fan-outs first: this waits for a page in flight, so the runs it creates are cancelled below.
+      await cancelPendingFanouts(tx, match, now);
       const ids = await cancelMatchingRuns(tx, match, now);
       await insertRunEvents(tx, eventsFor(ids));
       await recordCancellation(tx, newId(), match, ids.length, now);

@@ -216,3 +216,14 @@ export async function identifyInline(q: Queryable, key: EntityKey, body: Record<
   }
   return row;
 }
+
+/** Creates the entities that do not exist yet (with no properties); existing ones are untouched. */
+export async function ensureEntities(q: Queryable, keys: EntityKey[], now: Date): Promise<void> {
+  if (keys.length === 0) return;
+  await q.query(
+    `INSERT INTO entities (collection, id, properties, inserted_at, updated_at)
+     SELECT k.c, k.i, '{}', $3, $3 FROM unnest($1::text[], $2::text[]) AS k(c, i)
+     ON CONFLICT (collection, id) DO NOTHING`,
+    [keys.map((k) => k.collection), keys.map((k) => k.id), now],
+  );
+}

@@ -54,7 +54,7 @@ export interface TestHerald {
   knock: Knock;
   secretKey: string;
   publicKey: string;
-  /** Advances every due run until nothing is due at the current clock time. */
+  /** Advances every due run and background task until nothing is due at the current clock time. */
   drain(): Promise<number>;
   close(): Promise<void>;
 }
@@ -64,6 +64,7 @@ export interface StartOptions {
   workflowsDir?: string;
   clock?: ManualClock;
   signingPublicKey?: string;
+  fanoutPageSize?: number;
 }
 
 /** A real Herald on a loopback port with a manual clock; its worker is driven by `drain()`. */
@@ -77,6 +78,7 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
     logger: pino({ level: process.env.HERALD_TEST_LOG ?? 'silent' }),
     workflowsDir,
     signingPublicKey: opts.signingPublicKey,
+    fanoutPageSize: opts.fanoutPageSize,
   });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const address = herald.app.server.address();
@@ -91,12 +93,22 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
     knock,
     secretKey: herald.keys.secret,
     publicKey: herald.keys.public,
-    drain: () => herald.worker.drain(),
+    drain: () => drainAll(herald),
     async close() {
       await herald.close();
       await db.close();
     },
   };
+}
+
+/** Runs and background work feed each other (a fan-out page creates runs), so drain both until idle. */
+export async function drainAll(herald: Herald): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = (await herald.background.drain()) + (await herald.worker.drain());
+    total += n;
+    if (n === 0) return total;
+  }
 }
 
 /** A plain HTTP call for what the SDK cannot express (raw errors, headers, query encodings). */

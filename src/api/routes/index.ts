@@ -8,6 +8,7 @@ import { registerWorkflowRoutes } from './workflows.js';
 import { registerRunRoutes } from './runs.js';
 import { registerBulkOperationRoutes } from './bulk-operations.js';
 import { registerPreferenceRoutes } from './preferences.js';
+import { registerSubscriptionRoutes } from './subscriptions.js';
 
 /** One route module per resource; each is thin and calls the store or the engine. */
 export function registerRoutes(app: App, deps: ApiDeps): void {
@@ -20,4 +21,5 @@ export function registerRoutes(app: App, deps: ApiDeps): void {
   registerRunRoutes(app, deps);
   registerBulkOperationRoutes(app, deps);
   registerPreferenceRoutes(app, deps);
+  registerSubscriptionRoutes(app, deps);
 }

@@ -16,7 +16,7 @@ export function serializeRun(run: RunRow) {
     actor: run.actor ? toReference(run.actor) : null,
     tenant: run.tenant_id,
     error_count: run.error_count,
-    trigger_source: { __typename: 'TriggerSource', type: 'api', cancellation_key: run.cancellation_key },
+    trigger_source: { __typename: 'TriggerSource', type: 'api', ...(run.source ?? {}), cancellation_key: run.cancellation_key },
     inserted_at: iso(run.inserted_at),
     updated_at: iso(run.updated_at),
   };

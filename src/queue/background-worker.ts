@@ -1,0 +1,92 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../store/db.js';
+import { RUNS_CHANNEL } from './wake.js';
+
+/**
+ * One kind of durable background work kept in the database (object fan-out pages, bulk
+ * operations, due schedules). `tick` claims a slice with FOR UPDATE SKIP LOCKED, does it and
+ * commits, and returns how many items it handled (0 = nothing due now), so any number of
+ * processes can run the same tasks without doing an item twice.
+ */
+export interface BackgroundTask {
+  name: string;
+  tick(): Promise<number>;
+}
+
+export interface BackgroundWorkerOptions {
+  db: Db;
+  logger: FastifyBaseLogger;
+  tasks: BackgroundTask[];
+  pollIntervalMs?: number;
+}
+
+/**
+ * Runs every background task in turn until none has work, then sleeps until the poll interval
+ * passes or a NOTIFY on the runs channel arrives (the same wake-up the run worker uses, so one
+ * `wakeWorkers()` after a commit reaches both).
+ */
+export class BackgroundWorker {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
+  private readonly pollIntervalMs: number;
+
+  constructor(private readonly opts: BackgroundWorkerOptions) {
+    this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
+  }
+
+  /** One pass over every task; returns the items handled in all of them. */
+  async tick(): Promise<number> {
+    let total = 0;
+    for (const task of this.opts.tasks) {
+      try {
+        total += await task.tick();
+      } catch (err) {
+        // The item stays claimed only until its lease ends or its transaction rolled back.
+        this.opts.logger.warn({ err, task: task.name }, 'background task failed; it will be retried');
+      }
+    }
+    return total;
+  }
+
+  /** Runs passes until nothing is due at the current clock time (tests use this). */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.tick();
+      total += n;
+      if (n === 0) return total;
+    }
+  }
+
+  start(): void {
+    if (this.running || this.opts.tasks.length === 0) return;
+    this.running = true;
+    this.opts.db.listen(RUNS_CHANNEL, () => this.wake?.())
+      .then((unlisten) => { this.unlisten = unlisten; })
+      .catch((err) => this.opts.logger.warn({ err }, 'LISTEN failed; background tasks rely on polling'));
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.loop = null;
+    await this.unlisten?.().catch(() => {});
+    this.unlisten = null;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const n = await this.tick();
+      if (n > 0 || !this.running) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.pollIntervalMs);
+        function done() { clearTimeout(timer); resolve(); }
+        this.wake = () => { this.wake = null; done(); };
+      });
+    }
+  }
+}
