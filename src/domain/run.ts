@@ -101,7 +101,16 @@ export interface RunOutcome {
   keepAttempts?: boolean;
   events: RunEvent[];
   messages: NewMessage[];
+  /** The run's data from now on, when a step changed it (fetch, update_data). */
+  data?: Record<string, unknown>;
+  /** Writes committed with the checkpoint, only if the run's update commits. */
+  effects?: RunEffect[];
 }
+
+/** A write a step asks for, applied in the run's checkpoint transaction. */
+export type RunEffect =
+  | { type: 'merge_entity'; key: { collection: string; id: string }; properties: Record<string, unknown> }
+  | { type: 'trigger'; trigger: NewTrigger; runs: NewRun[]; fanOut: { collection: string; id: string }[]; state: RunState };
 
 export interface NewMessage {
   /** 27-char KSUID, time-ordered; see `newMessageId`. */

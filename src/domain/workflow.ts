@@ -111,11 +111,15 @@ export function validateWorkflowDefinition(raw: unknown): WorkflowValidation {
 }
 
 /** `refs` maps every ref seen so far to its field, so duplicates across branches are caught. */
-function checkSteps(steps: unknown[], base: string, refs: Map<string, string>): FieldError[] {
-  return steps.flatMap((step, i) => checkStep(step, joinField(base, i), refs));
+function checkSteps(steps: unknown[], base: string, refs: Map<string, string>, depth = 0): FieldError[] {
+  return steps.flatMap((step, i) => checkStep(step, joinField(base, i), refs, depth));
 }
 
-function checkStep(step: unknown, path: string, refs: Map<string, string>): FieldError[] {
+/** Knock: at most 10 branches (default included) per branch step, nested at most 5 deep. */
+const MAX_BRANCHES = 10;
+const MAX_BRANCH_DEPTH = 5;
+
+function checkStep(step: unknown, path: string, refs: Map<string, string>, depth: number): FieldError[] {
   if (!isObject(step)) return [{ field: path, message: 'must be an object' }];
   const errors = checkSchema(StepBaseSchema, step, path);
   if (typeof step.ref === 'string' && step.ref !== '') {
@@ -134,8 +138,8 @@ function checkStep(step: unknown, path: string, refs: Map<string, string>): Fiel
     case 'batch': return errors.concat(checkDurations(step, path, ['batch_window', 'batch_window_extension_limit']));
     case 'throttle': return errors.concat(checkDurations(step, path, ['throttle_window']));
     case 'wait_for_event': return errors.concat(checkDurations(step, path, ['expires_after']));
-    case 'branch': return errors.concat(checkBranches(step.branches, `${path}.branches`, refs));
-    case 'random_cohort': return errors.concat(checkBranches(step.cohort_branches, `${path}.cohort_branches`, refs));
+    case 'branch': return errors.concat(checkBranchStep(step.branches, `${path}.branches`, refs, depth + 1));
+    case 'random_cohort': return errors.concat(checkBranches(step.cohort_branches, `${path}.cohort_branches`, refs, depth + 1));
     default: return errors;
   }
 }
@@ -182,14 +186,25 @@ function checkDurations(step: Record<string, unknown>, path: string, fields: str
     .flatMap((f) => checkSchema(DurationSchema, settings[f], `${path}.settings.${f}`));
 }
 
-function checkBranches(branches: unknown, path: string, refs: Map<string, string>): FieldError[] {
+function checkBranchStep(branches: unknown, path: string, refs: Map<string, string>, depth: number): FieldError[] {
+  const errors = checkBranches(branches, path, refs, depth);
+  if (!Array.isArray(branches)) return errors;
+  if (depth > MAX_BRANCH_DEPTH) errors.push({ field: path, message: `branches are nested more than ${MAX_BRANCH_DEPTH} deep` });
+  if (branches.length > MAX_BRANCHES) errors.push({ field: path, message: `has ${branches.length} branches; at most ${MAX_BRANCHES} are allowed` });
+  const defaults = branches.filter((b) => isObject(b) && isEmptyConditions(b.conditions)).length;
+  if (defaults === 0) errors.push({ field: path, message: 'needs a default branch (one without conditions)' });
+  if (defaults > 1) errors.push({ field: path, message: 'has more than one default branch (without conditions)' });
+  return errors;
+}
+
+function checkBranches(branches: unknown, path: string, refs: Map<string, string>, depth: number): FieldError[] {
   if (!Array.isArray(branches)) return [{ field: path, message: 'must be an array' }];
   return branches.flatMap((branch, i) => {
     const at = joinField(path, i);
     if (!isObject(branch)) return [{ field: at, message: 'must be an object' }];
     const errors = checkSchema(BranchSchema, branch, at);
     errors.push(...checkConditionGroup(branch.conditions, `${at}.conditions`));
-    if (Array.isArray(branch.steps)) errors.push(...checkSteps(branch.steps, `${at}.steps`, refs));
+    if (Array.isArray(branch.steps)) errors.push(...checkSteps(branch.steps, `${at}.steps`, refs, depth));
     return errors;
   });
 }

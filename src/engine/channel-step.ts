@@ -76,7 +76,8 @@ export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepIn
       actors: run.actor ? [toReference(run.actor)] : [],
       // Sandbox mode renders and records the message but never delivers it.
       status: sandbox ? 'not_sent' : 'delivered',
-      data: run.data,
+      // Knock: Message.data is the run's data as it stands at this step (after fetch or update_data).
+      data: scope.data,
       content: { blocks },
       eventTypes: sandbox ? ['message.not_sent'] : ['message.queued', 'message.delivered'],
       insertedAt: now,

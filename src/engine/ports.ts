@@ -27,6 +27,11 @@ export interface EngineStore {
 
   /** Cancels matching unfinished runs and records the request, atomically; returns the run ids. */
   cancelRuns(match: CancelMatch, now: Date, eventsFor: (runIds: string[]) => RunEvent[]): Promise<string[]>;
+  /**
+   * Counts a throttle step's execution in its window; false = over the limit. Idempotent per
+   * (run, step), and serialised per window so concurrent runs never exceed the limit.
+   */
+  throttle(hit: { scopeKey: string; runId: string; stepRef: string; windowMs: number; limit: number; now: Date }): Promise<boolean>;
   /** Commits the outcomes of claimed runs still held by `owner`; returns the committed run ids. */
   checkpointRuns(owner: string, outcomes: RunOutcome[], now: Date): Promise<string[]>;
 }

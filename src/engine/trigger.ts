@@ -90,7 +90,7 @@ function inlineProperties(r: Exclude<RecipientRequest, string>): Record<string, 
  * The rows a trigger writes: one run per distinct recipient (first mention wins), the inline
  * entities, and the object recipients whose subscribers a fan-out job will reach.
  */
-function planTrigger(workflowKey: string, sha: string, req: TriggerRequest, opts: TriggerOptions, now: Date): TriggerWrite {
+export function planTrigger(workflowKey: string, sha: string, req: TriggerRequest, opts: TriggerOptions, now: Date): TriggerWrite {
   const data = req.data ?? {};
   const seen = new Set<string>();
   const runs: NewRun[] = [];

@@ -11,16 +11,16 @@ import type { NewMessage, RunOutcome } from '../domain/run.js';
  * the run no longer matches and its events and messages are never written. Messages are unique
  * per (run, step), so a step replayed after a crash never creates a second one.
  */
-export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunOutcome[], now: Date): Promise<string[]> {
+export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunOutcome[], now: Date, notifyChannel?: string): Promise<string[]> {
   if (outcomes.length === 0) return [];
   const progress = outcomes.map((o) => ({
     id: o.runId, status: o.status, position: o.position, state: o.state, wake_at: o.wakeAt,
-    error_count: o.errorCount ?? null, keep_attempts: o.keepAttempts ?? false,
+    error_count: o.errorCount ?? null, keep_attempts: o.keepAttempts ?? false, data: o.data ?? null,
   }));
   const rows = await q.query<{ id: string }>(
     `WITH p AS (
        SELECT * FROM jsonb_to_recordset($2::jsonb)
-         AS p(id uuid, status text, position int, state jsonb, wake_at timestamptz, error_count int, keep_attempts boolean)
+         AS p(id uuid, status text, position int, state jsonb, wake_at timestamptz, error_count int, keep_attempts boolean, data jsonb)
      ), locked AS (
        SELECT rr.id FROM recipient_runs rr
         WHERE rr.id IN (SELECT id FROM p) AND rr.status = 'processing' AND rr.lease_owner = $1
@@ -29,6 +29,7 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
      ), r AS (
        UPDATE recipient_runs rr
           SET status = p.status, position = p.position, state = p.state, wake_at = p.wake_at,
+              data = COALESCE(p.data, rr.data),
               error_count = COALESCE(p.error_count, rr.error_count),
               lease_owner = NULL,
               attempts = CASE WHEN p.keep_attempts THEN rr.attempts ELSE 0 END,
@@ -63,10 +64,16 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
        SELECT gen_random_uuid(), m.id, t.type, input.inserted_at
          FROM m JOIN input ON input.id = m.id
         CROSS JOIN LATERAL jsonb_array_elements_text(input.event_types) AS t(type)
+     ), n AS (
+       -- New feed messages, announced at commit to every API process (message-notify.ts).
+       SELECT pg_notify($6::text, json_build_object('c', x.channel_id, 'r', x.recipient_id)::text)
+         FROM (SELECT DISTINCT input.channel_id, input.recipient_id FROM m JOIN input ON input.id = m.id
+                WHERE input.recipient_collection = '$users') x
+        WHERE $6::text IS NOT NULL
      )
-     SELECT id FROM r`,
+     SELECT id FROM r WHERE (SELECT count(*) FROM n) >= 0`,
     [owner, JSON.stringify(progress), now, JSON.stringify(outcomes.flatMap((o) => o.events)),
-      JSON.stringify(outcomes.flatMap((o) => o.messages).map(toRecord))],
+      JSON.stringify(outcomes.flatMap((o) => o.messages).map(toRecord)), notifyChannel ?? null],
   );
   return rows.map((r) => r.id);
 }

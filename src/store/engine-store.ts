@@ -3,11 +3,14 @@ import { entityMapKey } from '../engine/ports.js';
 import type { Db, Queryable } from './db.js';
 import { findChannel } from './channels.js';
 import { checkpointRuns } from './checkpoint.js';
+import { NEW_MESSAGES_CHANNEL } from './message-notify.js';
 import { getEntities, getEntity, getPreferenceSets, identifyInline } from './entities.js';
 import { claimIdempotencyKey, findIdempotencyRecord } from './idempotency.js';
 import { cancelMatchingRuns, insertRunEvents, insertTriggerWithRuns, recordCancellation } from './runs.js';
 import { getWorkflowHead, getWorkflowVersion } from './workflows.js';
 import { cancelPendingFanouts } from './fanouts.js';
+import { applyRunEffects } from './run-effects.js';
+import { recordThrottleHit } from './throttles.js';
 
 /** Signals a rollback of the trigger transaction with the reason the caller gets back. */
 class Abort extends Error {
@@ -59,6 +62,17 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
       await recordCancellation(tx, newId(), match, ids.length, now);
       return ids;
     }),
-    checkpointRuns: (owner, outcomes, now) => checkpointRuns(db, owner, outcomes, now),
+    async checkpointRuns(owner, outcomes, now) {
+      const channel = db.channelName(NEW_MESSAGES_CHANNEL);
+      // Effects (entity updates, child triggers) must commit with the step: one transaction then.
+      if (!outcomes.some((o) => o.effects?.length)) return checkpointRuns(db, owner, outcomes, now, channel);
+      return db.transaction(async (tx) => {
+        const committed = await checkpointRuns(tx, owner, outcomes, now, channel);
+        const done = new Set(committed);
+        await applyRunEffects(tx, outcomes.filter((o) => done.has(o.runId)), now);
+        return committed;
+      });
+    },
+    throttle: (hit) => recordThrottleHit(db, hit),
   };
 }

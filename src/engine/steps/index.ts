@@ -1,0 +1,19 @@
+import { channelStep } from './channel.js';
+import { delayStep } from './delay.js';
+import { throttleStep } from './throttle.js';
+import { triggerWorkflowStep } from './trigger-workflow.js';
+import type { StepHandler } from './types.js';
+import { updateDataStep } from './update-data.js';
+import { updateObjectStep, updateTenantStep, updateUserStep } from './update-entity.js';
+
+/** Step type -> handler. Branches are compiled into the program (program.ts), not handled here. */
+export const STEP_HANDLERS: Record<string, StepHandler> = {
+  delay: delayStep,
+  channel: channelStep,
+  throttle: throttleStep,
+  trigger_workflow: triggerWorkflowStep,
+  update_data: updateDataStep,
+  update_user: updateUserStep,
+  update_tenant: updateTenantStep,
+  update_object: updateObjectStep,
+};

@@ -1,0 +1,66 @@
+import type { RecipientRequest } from '../../domain/recipients.js';
+import { validateTriggerData } from '../../domain/trigger-data-schema.js';
+import { renderString } from '../../templates/liquid.js';
+import { cachedDefinition } from '../caches.js';
+import { planTrigger } from '../trigger.js';
+import { renderJsonObject } from './render-json.js';
+import type { StepHandler } from './types.js';
+
+/** Knock's defaults for every trigger_workflow setting (§5.8). */
+const DEFAULTS = {
+  recipients: '{{ recipient.id }}',
+  actor: '{{ actor.id }}',
+  tenant: '{{ tenant.id }}',
+  data: '{{ data | json }}',
+  cancellation_key: '{{ workflow.cancellation_key }}',
+};
+
+/** A rendered recipients/actor value: JSON (a list, an object reference, a string) or a plain id. */
+function readRecipients(text: string): RecipientRequest[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  if (/^[[{"]/.test(trimmed)) {
+    const parsed: unknown = JSON.parse(trimmed);
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    return list.filter((r): r is RecipientRequest => typeof r === 'string' || (r !== null && typeof r === 'object' && typeof (r as { id?: unknown }).id === 'string'));
+  }
+  return trimmed.split(',').map((id) => id.trim()).filter((id) => id !== '');
+}
+
+/**
+ * `trigger_workflow`: triggers another workflow with Liquid-rendered recipients, actor, tenant,
+ * data and cancellation key. The child trigger is committed by this run's checkpoint, so a
+ * parent cancelled before the step never starts the child, and a replayed step never starts
+ * it twice. Its runs' trigger_source is `workflow_step`.
+ */
+export const triggerWorkflowStep: StepHandler = async ({ deps, run, step, scope, now }) => {
+  const settings = step.settings ?? {};
+  const render = (field: keyof typeof DEFAULTS) => renderString(String(settings[field] ?? DEFAULTS[field]), scope, `settings.${field}`);
+  const workflowKey = (await renderString(String(settings.workflow_key ?? ''), scope, 'settings.workflow_key')).trim();
+  if (workflowKey === '') throw new Error('settings.workflow_key rendered empty');
+  const head = await deps.store.workflowHead(workflowKey);
+  if (!head) return { kind: 'skipped', reason: `workflow "${workflowKey}" does not exist`, error: true };
+  if (!head.active) return { kind: 'skipped', reason: `workflow "${workflowKey}" is inactive` };
+
+  const recipients = readRecipients(await render('recipients'));
+  if (recipients.length === 0) return { kind: 'skipped', reason: 'settings.recipients rendered no recipient' };
+  const actor = readRecipients(await render('actor'))[0] ?? null;
+  const tenant = (await render('tenant')).trim() || null;
+  const cancellationKey = (await render('cancellation_key')).trim() || null;
+  const data = await renderJsonObject(settings.data ?? DEFAULTS.data, scope, 'settings.data');
+  const def = await cachedDefinition(deps.store, deps.caches, head.sha);
+  const schema = def?.trigger_data_json_schema;
+  if (schema && typeof schema === 'object') {
+    const problems = validateTriggerData(schema as object, data);
+    if (problems.length > 0) throw new Error(`the data does not match ${workflowKey}'s trigger_data_json_schema: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
+  }
+
+  const write = planTrigger(workflowKey, head.sha, { recipients, actor, tenant, data, cancellation_key: cancellationKey }, {
+    source: { type: 'workflow_step', parent_recipient_run_id: run.id, step_ref: step.ref },
+  }, now);
+  return {
+    kind: 'completed',
+    effects: [{ type: 'trigger', trigger: write.trigger, runs: write.runs, fanOut: write.fanOut, state: write.state }],
+    event: { workflow: workflowKey, workflow_run_id: write.trigger.id, recipients: write.runs.length },
+  };
+};
