@@ -22,6 +22,12 @@ export interface HeraldConfig {
   readonly pollIntervalMs: number;
   /** PEM public key that verifies X-Knock-User-Token JWTs sent with a public key. */
   readonly signingPublicKey: string | undefined;
+  /** Requests per second per API key (requests without a user token); 0 = unlimited. */
+  readonly rateLimitPerKey: number;
+  /** Requests per second per user, for requests with a user token; 0 = unlimited. */
+  readonly rateLimitPerUser: number;
+  /** Let http_fetch steps reach loopback, private, link-local and metadata addresses (SSRF guard off). */
+  readonly fetchAllowPrivateNetworks: boolean;
 }
 
 interface Field {
@@ -36,6 +42,11 @@ const int = (name: string) => (raw: string) => {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+};
+const bool = (name: string) => (raw: string) => {
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
 };
 const roles = (raw: string) => {
   const list = raw.split(',').map((r) => r.trim()).filter(Boolean);
@@ -56,6 +67,9 @@ const FIELDS: Field[] = [
   { key: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: 'log-level', parse: str },
   { key: 'pollIntervalMs', env: 'HERALD_POLL_INTERVAL_MS', flag: 'poll-interval-ms', parse: int('HERALD_POLL_INTERVAL_MS') },
   { key: 'signingPublicKey', env: 'HERALD_SIGNING_PUBLIC_KEY', flag: 'signing-public-key', parse: str },
+  { key: 'rateLimitPerKey', env: 'HERALD_RATE_LIMIT_PER_KEY', flag: 'rate-limit-per-key', parse: int('HERALD_RATE_LIMIT_PER_KEY') },
+  { key: 'rateLimitPerUser', env: 'HERALD_RATE_LIMIT_PER_USER', flag: 'rate-limit-per-user', parse: int('HERALD_RATE_LIMIT_PER_USER') },
+  { key: 'fetchAllowPrivateNetworks', env: 'HERALD_FETCH_ALLOW_PRIVATE_NETWORKS', flag: 'fetch-allow-private-networks', parse: bool('HERALD_FETCH_ALLOW_PRIVATE_NETWORKS') },
 ];
 
 const DEFAULTS: HeraldConfig = {
@@ -70,6 +84,9 @@ const DEFAULTS: HeraldConfig = {
   logLevel: 'info',
   pollIntervalMs: 1000,
   signingPublicKey: undefined,
+  rateLimitPerKey: 10_000,
+  rateLimitPerUser: 200,
+  fetchAllowPrivateNetworks: false,
 };
 
 export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): HeraldConfig {

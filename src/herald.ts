@@ -2,11 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from './api/app.js';
 import type { App } from './api/types.js';
+import type { RateLimitOptions } from './api/plugins/rate-limit.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { createEngine } from './engine/create-engine.js';
 import type { Engine } from './engine/engine.js';
 import { BackgroundWorker, type BackgroundTask } from './queue/background-worker.js';
 import { createFanoutTask } from './queue/fanout-task.js';
+import { createScheduleTask } from './queue/schedule-task.js';
+import { createBatchFlushTask } from './queue/batch-flush-task.js';
+import { createBulkOperationTask } from './queue/bulk-operation-task.js';
 import { RunWorker } from './queue/run-worker.js';
 import { createRunWaker } from './queue/wake.js';
 import type { Db } from './store/db.js';
@@ -23,11 +27,19 @@ export interface HeraldOptions {
   keys?: { secret?: string; public?: string };
   workflowsDir?: string;
   signingPublicKey?: string;
+  /** Requests per second per API key and per user token (0 = unlimited); default 10,000 and 200. */
+  rateLimits?: RateLimitOptions;
   pollIntervalMs?: number;
   /** A unique name for this process's worker (lease owner). */
   workerId?: string;
   /** Subscribers per fan-out page (tuning, and tests that stop a fan-out half-way). */
   fanoutPageSize?: number;
+  /**
+   * http_fetch steps: `allowPrivateNetworks` lets them reach loopback, private, link-local and
+   * metadata addresses (refused by default, the SSRF guard); `timeoutMs` replaces Knock's 15 s
+   * request timeout (tests use a short one instead of waiting 15 s).
+   */
+  fetch?: { allowPrivateNetworks?: boolean; timeoutMs?: number };
 }
 
 export interface Herald {
@@ -56,14 +68,17 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     ? await syncWorkflowsFromDirectory(opts.db, opts.workflowsDir, clock.now())
     : { loaded: [], errors: [] };
   const wakeWorkers = createRunWaker(opts.db, (err) => opts.logger.warn({ err }, 'NOTIFY failed; workers will poll'));
-  const engine = createEngine({ store: createEngineStore(opts.db, randomUUID), clock, logger: opts.logger, wakeWorkers });
+  const engine = createEngine({ store: createEngineStore(opts.db, randomUUID), clock, logger: opts.logger, wakeWorkers, fetch: opts.fetch });
   const worker = new RunWorker({ db: opts.db, clock, logger: opts.logger, engine, pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
   // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
   const backgroundTasks: BackgroundTask[] = [
     createFanoutTask({ db: opts.db, clock, wakeWorkers, pageSize: opts.fanoutPageSize }),
+    createBatchFlushTask({ db: opts.db, clock, wakeWorkers }),
+    createBulkOperationTask({ db: opts.db, clock, workerId: opts.workerId }),
+    createScheduleTask({ db: opts.db, clock, engine, logger: opts.logger }),
   ];
   const background = new BackgroundWorker({ db: opts.db, logger: opts.logger, tasks: backgroundTasks, pollIntervalMs: opts.pollIntervalMs });
-  const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey }, { logger: opts.logger });
+  const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits }, { logger: opts.logger });
   return {
     app,
     engine,

@@ -25,7 +25,9 @@ async function main(): Promise<void> {
     keys: { secret: config.secretKey, public: config.publicKey },
     workflowsDir: config.workflowsDir,
     signingPublicKey: config.signingPublicKey,
+    rateLimits: { perKey: config.rateLimitPerKey, perUser: config.rateLimitPerUser },
     pollIntervalMs: config.pollIntervalMs,
+    fetch: { allowPrivateNetworks: config.fetchAllowPrivateNetworks },
   });
   for (const e of herald.workflows.errors) logger.error({ path: e.path, field: e.field }, `workflow not loaded: ${e.message}`);
   logger.info({ workflows: herald.workflows.loaded }, `loaded ${herald.workflows.loaded.length} workflow(s) from ${config.workflowsDir}`);

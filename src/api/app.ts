@@ -6,6 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { parseQueryString } from './plugins/query.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerAuth } from './plugins/auth.js';
+import { registerRateLimit } from './plugins/rate-limit.js';
+import { registerRealtime } from './routes/realtime.js';
 import { registerValidation } from './plugins/validation.js';
 import { registerRoutes } from './routes/index.js';
 import type { ApiDeps, App } from './types.js';
@@ -46,7 +48,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   await app.register(cors, {
     origin: true,
     allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'X-Knock-User-Token', 'X-Knock-Client', 'X-Knock-Branch', 'Idempotency-Key'],
-    exposedHeaders: ['x-request-id', 'idempotent-replayed', 'original-x-request-id', 'x-herald-cancelled-runs'],
+    exposedHeaders: ['x-request-id', 'idempotent-replayed', 'original-x-request-id', 'x-herald-cancelled-runs', 'retry-after', 'retry-after-ms'],
     maxAge: 600,
   });
   await app.register(swagger, {
@@ -59,7 +61,9 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   registerValidation(app);
   registerErrorHandling(app);
   registerAuth(app, deps);
+  registerRateLimit(app, deps);
   registerRoutes(app, deps);
+  await registerRealtime(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   return app;

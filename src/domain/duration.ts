@@ -6,6 +6,7 @@
  */
 import { getPath, splitPath } from './paths.js';
 import { parseTimestamp } from './timestamps.js';
+import { isWindowRule, nextWindowRuleTime, runTimeZone } from './window-rule.js';
 
 /** `seconds` is outside the mgmt enum but used by Knock's docs and CLI scaffold, so it is accepted. */
 export const DURATION_UNITS = ['seconds', 'minutes', 'hours', 'days', 'weeks', 'months'] as const;
@@ -148,7 +149,9 @@ export function maxDelayUntil(now: Date): Date {
  * 3. relative — both: `delay_for` is an offset from the resolved dynamic time (a negative
  *    value means "before"); only the final time has to be in the future.
  * A path without a known root (`data.`, `recipient.`, `actor.`, `tenant.`, `vars.`) is read
- * from `data`, like Knock's batch keys. Window rules (`{frequency, ...}`) are rejected for now.
+ * from `data`, like Knock's batch keys. A window rule (`{frequency, ...}`, window-rule.ts) means
+ * its next match after now, on the wall clock of the recipient's (else the tenant's, else UTC)
+ * timezone, read from `scope.recipient` / `scope.tenant`.
  * Any `{ok: false}` means "skip the step and log the reason" (§5.2).
  */
 export function resolveDelayUntil(settings: DelaySettings, scope: DelayScope, now: Date): DelayResolution {
@@ -192,8 +195,9 @@ function resolveDynamicTime(path: string, scope: DelayScope, now: Date, requireF
   if (value === undefined || value === null || value === '') {
     return fail(`delay_until_field_path "${path}" has no value`);
   }
-  if (typeof value === 'object' && !Array.isArray(value) && 'frequency' in value) {
-    return fail(`delay_until_field_path "${path}" holds a window rule; window rules are not supported yet`);
+  if (isWindowRule(value)) {
+    const next = nextWindowRuleTime(value, now, runTimeZone(scope));
+    return next.ok ? next : fail(`delay_until_field_path "${path}": ${next.reason}`);
   }
   const timestamp = parseTimestamp(value);
   if (timestamp) {
@@ -207,7 +211,7 @@ function resolveDynamicTime(path: string, scope: DelayScope, now: Date, requireF
     if (duration.value <= 0) return fail(`delay_until_field_path "${path}" holds a non-positive duration (${formatDuration(duration)})`);
     return { ok: true, until: addDuration(now, duration) };
   }
-  return fail(`delay_until_field_path "${path}" must hold an ISO-8601 timestamp or a duration {unit, value}, got ${JSON.stringify(value)}`);
+  return fail(`delay_until_field_path "${path}" must hold an ISO-8601 timestamp or a duration {unit, value} (or a window rule {frequency, ...}), got ${JSON.stringify(value)}`);
 }
 
 function fail(reason: string): { ok: false; reason: string } {

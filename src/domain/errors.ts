@@ -49,5 +49,6 @@ export const errors = {
   channelInvalid: (id: string) => new HeraldError(404, 'channel_invalid', `No channel with id or key "${id}" exists.`, 'invalid_request_error'),
   idempotencyMismatch: () => new HeraldError(422, 'invalid_params', 'This Idempotency-Key was already used with a different request body.', 'invalid_request_error',
     [{ field: 'Idempotency-Key', message: 'reused with different parameters', type: 'idempotency_mismatch' }]),
+  rateLimited: (retryAfterSeconds: number) => new HeraldError(429, 'rate_limit_exceeded', `Too many requests; retry after ${retryAfterSeconds} s.`, 'api_error'),
   internal: () => new HeraldError(500, 'internal_error', 'Something went wrong inside Herald; the request was not completed.', 'api_error'),
 } as const;

@@ -178,12 +178,51 @@ interface Block {
 
 /** Decides whether `channel` may send for `workflow` (see the module comment for the rules). */
 export function decidePreferences(input: PreferenceDecisionInput): PreferenceDecision {
-  const { workflow, channel, scope, now } = input;
-  if (workflow.overridePreferences) {
-    return { allowed: true, reason: `allowed: workflow "${workflow.key}" sets override_preferences, so preferences are ignored` };
-  }
+  if (input.workflow.overridePreferences) return overridden(input.workflow.key);
+  return decideOnMerged(input, mergePreferenceLayersWithSources(input.layers));
+}
 
-  const { set, sourceOf } = mergePreferenceLayersWithSources(input.layers);
+/**
+ * The decision with everything needed to explain it: the layers consulted (highest first, absent
+ * ones with `set: null`) and the merged set it was taken on. The explanation endpoint answers
+ * this and a skipped channel step records it on its run event, so the two always agree.
+ */
+export interface PreferenceExplanation {
+  allowed: boolean;
+  reason: string;
+  /** The layer and dotted key whose value decided; null when no preference applies. */
+  decided_by: { layer: string | null; key: string } | null;
+  layers: { name: string; set: Readonly<Record<string, unknown>> | null }[];
+  merged: PreferenceSet;
+}
+
+export function explainPreferences(input: PreferenceDecisionInput): PreferenceExplanation {
+  const merged = mergePreferenceLayersWithSources(input.layers);
+  const decision = input.workflow.overridePreferences ? overridden(input.workflow.key) : decideOnMerged(input, merged);
+  return {
+    allowed: decision.allowed,
+    reason: decision.reason,
+    decided_by: decision.key === undefined ? null : { layer: decision.layer ?? null, key: decision.key },
+    layers: input.layers.map(({ name, set }) => ({ name, set: isObj(set) ? set : null })),
+    merged: merged.set,
+  };
+}
+
+/** The pseudo-layer named when `override_preferences` decides. */
+export const WORKFLOW_SETTINGS_LAYER = 'workflow settings';
+
+function overridden(workflowKey: string): PreferenceDecision {
+  return {
+    allowed: true,
+    reason: `allowed: workflow "${workflowKey}" sets override_preferences, so preferences are ignored`,
+    layer: WORKFLOW_SETTINGS_LAYER,
+    key: 'settings.override_preferences',
+  };
+}
+
+function decideOnMerged(input: PreferenceDecisionInput, merged: MergedPreferences): PreferenceDecision {
+  const { workflow, channel, scope, now } = input;
+  const { set, sourceOf } = merged;
   const allows: { key: string; layer: string | undefined; what: string }[] = [];
 
   const conditionsPass = (conditions: unknown): boolean =>

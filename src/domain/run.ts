@@ -38,6 +38,15 @@ export interface TriggerSource {
   step_ref?: string;
 }
 
+/** Batch variables after a flush (knock-api.md §5.4). */
+export interface BatchResult {
+  batch_id: string | null;
+  total_activities: number;
+  total_actors: number;
+  actors: { collection: string; id: string }[];
+  activities: { id: string; actor: { collection: string; id: string } | null; data: Record<string, unknown>; inserted_at: string }[];
+}
+
 /** The subscription that made a run's recipient one (object fan-out), for `recipient.subscription`. */
 export interface RunSubscription {
   object: { collection: string; id: string };
@@ -52,8 +61,23 @@ export interface RunState {
   started?: boolean;
   /** Set on runs a fan-out created. */
   subscription?: RunSubscription;
+  /** The batch this run waits in (batch step), until it is flushed. */
+  batch?: { batch_id: string; step_ref: string };
+  /** What the batch this run carries on holds, for the steps after it (bounded by the render limit). */
+  batch_result?: BatchResult;
   /** Consecutive failures of the step at `position`, for Knock's 3-attempt limit. */
   failures?: { step_ref: string; count: number };
+  /** Failed attempts of the http_fetch step being retried (after 30 s, then 60 s); cleared when it ends. */
+  fetch_attempts?: { step_ref: string; count: number };
+  /** The wait_for_event step the run is paused on (indexed, migrations/010); `matched` = the event that woke it. */
+  event_wait?: { step_ref: string; event: string; expires_at: string; match_conditions?: unknown; matched?: ReceivedEvent };
+}
+
+/** An event delivered by `POST /v1/workflow_events`, as a waiting run records it. */
+export interface ReceivedEvent {
+  event: string;
+  data: Record<string, unknown>;
+  received_at: string;
 }
 
 export interface NewTrigger {
@@ -128,6 +152,10 @@ export interface NewMessage {
   status: string;
   data: Record<string, unknown>;
   content: Record<string, unknown>;
+  /** Set when the message follows a batch step. */
+  batchId?: string | null;
+  totalActivities?: number | null;
+  totalActors?: number | null;
   /** message_events rows to write with it, e.g. ['message.queued', 'message.delivered']. */
   eventTypes: string[];
   insertedAt: Date;

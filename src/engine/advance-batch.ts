@@ -8,6 +8,7 @@ import { cachedDefinition, type EngineCaches } from './caches.js';
 import { planRun } from './plan-run.js';
 import { preferenceLayers } from './preference-layers.js';
 import { buildRunScope } from './run-scope.js';
+import { loadMessageRefs } from './message-refs.js';
 
 export interface AdvanceDeps {
   store: EngineStore;
@@ -33,10 +34,12 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
     if (run.actor) keys.push(run.actor);
     if (run.tenant_id) keys.push({ collection: TENANTS, id: run.tenant_id });
     if (run.state?.subscription) keys.push(run.state.subscription.object);
+    for (const actor of run.state?.batch_result?.actors ?? []) keys.push(actor);
   }
-  const [entities, preferenceSets] = await Promise.all([
+  const [entities, preferenceSets, messageRefs] = await Promise.all([
     deps.store.entityProperties(keys),
     deps.store.preferenceSets(runs.map((r) => ({ collection: r.recipient_collection, id: r.recipient_id }))),
+    loadMessageRefs(deps.store, deps.caches, runs),
   ]);
   const lookup = (k: EntityKey) => entities.get(entityMapKey(k));
 
@@ -49,7 +52,8 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
         continue;
       }
       const scope = buildRunScope(run, def, lookup);
-      const layers = preferenceLayers(preferenceSets.get(entityMapKey({ collection: run.recipient_collection, id: run.recipient_id })), run.tenant_id, scope.tenant);
+      if (messageRefs.has(run.id)) scope.refs = messageRefs.get(run.id);
+      const layers = preferenceLayers(preferenceSets.byEntity.get(entityMapKey({ collection: run.recipient_collection, id: run.recipient_id })), run.tenant_id, scope.tenant, preferenceSets.environmentDefault);
       outcomes.push(await planRun(deps, run, def, scope, layers));
     } catch (err) {
       // Left claimed: the lease expires and the run is retried (and halted after MAX_CLAIMS).

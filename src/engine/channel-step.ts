@@ -3,16 +3,37 @@ import type { WorkflowDefinition } from '../domain/workflow.js';
 import { toReference } from '../domain/recipients.js';
 import { renderInAppFeed } from '../templates/in-app-feed.js';
 import { newMessageId } from '../domain/message-id.js';
-import { decidePreferences } from '../domain/preferences.js';
-import type { NewMessage, RunRow } from '../domain/run.js';
+import { explainPreferences, type PreferenceExplanation } from '../domain/preferences.js';
+import type { BatchResult, NewMessage, RunRow } from '../domain/run.js';
 import type { ChannelInfo, EngineStore } from './ports.js';
 import type { RunScope } from './run-scope.js';
 import type { PreferenceLayer } from './preference-layers.js';
 import type { EngineCaches } from './caches.js';
 
 export type ChannelOutcome =
-  | { kind: 'skipped'; reason: string }
+  /** A preference skip also carries the explanation's other fields, recorded on the run event. */
+  | ({ kind: 'skipped'; reason: string } & Partial<Omit<PreferenceExplanation, 'reason'>>)
   | { kind: 'message'; message: NewMessage };
+
+/**
+ * The preference decision for one channel of a workflow, explained. Channel steps and the
+ * explanation endpoint both call this, so the endpoint always answers what a step would do.
+ */
+export function channelPreferenceExplanation(
+  def: WorkflowDefinition,
+  channel: { id: string; type: string },
+  layers: PreferenceLayer[],
+  scope: RunScope,
+  now: Date,
+): PreferenceExplanation {
+  return explainPreferences({
+    layers,
+    workflow: { key: def.key, categories: def.categories ?? [], isCommercial: !!def.settings?.is_commercial, overridePreferences: !!def.settings?.override_preferences },
+    channel,
+    scope,
+    now,
+  });
+}
 
 interface ChannelStepInput {
   run: RunRow;
@@ -22,6 +43,8 @@ interface ChannelStepInput {
   sandbox: boolean;
   /** The recipient's applicable preference sets, highest precedence first. */
   preferences: PreferenceLayer[];
+  /** Set when the step follows a batch step. */
+  batch?: BatchResult | null;
 }
 
 // Channels change rarely; a short cache keeps a lookup off every step of every run.
@@ -49,15 +72,10 @@ export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepIn
   const channel = await channelByKey(deps, step.channel_key);
   if (!channel) return { kind: 'skipped', reason: `channel "${step.channel_key}" is not configured` };
   if (channel.type !== 'in_app_feed') return { kind: 'skipped', reason: `channel type "${channel.type}" is not supported yet` };
-  const decision = decidePreferences({
-    layers: input.preferences,
-    workflow: { key: def.key, categories: def.categories ?? [], isCommercial: !!def.settings?.is_commercial, overridePreferences: !!def.settings?.override_preferences },
-    channel: { id: channel.id, type: channel.type },
-    scope,
-    now: deps.clock.now(),
-  });
-  if (!decision.allowed) return { kind: 'skipped', reason: decision.reason };
+  const explanation = channelPreferenceExplanation(def, { id: channel.id, type: channel.type }, input.preferences, scope, deps.clock.now());
+  if (!explanation.allowed) return { kind: 'skipped', ...explanation };
 
+  const batch = input.batch ?? null;
   const blocks = await renderInAppFeed((step.template ?? {}) as any, scope as any);
   const now = deps.clock.now();
   return {
@@ -73,7 +91,11 @@ export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepIn
       recipientRunId: run.id,
       stepRef: step.ref,
       tenantId: run.tenant_id,
-      actors: run.actor ? [toReference(run.actor)] : [],
+      // After a batch the message carries the batch's actors and totals (Knock's batched messages).
+      actors: batch ? batch.actors.map(toReference) : run.actor ? [toReference(run.actor)] : [],
+      batchId: batch?.batch_id ?? null,
+      totalActivities: batch ? batch.total_activities : null,
+      totalActors: batch ? batch.total_actors : null,
       // Sandbox mode renders and records the message but never delivers it.
       status: sandbox ? 'not_sent' : 'delivered',
       // Knock: Message.data is the run's data as it stands at this step (after fetch or update_data).

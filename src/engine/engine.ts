@@ -35,9 +35,21 @@ export interface TriggerOptions {
   fanOut?: boolean;
 }
 
+/** `POST /v1/workflow_events` (a Herald extension: Knock has no public endpoint for it). */
+export interface WorkflowEventRequest {
+  event: string;
+  /** Only runs of this recipient; absent = every run waiting for the event. */
+  recipient?: RecipientReference | null;
+  /** Only runs of this tenant. */
+  tenant?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
 /** What the API asks of the engine. The engine owns runs; the API only translates HTTP. */
 export interface Engine {
   trigger(workflowKey: string, request: TriggerRequest, opts: TriggerOptions): Promise<TriggerOutcome>;
   /** Cancels matching unfinished runs synchronously; returns how many were cancelled. */
   cancel(workflowKey: string, request: CancelRequest): Promise<number>;
+  /** Wakes the runs waiting (wait_for_event) for this event whose match conditions hold; returns how many. */
+  deliverEvent(request: WorkflowEventRequest): Promise<number>;
 }

@@ -7,6 +7,8 @@ import type { PreferenceLayer } from './preference-layers.js';
 import { compileProgram, type Instruction } from './program.js';
 import { STEP_HANDLERS } from './steps/index.js';
 import type { StepDeps, StepResult } from './steps/types.js';
+import { addMessageRefs } from './message-refs.js';
+import { triggerFrequencyHalt } from './trigger-frequency.js';
 
 /** A step that throws is tried this many times in total, then the run halts (Knock: 3). */
 export const MAX_STEP_ATTEMPTS = 3;
@@ -50,6 +52,12 @@ export async function planRun(deps: StepDeps, run: RunRow, def: WorkflowDefiniti
     ev('run_started', null);
     if (!evaluateConditionGroup(def.conditions as any, scope, now())) {
       ev('run_halted', null, { reason: 'the workflow\'s trigger conditions are not met' });
+      ev('run_completed', null);
+      return finish();
+    }
+    const onceOnly = await triggerFrequencyHalt(deps.store, run, def, now());
+    if (onceOnly) {
+      ev('run_halted', null, { reason: onceOnly });
       ev('run_completed', null);
       return finish();
     }
@@ -110,6 +118,7 @@ export async function planRun(deps: StepDeps, run: RunRow, def: WorkflowDefiniti
         position++;
         continue;
       case 'halted':
+        state = { ...withoutFailures(state), ...result.state };
         ev('run_halted', step, { reason: result.reason, ...result.event }, result.error ? 'error' : 'ok');
         ev('run_completed', null);
         position++;
@@ -120,7 +129,10 @@ export async function planRun(deps: StepDeps, run: RunRow, def: WorkflowDefiniti
         if (!result.retry) position++;
         return outcome({ status: 'paused', wakeAt: result.until, keepAttempts: result.retry });
       case 'completed':
-        if (result.messages) messages.push(...result.messages);
+        if (result.messages) {
+          messages.push(...result.messages);
+          addMessageRefs(scope, result.messages);
+        }
         if (result.effects) effects.push(...result.effects);
         if (result.data) {
           data = result.data;

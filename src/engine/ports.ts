@@ -1,5 +1,5 @@
 import type { EntityKey } from '../domain/recipients.js';
-import type { CancelMatch, NewRun, NewTrigger, RunEvent, RunOutcome, RunState } from '../domain/run.js';
+import type { CancelMatch, NewRun, NewTrigger, ReceivedEvent, RunEvent, RunOutcome, RunRow, RunState } from '../domain/run.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
 
 /**
@@ -15,8 +15,11 @@ export interface EngineStore {
   /** Custom properties of the given entities, keyed by `collection\0id`. */
   entityProperties(keys: EntityKey[]): Promise<Map<string, Record<string, unknown>>>;
   channelByKey(key: string): Promise<ChannelInfo | null>;
-  /** Every preference set of the given entities: entity key (`collection\0id`) -> set id -> set. */
-  preferenceSets(keys: EntityKey[]): Promise<Map<string, Map<string, Record<string, unknown>>>>;
+  /**
+   * Every preference set of the given entities and the environment default set, read together in
+   * one round trip (never cached, so a change is seen by the next step in any process).
+   */
+  preferenceSets(keys: EntityKey[]): Promise<PreferenceSets>;
 
   findIdempotencyRecord(key: string, now: Date): Promise<IdempotencyRecord | null>;
   /**
@@ -32,8 +35,90 @@ export interface EngineStore {
    * (run, step), and serialised per window so concurrent runs never exceed the limit.
    */
   throttle(hit: { scopeKey: string; runId: string; stepRef: string; windowMs: number; limit: number; now: Date }): Promise<boolean>;
+  /** Adds a run to the open batch for its key (opening it); idempotent per (run, step). */
+  joinBatch(join: BatchJoin): Promise<BatchMembership>;
+  getBatch(id: string): Promise<{ status: 'open' | 'closing' | 'closed'; closes_at: Date; continued_run_id: string | null } | null>;
+  /** A flushed batch's included activities: the total, unique actors and up to `limit` of them. */
+  batchActivities(id: string, order: 'asc' | 'desc', limit: number): Promise<BatchContents>;
   /** Commits the outcomes of claimed runs still held by `owner`; returns the committed run ids. */
   checkpointRuns(owner: string, outcomes: RunOutcome[], now: Date): Promise<string[]>;
+  /** A page of runs paused on a wait_for_event for this event (not expired, not matched yet). */
+  waitingRuns(query: WaitingRunsQuery): Promise<RunRow[]>;
+  /** Hands `received` to runs still paused on the same wait and makes them due; returns the ids woken. */
+  wakeWaitingRuns(runs: { runId: string; position: number }[], received: ReceivedEvent, now: Date): Promise<string[]>;
+  /** The messages the given runs' channel steps created so far, in one query (message-status conditions). */
+  runMessages(runIds: string[]): Promise<RunMessageStatus[]>;
+  /**
+   * Claims the trigger-frequency marker for (workflow, recipient, tenant key) for `runId` unless
+   * another run holds it; returns the run that holds it (this one after a successful claim).
+   */
+  claimTriggerFrequency(claim: TriggerFrequencyClaim): Promise<string>;
+}
+
+export interface RunMessageStatus {
+  recipient_run_id: string;
+  step_ref: string;
+  message_id: string;
+  status: string;
+  engagement_statuses: string[];
+}
+
+export interface TriggerFrequencyClaim {
+  workflowKey: string;
+  recipient: EntityKey;
+  /** '' for `once_per_recipient` (any tenant) and for runs without a tenant. */
+  tenantKey: string;
+  runId: string;
+  now: Date;
+}
+
+export interface WaitingRunsQuery {
+  event: string;
+  /** null = runs of every recipient. */
+  recipient: EntityKey | null;
+  tenantId: string | null;
+  now: Date;
+  /** Keyset cursor: the last run of the previous page. */
+  after: { collection: string; id: string; runId: string } | null;
+  limit: number;
+}
+
+export interface BatchJoin {
+  runId: string;
+  stepRef: string;
+  workflowKey: string;
+  recipient: EntityKey;
+  tenantKey: string;
+  batchKey: string;
+  actor: EntityKey | null;
+  data: Record<string, unknown>;
+  now: Date;
+  closesAt: Date;
+  windowType: 'fixed' | 'sliding';
+  windowMs: number | null;
+  extensionLimitAt: Date | null;
+  maxItems: number | null;
+  executionMode: 'accumulate' | 'flush_leading';
+}
+
+export interface BatchMembership {
+  batchId: string;
+  leading: boolean;
+  closesAt: Date;
+}
+
+export interface BatchContents {
+  total: number;
+  actors: EntityKey[];
+  activities: { recipient_run_id: string; actor: EntityKey | null; data: Record<string, unknown>; inserted_at: Date }[];
+  mergedData: Record<string, unknown>[];
+}
+
+export interface PreferenceSets {
+  /** Entity key (`collection\0id`) -> set id ('default' or a tenant id) -> set. */
+  byEntity: Map<string, Map<string, Record<string, unknown>>>;
+  /** The environment default set (knock-api.md §5.11), null when none is stored. */
+  environmentDefault: Record<string, unknown> | null;
 }
 
 export interface ChannelInfo {

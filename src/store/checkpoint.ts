@@ -48,13 +48,15 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
        SELECT * FROM jsonb_to_recordset($5::jsonb)
          AS x(id text, channel_id uuid, recipient_collection text, recipient_id text, workflow_key text, workflow_sha text,
               categories jsonb, workflow_run_id uuid, recipient_run_id uuid, step_ref text, tenant_id text, actors jsonb,
-              status text, data jsonb, content jsonb, event_types jsonb, inserted_at timestamptz)
+              status text, data jsonb, content jsonb, event_types jsonb, inserted_at timestamptz,
+              batch_id uuid, total_activities int, total_actors int)
      ), m AS (
        INSERT INTO messages (id, channel_id, recipient_collection, recipient_id, workflow_key, workflow_sha, categories,
                              workflow_run_id, recipient_run_id, step_ref, tenant_id, actors, status, data, content,
-                             inserted_at, updated_at)
+                             inserted_at, updated_at, batch_id, total_activities, total_actors)
        SELECT id, channel_id, recipient_collection, recipient_id, workflow_key, workflow_sha, categories,
-              workflow_run_id, recipient_run_id, step_ref, tenant_id, actors, status, data, content, inserted_at, inserted_at
+              workflow_run_id, recipient_run_id, step_ref, tenant_id, actors, status, data, content, inserted_at, inserted_at,
+              batch_id, total_activities, total_actors
          FROM input
         WHERE recipient_run_id IN (SELECT id FROM r)
        ON CONFLICT (recipient_run_id, step_ref) DO NOTHING
@@ -97,5 +99,8 @@ function toRecord(m: NewMessage) {
     content: m.content,
     event_types: m.eventTypes,
     inserted_at: m.insertedAt,
+    batch_id: m.batchId ?? null,
+    total_activities: m.totalActivities ?? null,
+    total_actors: m.totalActors ?? null,
   };
 }

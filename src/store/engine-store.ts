@@ -4,13 +4,18 @@ import type { Db, Queryable } from './db.js';
 import { findChannel } from './channels.js';
 import { checkpointRuns } from './checkpoint.js';
 import { NEW_MESSAGES_CHANNEL } from './message-notify.js';
-import { getEntities, getEntity, getPreferenceSets, identifyInline } from './entities.js';
+import { getEntities, getEntity, identifyInline } from './entities.js';
+import { preferenceSetsWithDefault } from './environment-preferences.js';
 import { claimIdempotencyKey, findIdempotencyRecord } from './idempotency.js';
 import { cancelMatchingRuns, insertRunEvents, insertTriggerWithRuns, recordCancellation } from './runs.js';
 import { getWorkflowHead, getWorkflowVersion } from './workflows.js';
 import { cancelPendingFanouts } from './fanouts.js';
 import { applyRunEffects } from './run-effects.js';
 import { recordThrottleHit } from './throttles.js';
+import { findWaitingRuns, wakeWaitingRuns } from './run-waits.js';
+import { batchActivities, getBatch, joinBatch } from './batches.js';
+import { runMessages } from './run-messages.js';
+import { claimTriggerFrequency } from './trigger-frequency.js';
 
 /** Signals a rollback of the trigger transaction with the reason the caller gets back. */
 class Abort extends Error {
@@ -34,13 +39,14 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
     },
     channelByKey: (key) => findChannel(db, key),
     async preferenceSets(keys) {
-      const out = new Map<string, Map<string, Record<string, unknown>>>();
-      for (const row of await getPreferenceSets(db, keys)) {
+      const { rows, environmentDefault } = await preferenceSetsWithDefault(db, keys);
+      const byEntity = new Map<string, Map<string, Record<string, unknown>>>();
+      for (const row of rows) {
         const k = entityMapKey(row);
-        if (!out.has(k)) out.set(k, new Map());
-        out.get(k)!.set(row.set_id, row.preferences);
+        if (!byEntity.has(k)) byEntity.set(k, new Map());
+        byEntity.get(k)!.set(row.set_id, row.preferences);
       }
-      return out;
+      return { byEntity, environmentDefault };
     },
     findIdempotencyRecord: (key, now) => findIdempotencyRecord(db, key, now),
     async writeTrigger(w) {
@@ -74,5 +80,12 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
       });
     },
     throttle: (hit) => recordThrottleHit(db, hit),
+    waitingRuns: (query) => findWaitingRuns(db, query),
+    wakeWaitingRuns: (runs, received, now) => wakeWaitingRuns(db, runs, received, now),
+    joinBatch: (join) => joinBatch(db, join),
+    getBatch: (id) => getBatch(db, id),
+    batchActivities: (id, order, limit) => batchActivities(db, id, order, limit),
+    runMessages: (runIds) => runMessages(db, runIds),
+    claimTriggerFrequency: (claim) => claimTriggerFrequency(db, claim),
   };
 }

@@ -3,6 +3,7 @@
  * unseen), both over the same scope.
  */
 import type { EntityKey } from '../domain/recipients.js';
+import type { TenantScope } from '../domain/user-grants.js';
 import type { Queryable } from './db.js';
 import { Sql, applyCriteria, listMessages, type EngagementFilter, type InsertedAtRange, type MessageCriteria, type MessagePage, type PageOptions } from './messages.js';
 
@@ -20,6 +21,8 @@ export interface FeedQuery {
   categories?: string[];
   triggerData?: Record<string, unknown>;
   insertedAt?: InsertedAtRange;
+  /** A user token's tenant grants narrow the feed to these tenants. */
+  tenantScope?: TenantScope;
 }
 
 export interface FeedCounts {
@@ -42,6 +45,7 @@ function feedScope(f: FeedQuery): MessageCriteria {
     workflows: f.source !== undefined ? [f.source] : undefined,
     categories: f.categories,
     triggerData: f.triggerData,
+    tenantScope: f.tenantScope,
   };
 }
 

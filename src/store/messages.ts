@@ -16,6 +16,7 @@
  */
 import { errors } from '../domain/errors.js';
 import type { EntityKey } from '../domain/recipients.js';
+import type { TenantScope } from '../domain/user-grants.js';
 import { decodeCursor, encodeCursor, keysetPage, readTimeIdCursor } from './cursor.js';
 import type { Queryable } from './db.js';
 
@@ -53,6 +54,10 @@ export interface MessageRow {
   archived_at: Date | null;
   inserted_at: Date;
   updated_at: Date;
+  /** Set when the message follows a batch step. */
+  batch_id: string | null;
+  total_activities: number | null;
+  total_actors: number | null;
   /** The message's channel, joined so serializing needs no second query. */
   channel: MessageChannel;
 }
@@ -99,6 +104,8 @@ export interface MessageCriteria {
   /** Flat key/values that must all equal the message's data. */
   triggerData?: Record<string, unknown>;
   insertedAt?: InsertedAtRange;
+  /** A user token's tenant grants: only these tenants (and, with includeNone, no tenant). */
+  tenantScope?: TenantScope;
 }
 
 /** Collects parameterised clauses; `p(value)` binds a value and returns its parameter marker ($n). */
@@ -125,6 +132,7 @@ export function applyCriteria(s: Sql, c: MessageCriteria): void {
   }
   if (c.channelId) s.and(`m.channel_id = ${p(c.channelId)}::uuid`);
   if (c.tenants) s.and(`m.tenant_id = ANY(${p(c.tenants)}::text[])`);
+  if (c.tenantScope) s.and(`(m.tenant_id = ANY(${p(c.tenantScope.tenants)}::text[])${c.tenantScope.includeNone ? ' OR m.tenant_id IS NULL' : ''})`);
   if (c.hasTenant !== undefined) s.and(c.hasTenant ? 'm.tenant_id IS NOT NULL' : 'm.tenant_id IS NULL');
   if (c.workflows) s.and(`m.workflow_key = ANY(${p(c.workflows)}::text[])`);
   if (c.statuses) s.and(`m.status = ANY(${p(c.statuses)}::text[])`);

@@ -109,6 +109,40 @@ describe.each(engines)('preferences API (%s)', (engine) => {
     });
   });
 
+  describe('environment default set (Herald extension)', () => {
+    const path = '/v1/environment/preferences/default';
+
+    it('answers null fields while unset, replaces on PUT, deep-merges with "merge", and unsets with 204', async () => {
+      expect((await http(t, 'GET', path)).body).toEqual({ id: 'default', ...UNSET });
+
+      await http(t, 'PUT', path, { workflows: { digest: false }, categories: { marketing: false } });
+      const replaced = await http(t, 'PUT', path, { channel_types: { sms: false } });
+      expect(replaced.status).toBe(200);
+      expect(replaced.body).toEqual({ id: 'default', ...UNSET, channel_types: { sms: false } });
+
+      const merged = await http(t, 'PUT', path, { __persistence_strategy__: 'merge', channel_types: { email: false }, commercial_subscribed: false });
+      expect(merged.body).toEqual({ id: 'default', ...UNSET, channel_types: { sms: false, email: false }, commercial_subscribed: false });
+      expect((await http(t, 'GET', path)).body).toEqual(merged.body);
+
+      expect((await http(t, 'DELETE', path)).status).toBe(204);
+      expect((await http(t, 'GET', path)).body).toEqual({ id: 'default', ...UNSET });
+    });
+
+    it('validates the body like a user\'s set (422 with the field)', async () => {
+      for (const body of [{ __persistence_strategy__: 'append' }, { workflows: { digest: 'no' } }, { channel_types: [] }]) {
+        const env = await http(t, 'PUT', path, body);
+        const user = await http(t, 'PUT', '/v1/users/ada/preferences/default', body);
+        expect([env.status, user.status], JSON.stringify(body)).toEqual([422, 422]);
+        expect(env.body).toMatchObject({ code: 'invalid_params' });
+      }
+    });
+
+    it('is not a user\'s set: users still answer their own sets only', async () => {
+      await http(t, 'PUT', path, { workflows: { digest: false } });
+      expect(await t.knock.users.getPreferences('ada', 'default')).toEqual({ id: 'default', ...UNSET });
+    });
+  });
+
   describe('deprecated sub-paths', () => {
     for (const base of ['/v1/users/ada', '/v1/objects/projects/p1']) {
       it(`merges each field into the set and answers with the PreferenceSet (${base})`, async () => {

@@ -42,6 +42,22 @@ describe.each(engines)('tenants API (%s)', (engine) => {
       expect(res.body).not.toHaveProperty('resolve_full_preference_settings');
     });
 
+    it('with resolve_full_preference_settings, merges the environment default set under settings.preference_set', async () => {
+      await http(t, 'PUT', '/v1/environment/preferences/default', { workflows: { digest: false, welcome: false }, channel_types: { sms: false } });
+      await t.knock.tenants.set('acme', { settings: { branding, preference_set: { workflows: { welcome: true } } } });
+      await t.knock.tenants.set('bare', { name: 'Bare' });
+
+      const full = { id: 'default', workflows: { digest: false, welcome: true }, channel_types: { sms: false } };
+      expect(await t.knock.tenants.get('acme', { resolve_full_preference_settings: true })).toMatchObject({ settings: { branding, preference_set: full } });
+      expect(await t.knock.tenants.set('acme', { name: 'Acme', resolve_full_preference_settings: true })).toMatchObject({ name: 'Acme', settings: { preference_set: full } });
+      expect((await t.knock.tenants.get('bare', { resolve_full_preference_settings: true })).settings).toEqual({
+        preference_set: { id: 'default', workflows: { digest: false, welcome: false }, channel_types: { sms: false } },
+      });
+      // Without the flag the tenant's own set answers, and nothing was stored by resolving.
+      expect((await t.knock.tenants.get('acme')).settings?.preference_set).toEqual({ id: 'default', workflows: { welcome: true } });
+      expect((await t.knock.tenants.get('bare')).settings).toBeNull();
+    });
+
     it('answers 404 resource_missing for an unknown tenant', async () => {
       const res = await http(t, 'GET', '/v1/tenants/nope');
       expect(res.status).toBe(404);

@@ -65,6 +65,11 @@ export interface StartOptions {
   clock?: ManualClock;
   signingPublicKey?: string;
   fanoutPageSize?: number;
+  /**
+   * http_fetch: the harness allows private networks (test servers listen on 127.0.0.1) unless
+   * `allowPrivateNetworks: false` is passed; `timeoutMs` shortens the 15 s request timeout.
+   */
+  fetch?: { allowPrivateNetworks?: boolean; timeoutMs?: number };
 }
 
 /** A real Herald on a loopback port with a manual clock; its worker is driven by `drain()`. */
@@ -79,6 +84,7 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
     workflowsDir,
     signingPublicKey: opts.signingPublicKey,
     fanoutPageSize: opts.fanoutPageSize,
+    fetch: { allowPrivateNetworks: true, ...opts.fetch },
   });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const address = herald.app.server.address();

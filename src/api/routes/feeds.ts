@@ -7,6 +7,10 @@ import { countFeed, listFeedItems, type FeedQuery } from '../../store/feed.js';
 import { parseTriggerData } from '../../store/messages.js';
 import { CursorQuery, pageInfo } from '../schemas/common.js';
 import { actorMap, feedActorKeys, serializeFeedItem } from '../serializers/messages.js';
+import { activityEntityKeys, serializeBatchActivity, serializeSingleActivity } from '../serializers/activities.js';
+import { activitiesForBatches, type BatchMemberRow } from '../../store/batches.js';
+import type { MessageRow } from '../../store/messages.js';
+import { feedTenantScope } from '../plugins/access.js';
 import type { ApiDeps, App } from '../types.js';
 import { InsertedAtQuery, parseInsertedAt } from './messages.js';
 
@@ -71,6 +75,7 @@ export function registerFeedRoutes(app: App, deps: ApiDeps): void {
       categories: q.workflow_categories?.length ? q.workflow_categories : undefined,
       triggerData: parseTriggerData(q.trigger_data),
       insertedAt: parseInsertedAt(q.inserted_at),
+      tenantScope: feedTenantScope(request, q.tenant),
     };
     const pageSize = q.page_size ?? 50;
     const mode = q.mode ?? 'rich';
@@ -79,9 +84,17 @@ export function registerFeedRoutes(app: App, deps: ApiDeps): void {
       listFeedItems(deps.db, feed, { after: q.after, before: q.before, pageSize }),
       countFeed(deps.db, feed),
     ]);
-    const actors = actorMap(await getEntities(deps.db, feedActorKeys(page.messages, mode)));
+    // Rich mode shows each item's activities: a batch's first ten, or the message's own trigger.
+    const batches = mode === 'rich'
+      ? await activitiesForBatches(deps.db, [...new Set(page.messages.flatMap((m) => (m.batch_id ? [m.batch_id] : [])))], 10)
+      : new Map<string, BatchMemberRow[]>();
+    const keys = mode === 'rich' ? [...feedActorKeys(page.messages, mode), ...activityEntityKeys(page.messages, batches)] : feedActorKeys(page.messages, mode);
+    const actors = actorMap(await getEntities(deps.db, keys));
+    const activitiesOf = (m: MessageRow) => (mode !== 'rich' ? [] : m.batch_id
+      ? (batches.get(m.batch_id) ?? []).map((a) => serializeBatchActivity(a, m, actors))
+      : [serializeSingleActivity(m, actors)]);
     const body = {
-      entries: page.messages.map((m) => serializeFeedItem(m, actors, mode)),
+      entries: page.messages.map((m) => serializeFeedItem(m, actors, mode, activitiesOf(m))),
       meta: { __typename: 'FeedMetadata', ...counts },
       page_info: pageInfo(pageSize, page.after, page.before),
       vars: {},

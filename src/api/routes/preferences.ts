@@ -1,7 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { mergePreferenceLayers } from '../../domain/preferences.js';
 import { TENANTS, USERS, type EntityKey } from '../../domain/recipients.js';
-import { preferenceLayers } from '../../engine/preference-layers.js';
+import { layerNames, preferenceLayers } from '../../engine/preference-layers.js';
 import { getEntity, type PreferenceSetRow } from '../../store/entities.js';
 import { deletePreferenceSet, getPreferenceSet, listPreferenceSets, writePreferenceSet, type PersistenceStrategy } from '../../store/preferences.js';
 import { AnyObject, Nullable } from '../schemas/identify.js';
@@ -16,23 +16,32 @@ import { objectKey } from './entity-helpers.js';
  */
 
 const Id = Type.String({ minLength: 1 });
+/** A boolean, or a setting object (`{conditions}`, or nested `channel_types`/`channels`). */
 const Setting = Type.Unsafe<boolean | Record<string, unknown> | null>({ type: ['boolean', 'object', 'null'] });
+const SettingMap = Type.Optional(Nullable(Type.Record(Type.String(), Setting)));
 
-const PreferenceSetBody = Type.Object({
+/** PreferenceSetRequest: user, object and environment default sets share it. */
+export const PreferenceSetBody = Type.Object({
   __persistence_strategy__: Type.Optional(Type.Union([Type.Literal('replace'), Type.Literal('merge')])),
-  workflows: Type.Optional(Nullable(AnyObject)),
-  categories: Type.Optional(Nullable(AnyObject)),
-  channel_types: Type.Optional(Nullable(AnyObject)),
-  channels: Type.Optional(Nullable(AnyObject)),
+  workflows: SettingMap,
+  categories: SettingMap,
+  channel_types: SettingMap,
+  channels: SettingMap,
   commercial_subscribed: Type.Optional(Setting),
 }, { additionalProperties: true, description: 'PreferenceSetRequest; replaces the set unless __persistence_strategy__ is "merge"' });
+
+/** The stored fields of a PreferenceSetRequest body, and how to persist them. */
+export function preferenceSetWrite(body: Record<string, unknown>): { preferences: Record<string, unknown>; strategy: PersistenceStrategy } {
+  const { __persistence_strategy__: strategy, id: _id, __typename: _t, ...preferences } = body;
+  return { preferences, strategy: strategy === 'merge' ? 'merge' : 'replace' };
+}
 
 const GetQuery = Type.Object({ tenant: Type.Optional(Type.String()) });
 
 /** Fields every PreferenceSet answers with, null when the set does not hold them (§3.5). */
 const UNSET = { workflows: null, categories: null, channel_types: null, channels: null };
 
-function shape(setId: string, preferences: Record<string, unknown> | null) {
+export function shape(setId: string, preferences: Readonly<Record<string, unknown>> | null) {
   return { ...UNSET, ...(preferences ?? {}), id: setId };
 }
 
@@ -113,7 +122,8 @@ export function registerPreferenceRoutes(app: App, deps: ApiDeps): void {
         // With a tenant: the recipient's set for that tenant over the tenant's default set (§5.11).
         const [own, tenantRow] = await Promise.all([getPreferenceSet(deps.db, key, tenant), getEntity(deps.db, { collection: TENANTS, id: tenant })]);
         const layers = preferenceLayers(new Map(own ? [[tenant, own.preferences]] : []), tenant, tenantRow?.properties ?? null);
-        if (layers.length > 1) return shape(tenant, mergePreferenceLayers(layers) as Record<string, unknown>);
+        const tenantSpecific = layers.some((l) => l.name === layerNames.tenantDefault(tenant));
+        if (tenantSpecific) return shape(tenant, mergePreferenceLayers(layers) as Record<string, unknown>);
       }
       const row = await getPreferenceSet(deps.db, key, params.id);
       return row ? serialize(row) : shape(params.id, null);
@@ -124,8 +134,8 @@ export function registerPreferenceRoutes(app: App, deps: ApiDeps): void {
       schema: { tags, summary: 'Set a preference set (replace by default), creating the recipient if needed', params: SetParams, body: PreferenceSetBody },
     }, async (request) => {
       const params = request.params as Record<string, string>;
-      const { __persistence_strategy__: strategy, id: _id, __typename: _t, ...preferences } = request.body as Record<string, unknown>;
-      return serialize(await write(keyOf(params), params.id, preferences, strategy === 'merge' ? 'merge' : 'replace'));
+      const { preferences, strategy } = preferenceSetWrite(request.body as Record<string, unknown>);
+      return serialize(await write(keyOf(params), params.id, preferences, strategy));
     });
 
     // Idempotent like the other deletes: an unset set still answers 204.

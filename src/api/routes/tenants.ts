@@ -1,7 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
 import { TENANTS, type EntityKey } from '../../domain/recipients.js';
-import { deleteEntity, getEntity, identifyInline, listEntities } from '../../store/entities.js';
+import { mergePreferenceLayers } from '../../domain/preferences.js';
+import { layerNames } from '../../engine/preference-layers.js';
+import type { Queryable } from '../../store/db.js';
+import { deleteEntity, getEntity, identifyInline, listEntities, type EntityRow } from '../../store/entities.js';
+import { getEnvironmentPreferenceSet } from '../../store/environment-preferences.js';
 import { CursorQuery, pageInfo } from '../schemas/common.js';
 import { serializeTenant } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
@@ -22,14 +26,29 @@ const ListTenantsQuery = Type.Composite([CursorQuery, Type.Object({
   tenant_id: Type.Optional(Type.String({ description: 'Exact tenant id' })),
 })]);
 
-/**
- * Accepted for SDK compatibility. Herald has no environment-level default preference set to
- * merge in, so the tenant's own `settings.preference_set` is already the full one.
- */
-const ResolveQuery = Type.Object({ resolve_full_preference_settings: Type.Optional(Type.Boolean()) });
+const ResolveQuery = Type.Object({
+  resolve_full_preference_settings: Type.Optional(Type.Boolean({ description: 'Merge the environment default preference set under settings.preference_set' })),
+});
 const TenantParams = Type.Object({ tenant_id: Type.String({ minLength: 1 }) });
 
 const tenant = (id: string): EntityKey => ({ collection: TENANTS, id });
+
+/**
+ * `resolve_full_preference_settings`: the tenant's `settings.preference_set` deep-merged over the
+ * environment default set, as preference resolution layers them (knock-api.md §2.4, §5.11).
+ */
+async function resolved(q: Queryable, row: EntityRow, resolve: boolean | undefined): Promise<EntityRow> {
+  if (!resolve) return row;
+  const environment = await getEnvironmentPreferenceSet(q);
+  if (!environment) return row;
+  const settings = (row.properties.settings ?? {}) as Record<string, unknown>;
+  const own = settings.preference_set as Record<string, unknown> | null | undefined;
+  const merged = mergePreferenceLayers([
+    { name: layerNames.tenantDefault(row.id), set: own },
+    { name: layerNames.environmentDefault, set: environment.preferences },
+  ]);
+  return { ...row, properties: { ...row.properties, settings: { ...settings, preference_set: merged } } };
+}
 
 export function registerTenantRoutes(app: App, deps: ApiDeps): void {
   const tags = ['tenants'];
@@ -48,7 +67,7 @@ export function registerTenantRoutes(app: App, deps: ApiDeps): void {
   }, async (request) => {
     const row = await getEntity(deps.db, tenant(request.params.tenant_id));
     if (!row) throw errors.notFound(`Tenant "${request.params.tenant_id}"`);
-    return serializeTenant(row);
+    return serializeTenant(await resolved(deps.db, row, request.query.resolve_full_preference_settings));
   });
 
   app.put('/v1/tenants/:tenant_id', {
@@ -56,7 +75,7 @@ export function registerTenantRoutes(app: App, deps: ApiDeps): void {
   }, async (request) => {
     const body = request.body as Record<string, unknown>;
     const row = await deps.db.transaction((tx) => identifyInline(tx, tenant(request.params.tenant_id), body, deps.clock.now()));
-    return serializeTenant(row);
+    return serializeTenant(await resolved(deps.db, row, request.query.resolve_full_preference_settings));
   });
 
   app.delete('/v1/tenants/:tenant_id', {

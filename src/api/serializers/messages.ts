@@ -144,10 +144,10 @@ function unknownActor(k: EntityKey) {
 
 /**
  * Knock's FeedItem. `actors` are full User/Object resources, loaded for the whole page by the
- * caller (`actors` map from `entityKeyString`). Rich mode adds `activities`/`total_activities`;
- * Herald has no activity records yet, so `activities` is empty and each item is one activity.
+ * caller (`actors` map from `entityKeyString`). Rich mode adds `activities` (serialized by the
+ * caller: a batch's first activities, or the message's own trigger) and `total_activities`.
  */
-export function serializeFeedItem(m: MessageRow, actors: ReadonlyMap<string, EntityRow>, mode: FeedMode) {
+export function serializeFeedItem(m: MessageRow, actors: ReadonlyMap<string, EntityRow>, mode: FeedMode, activities: unknown[] = []) {
   const keys = actorKeys(m);
   const shown = mode === 'compact' ? keys.slice(0, 1) : keys;
   const item: Record<string, unknown> = {
@@ -158,7 +158,7 @@ export function serializeFeedItem(m: MessageRow, actors: ReadonlyMap<string, Ent
       const row = actors.get(entityKeyString(k));
       return row ? serializeEntity(row) : unknownActor(k);
     }),
-    total_actors: keys.length,
+    total_actors: m.total_actors ?? keys.length,
     blocks: (m.content?.blocks as unknown[] | undefined) ?? [],
     data: mode === 'compact' ? compactData(m.data) : m.data,
     source: source(m),
@@ -168,8 +168,8 @@ export function serializeFeedItem(m: MessageRow, actors: ReadonlyMap<string, Ent
     ...engagementTimestamps(m),
   };
   if (mode === 'rich') {
-    item.activities = [];
-    item.total_activities = 1;
+    item.activities = activities;
+    item.total_activities = m.total_activities ?? 1;
   }
   return item;
 }

@@ -1,9 +1,20 @@
-import { runChannelStep } from '../channel-step.js';
-import type { StepHandler } from './types.js';
+import { nextSendTime, parseSendWindows } from '../../domain/send-windows.js';
+import { runTimeZone } from '../../domain/window-rule.js';
+import type { ChannelStep } from '../../domain/workflow.js';
+import { channelPreferenceExplanation, runChannelStep } from '../channel-step.js';
+import type { StepContext, StepHandler, StepResult } from './types.js';
 
-/** A channel step: preferences decide, the template renders, the message is created at checkpoint. */
-export const channelStep: StepHandler = async ({ deps, run, def, step, scope, state, preferences }) => {
-  const result = await runChannelStep(deps, { run, def, step: step as any, scope, sandbox: !!state.settings?.sandbox_mode, preferences });
+/**
+ * A channel step, in Knock's order (§5.10): step conditions (checked by the planner), the
+ * channel, preferences, send windows, then the template renders and the message is created at
+ * checkpoint. Outside its send windows the run pauses and re-runs this step when the next window
+ * opens, so the message is rendered and created then (with the data and preferences of then).
+ */
+export const channelStep: StepHandler = async (ctx) => {
+  const { deps, run, def, step, scope, state, preferences } = ctx;
+  const gate = await sendWindowGate(ctx);
+  if (gate) return gate;
+  const result = await runChannelStep(deps, { run, def, step: step as any, scope, sandbox: !!state.settings?.sandbox_mode, preferences, batch: state.batch_result });
   if (result.kind === 'skipped') {
     // Whatever else the skip carries (e.g. the preference explanation) goes on the run event.
     const { kind: _k, reason, ...details } = result as { kind: 'skipped'; reason: string } & Record<string, unknown>;
@@ -11,3 +22,28 @@ export const channelStep: StepHandler = async ({ deps, run, def, step, scope, st
   }
   return { kind: 'completed', event: { message_id: result.message.id }, messages: [result.message] };
 };
+
+/**
+ * Null when the step may go on now: no send windows, a window is open, or the step would be
+ * skipped anyway (no channel, or preferences say no — those come first and skip at once rather
+ * than after a wait). Otherwise the pause until the next window, or a skip for bad windows.
+ */
+async function sendWindowGate({ deps, def, step: anyStep, scope, preferences, now }: StepContext): Promise<StepResult | null> {
+  const step = anyStep as ChannelStep;
+  if (step.send_windows == null) return null;
+  const parsed = parseSendWindows(step.send_windows);
+  if (!parsed.ok) return { kind: 'skipped', reason: parsed.reason, error: true };
+  const zone = runTimeZone(scope);
+  const at = nextSendTime(parsed.plan, now, zone);
+  if (at && at.getTime() <= now.getTime()) return null;
+  // Closed: a step the channel or the preferences would skip is skipped now, by the usual path.
+  const channel = typeof step.channel_key === 'string' ? await deps.store.channelByKey(step.channel_key) : null;
+  if (!channel || !channelPreferenceExplanation(def, channel, preferences, scope, now).allowed) return null;
+  if (!at) return { kind: 'skipped', reason: 'the step\'s send windows never open', error: true };
+  return {
+    kind: 'paused',
+    until: at,
+    retry: true,
+    event: { reason: 'outside the step\'s send windows', send_window_opens_at: at.toISOString(), timezone: zone },
+  };
+}

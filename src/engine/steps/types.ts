@@ -1,6 +1,7 @@
 import type { Clock } from '../../domain/clock.js';
 import type { NewMessage, RunEffect, RunRow, RunState } from '../../domain/run.js';
 import type { Step, WorkflowDefinition } from '../../domain/workflow.js';
+import type { OutboundOptions } from '../../net/outbound-http.js';
 import type { EngineCaches } from '../caches.js';
 import type { EngineStore } from '../ports.js';
 import type { PreferenceLayer } from '../preference-layers.js';
@@ -10,6 +11,8 @@ export interface StepDeps {
   store: EngineStore;
   clock: Clock;
   caches: EngineCaches;
+  /** http_fetch: the SSRF guard's allowance and the request timeout (tests shorten it). */
+  fetch?: OutboundOptions;
 }
 
 /** What a step sees: the run as it stands after the steps before it in this advance. */
@@ -46,6 +49,6 @@ export type StepResult =
   /** The run waits until `until` and then resumes at the next step (or re-runs this one with `retry`). */
   | { kind: 'paused'; until: Date; state?: Partial<RunState>; event?: Record<string, unknown>; retry?: boolean }
   /** The run stops here (throttled, a failed fetch, ...); `error` counts it as a failed run. */
-  | { kind: 'halted'; reason: string; error?: boolean; event?: Record<string, unknown> };
+  | { kind: 'halted'; reason: string; error?: boolean; event?: Record<string, unknown>; state?: Partial<RunState> };
 
 export type StepHandler = (ctx: StepContext) => Promise<StepResult>;

@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { RunWorker } from '../../src/queue/run-worker.js';
+import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
+
+const digest = {
+  key: 'digest',
+  name: 'Digest',
+  steps: [
+    { ref: 'collect', type: 'batch', settings: { batch_window: { unit: 'minutes', value: 10 }, batch_key: 'thread' } },
+    { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: '{{ total_activities }} replies' } },
+  ],
+};
+
+describe.each(engines)('batch under concurrency (%s)', (engine) => {
+  let t: TestHerald;
+  afterEach(async () => { await t.close(); });
+
+  it('1,000 concurrent triggers at one batch key, advanced by three workers at once: one batch, one flush, 1,000 activities', async () => {
+    t = await startTestHerald(engine, { workflows: [digest] });
+    const N = 1000;
+    let next = 0;
+    // 50 requests in flight at a time, over the API's connection pool.
+    await Promise.all(Array.from({ length: 50 }, async () => {
+      while (next < N) {
+        const i = next++;
+        await t.knock.workflows.trigger('digest', { recipients: ['ada'], data: { thread: 't1', i } });
+      }
+    }));
+    const logger = pino({ level: 'silent' });
+    const engineApi = (t.herald.worker as unknown as { opts: { engine: ConstructorParameters<typeof RunWorker>[0]['engine'] } }).opts.engine;
+    const workers = Array.from({ length: 3 }, (_, i) => new RunWorker({ db: t.db, clock: t.clock, logger, engine: engineApi, workerId: `w${i}`, batchSize: 25 }));
+    await Promise.all(workers.map((w) => w.drain()));
+    await t.drain();
+    const batches = await t.db.query<{ status: string; items: number }>('SELECT status, items FROM batches');
+    expect(batches).toEqual([{ status: 'open', items: N }]);
+    t.clock.advance(10 * 60_000);
+    // Two flush passes racing: the batch row lock lets exactly one flush it.
+    await Promise.all([t.herald.background.tick(), t.herald.background.tick()]);
+    await Promise.all(workers.map((w) => w.drain()));
+    await t.drain();
+    const messages = (await t.knock.users.listMessages('ada')).items;
+    expect(messages).toHaveLength(1);
+    const [{ total_activities: total, batch_id: batchId }] = await t.db.query<{ total_activities: number; batch_id: string }>('SELECT total_activities, batch_id FROM messages');
+    expect(total).toBe(N);
+    const [{ n }] = await t.db.query<{ n: number }>('SELECT count(DISTINCT recipient_run_id)::int AS n FROM batch_members WHERE batch_id = $1 AND included', [batchId]);
+    expect(n).toBe(N);
+    const runs = await t.db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM recipient_runs GROUP BY status');
+    expect(runs).toEqual([{ status: 'completed', n: N }]);
+  }, 300_000);
+});
