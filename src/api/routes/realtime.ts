@@ -48,6 +48,9 @@ export async function registerRealtime(app: App, deps: ApiDeps): Promise<void> {
         client.close(1001, 'server shutting down');
         setTimeout(() => client.terminate(), 1000).unref();
       }
+      // A client reconnecting right now must be turned away, not left waiting for an upgrade:
+      // with no 'upgrade' listener Node closes such connections.
+      app.server.removeAllListeners('upgrade');
       app.websocketServer.close();
       done();
     },
