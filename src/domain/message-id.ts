@@ -1,6 +1,28 @@
+import { randomBytes } from 'node:crypto';
 import KSUID from 'ksuid';
 
-/** Message ids are KSUIDs like Knock's (27 characters): sortable by creation time. */
+/**
+ * Message ids are KSUIDs like Knock's (27 characters), sortable by creation time. KSUID time
+ * has one-second resolution and the rest is random, so two messages of one second would sort
+ * at random, and a feed (ordered by inserted_at, then id) could list a newer message below an
+ * older one of the same millisecond. The payload therefore starts with the millisecond and a
+ * counter that only grows within this process, then random bytes: ids made here sort in
+ * creation order.
+ */
+let lastMs = 0;
+let counter = 0;
+
 export function newMessageId(at: Date): string {
-  return KSUID.randomSync(at).string;
+  const ms = at.getTime();
+  if (ms > lastMs) {
+    lastMs = ms;
+    counter = 0;
+  } else {
+    counter++;
+  }
+  const payload = Buffer.alloc(16);
+  payload.writeUInt16BE(ms % 1000, 0);
+  payload.writeUInt32BE(counter >>> 0, 2);
+  randomBytes(10).copy(payload, 6);
+  return KSUID.fromParts(Math.floor(ms / 1000) * 1000, payload).string;
 }
