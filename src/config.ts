@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseChannelConfigs, type ChannelConfig } from './domain/channel-config.js';
 
 /**
  * The only reader of flags, environment and config file. Precedence: flags > env > config file
@@ -28,6 +29,8 @@ export interface HeraldConfig {
   readonly rateLimitPerUser: number;
   /** Let http_fetch steps reach loopback, private, link-local and metadata addresses (SSRF guard off). */
   readonly fetchAllowPrivateNetworks: boolean;
+  /** Channels upserted into the database at start-up (provider settings may hold secrets). */
+  readonly channels: readonly ChannelConfig[];
 }
 
 interface Field {
@@ -70,6 +73,7 @@ const FIELDS: Field[] = [
   { key: 'rateLimitPerKey', env: 'HERALD_RATE_LIMIT_PER_KEY', flag: 'rate-limit-per-key', parse: int('HERALD_RATE_LIMIT_PER_KEY') },
   { key: 'rateLimitPerUser', env: 'HERALD_RATE_LIMIT_PER_USER', flag: 'rate-limit-per-user', parse: int('HERALD_RATE_LIMIT_PER_USER') },
   { key: 'fetchAllowPrivateNetworks', env: 'HERALD_FETCH_ALLOW_PRIVATE_NETWORKS', flag: 'fetch-allow-private-networks', parse: bool('HERALD_FETCH_ALLOW_PRIVATE_NETWORKS') },
+  { key: 'channels', env: 'HERALD_CHANNELS', flag: 'channels', parse: (raw) => parseChannelConfigs(JSON.parse(raw), 'HERALD_CHANNELS') },
 ];
 
 const DEFAULTS: HeraldConfig = {
@@ -87,6 +91,7 @@ const DEFAULTS: HeraldConfig = {
   rateLimitPerKey: 10_000,
   rateLimitPerUser: 200,
   fetchAllowPrivateNetworks: false,
+  channels: [],
 };
 
 export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): HeraldConfig {
@@ -105,6 +110,8 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     else if (envValue !== undefined && envValue !== '') out[f.key] = f.parse(envValue);
     else if (fromFile[f.key] !== undefined) out[f.key] = typeof fromFile[f.key] === 'string' ? f.parse(fromFile[f.key] as string) : fromFile[f.key];
   }
+  // A config file's list arrives unparsed; validate it the same way.
+  out.channels = parseChannelConfigs(out.channels, 'channels');
   const config = out as unknown as HeraldConfig;
   if (config.secretKey !== undefined && !config.secretKey.startsWith('sk_')) throw new Error('HERALD_SECRET_KEY must start with "sk_"');
   if (config.publicKey !== undefined && !config.publicKey.startsWith('pk_')) throw new Error('HERALD_PUBLIC_KEY must start with "pk_"');

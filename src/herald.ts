@@ -11,6 +11,9 @@ import { createFanoutTask } from './queue/fanout-task.js';
 import { createScheduleTask } from './queue/schedule-task.js';
 import { createBatchFlushTask } from './queue/batch-flush-task.js';
 import { createBulkOperationTask } from './queue/bulk-operation-task.js';
+import { createDeliveryTask } from './queue/delivery-task.js';
+import { upsertChannels } from './store/configured-channels.js';
+import type { ChannelConfig } from './domain/channel-config.js';
 import { RunWorker } from './queue/run-worker.js';
 import { createRunWaker } from './queue/wake.js';
 import type { Db } from './store/db.js';
@@ -40,6 +43,8 @@ export interface HeraldOptions {
    * request timeout (tests use a short one instead of waiting 15 s).
    */
   fetch?: { allowPrivateNetworks?: boolean; timeoutMs?: number };
+  /** Configured channels, upserted by key at start-up. */
+  channels?: readonly ChannelConfig[];
 }
 
 export interface Herald {
@@ -58,6 +63,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const clock = opts.clock ?? systemClock;
   await migrate(opts.db);
   const keys = await ensureApiKeys(opts.db, opts.keys ?? {});
+  await upsertChannels(opts.db, [...(opts.channels ?? [])], clock.now());
   // With PostgreSQL other processes may hold claims, which expire with their lease; PGlite's
   // files belong to this process alone, so claims left by a crashed run are released now.
   if (opts.db.engine === 'pglite') {
@@ -76,6 +82,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     createBatchFlushTask({ db: opts.db, clock, wakeWorkers }),
     createBulkOperationTask({ db: opts.db, clock, workerId: opts.workerId }),
     createScheduleTask({ db: opts.db, clock, engine, logger: opts.logger }),
+    createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId }),
   ];
   const background = new BackgroundWorker({ db: opts.db, logger: opts.logger, tasks: backgroundTasks, pollIntervalMs: opts.pollIntervalMs });
   const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits }, { logger: opts.logger });

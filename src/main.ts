@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     rateLimits: { perKey: config.rateLimitPerKey, perUser: config.rateLimitPerUser },
     pollIntervalMs: config.pollIntervalMs,
     fetch: { allowPrivateNetworks: config.fetchAllowPrivateNetworks },
+    channels: config.channels,
   });
   for (const e of herald.workflows.errors) logger.error({ path: e.path, field: e.field }, `workflow not loaded: ${e.message}`);
   logger.info({ workflows: herald.workflows.loaded }, `loaded ${herald.workflows.loaded.length} workflow(s) from ${config.workflowsDir}`);

@@ -158,6 +158,8 @@ export interface NewMessage {
   totalActors?: number | null;
   /** message_events rows to write with it, e.g. ['message.queued', 'message.delivered']. */
   eventTypes: string[];
+  /** The checkpoint also creates its delivery job (email and other provider channels). */
+  deliver?: boolean;
   insertedAt: Date;
 }
 

@@ -2,6 +2,8 @@ import type { Clock } from '../domain/clock.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
 import { toReference } from '../domain/recipients.js';
 import { renderInAppFeed } from '../templates/in-app-feed.js';
+import { renderEmail } from '../templates/email.js';
+import { needsDelivery } from '../domain/channel-config.js';
 import { newMessageId } from '../domain/message-id.js';
 import { explainPreferences, type PreferenceExplanation } from '../domain/preferences.js';
 import type { BatchResult, NewMessage, RunRow } from '../domain/run.js';
@@ -38,7 +40,7 @@ export function channelPreferenceExplanation(
 interface ChannelStepInput {
   run: RunRow;
   def: WorkflowDefinition;
-  step: { ref: string; channel_key?: string; template?: Record<string, unknown> };
+  step: { ref: string; channel_key?: string; template?: Record<string, unknown>; channel_overrides?: Record<string, unknown> | null };
   scope: RunScope;
   sandbox: boolean;
   /** The recipient's applicable preference sets, highest precedence first. */
@@ -71,12 +73,19 @@ export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepIn
   if (!step.channel_key) return { kind: 'skipped', reason: 'the step names no channel_key (channel groups are not supported yet)' };
   const channel = await channelByKey(deps, step.channel_key);
   if (!channel) return { kind: 'skipped', reason: `channel "${step.channel_key}" is not configured` };
-  if (channel.type !== 'in_app_feed') return { kind: 'skipped', reason: `channel type "${channel.type}" is not supported yet` };
+  if (channel.type !== 'in_app_feed' && channel.type !== 'email') return { kind: 'skipped', reason: `channel type "${channel.type}" is not supported yet` };
+  // Knock checks the recipient's data for the channel before preferences (§5.10).
+  const email = channel.type === 'email' ? recipientEmail(scope) : null;
+  if (channel.type === 'email' && !email) return { kind: 'skipped', reason: 'recipient has no email' };
   const explanation = channelPreferenceExplanation(def, { id: channel.id, type: channel.type }, input.preferences, scope, deps.clock.now());
   if (!explanation.allowed) return { kind: 'skipped', ...explanation };
 
   const batch = input.batch ?? null;
-  const blocks = await renderInAppFeed((step.template ?? {}) as any, scope as any);
+  const content: Record<string, unknown> = channel.type === 'email'
+    ? { ...await renderEmail(step.template ?? {}, step.channel_overrides, scope as any, { settings: channelSettings(channel), to: email! }) }
+    : { blocks: await renderInAppFeed((step.template ?? {}) as any, scope as any) };
+  // Email and other provider channels stay `queued` until the delivery job sends them.
+  const deliver = needsDelivery(channel.type);
   const now = deps.clock.now();
   return {
     kind: 'message',
@@ -97,12 +106,23 @@ export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepIn
       totalActivities: batch ? batch.total_activities : null,
       totalActors: batch ? batch.total_actors : null,
       // Sandbox mode renders and records the message but never delivers it.
-      status: sandbox ? 'not_sent' : 'delivered',
+      status: sandbox ? 'not_sent' : deliver ? 'queued' : 'delivered',
       // Knock: Message.data is the run's data as it stands at this step (after fetch or update_data).
       data: scope.data,
-      content: { blocks },
-      eventTypes: sandbox ? ['message.not_sent'] : ['message.queued', 'message.delivered'],
+      content,
+      eventTypes: sandbox ? ['message.not_sent'] : deliver ? ['message.queued'] : ['message.queued', 'message.delivered'],
+      deliver: !sandbox && deliver,
       insertedAt: now,
     },
   };
+}
+
+function recipientEmail(scope: RunScope): string | null {
+  const email = (scope.recipient as { email?: unknown } | undefined)?.email;
+  return typeof email === 'string' && email.trim() !== '' ? email.trim() : null;
+}
+
+/** The store returns the whole channel row; only non-secret defaults (from, reply_to) are read here. */
+function channelSettings(channel: ChannelInfo): Record<string, unknown> {
+  return (channel as ChannelInfo & { settings?: Record<string, unknown> }).settings ?? {};
 }

@@ -49,7 +49,7 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
          AS x(id text, channel_id uuid, recipient_collection text, recipient_id text, workflow_key text, workflow_sha text,
               categories jsonb, workflow_run_id uuid, recipient_run_id uuid, step_ref text, tenant_id text, actors jsonb,
               status text, data jsonb, content jsonb, event_types jsonb, inserted_at timestamptz,
-              batch_id uuid, total_activities int, total_actors int)
+              batch_id uuid, total_activities int, total_actors int, deliver boolean)
      ), m AS (
        INSERT INTO messages (id, channel_id, recipient_collection, recipient_id, workflow_key, workflow_sha, categories,
                              workflow_run_id, recipient_run_id, step_ref, tenant_id, actors, status, data, content,
@@ -66,6 +66,12 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
        SELECT gen_random_uuid(), m.id, t.type, input.inserted_at
          FROM m JOIN input ON input.id = m.id
         CROSS JOIN LATERAL jsonb_array_elements_text(input.event_types) AS t(type)
+     ), dl AS (
+       -- Delivery jobs for messages a provider sends (delivery-task.ts), created with the message.
+       INSERT INTO deliveries (message_id, channel_id, next_attempt_at, created_at)
+       SELECT m.id, input.channel_id, input.inserted_at, input.inserted_at
+         FROM m JOIN input ON input.id = m.id
+        WHERE input.deliver
      ), n AS (
        -- New feed messages, announced at commit to every API process (message-notify.ts).
        SELECT pg_notify($6::text, json_build_object('c', x.channel_id, 'r', x.recipient_id)::text)
@@ -102,5 +108,6 @@ function toRecord(m: NewMessage) {
     batch_id: m.batchId ?? null,
     total_activities: m.totalActivities ?? null,
     total_actors: m.totalActors ?? null,
+    deliver: m.deliver ?? false,
   };
 }

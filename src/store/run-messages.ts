@@ -1,7 +1,8 @@
 /*
  * The messages runs' channel steps created, for message-status step conditions
  * (`refs.<step_ref>.delivery_status`). One statement per claimed batch of runs; EXPLAIN on
- * PostgreSQL 15: Index Scan using messages_run_step_idx (recipient_run_id = ANY(...)).
+ * PostgreSQL 15 (20k messages, generic plan): Bitmap Index Scan on messages_run_step_idx
+ * (recipient_run_id = ANY($1)).
  */
 import type { RunMessageStatus } from '../engine/ports.js';
 import type { Queryable } from './db.js';

@@ -1,7 +1,8 @@
 /*
  * SQL for workflow trigger_frequency markers (migrations/012). Both statements are primary-key
- * operations (EXPLAIN on PostgreSQL 15: Insert on trigger_frequency_marks, conflict arbiter
- * trigger_frequency_marks_pkey; the read is an Index Scan using trigger_frequency_marks_pkey).
+ * operations (EXPLAIN on PostgreSQL 15: Insert on trigger_frequency_marks with Conflict
+ * Resolution NOTHING, the primary key being its only unique index; the read is an Index Scan
+ * using trigger_frequency_marks_pkey).
  */
 import type { TriggerFrequencyClaim } from '../engine/ports.js';
 import type { Queryable } from './db.js';

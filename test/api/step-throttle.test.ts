@@ -24,8 +24,10 @@ describe.each(engines)('throttle steps (%s)', (engine) => {
       await t.drain();
     }
     expect((await feedTexts(t, 'ada')).sort()).toEqual(['db alert 1', 'db alert 2']);
-    const halted = await runDetail(t, (await runsOf(t, 'alerts'))[0].id);
-    expect(halted.events.find((e) => e.event === 'run_halted')?.data).toMatchObject({ reason: 'throttled', throttle_key: 'db', limit: 2 });
+    const details = await Promise.all((await runsOf(t, 'alerts')).map((r) => runDetail(t, r.id)));
+    const halts = details.flatMap((d) => d.events.filter((e) => e.event === 'run_halted'));
+    expect(halts).toHaveLength(2);
+    for (const h of halts) expect(h.data).toMatchObject({ reason: 'throttled', throttle_key: 'db', limit: 2 });
   });
 
   it('counts per recipient and per throttle key, and opens a new window after the old one closes', async () => {

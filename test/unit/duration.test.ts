@@ -172,9 +172,9 @@ describe('resolveDelayUntil', () => {
     expect(result).toMatchObject({ ok: false, reason: expect.stringContaining('must hold an ISO-8601 timestamp or a duration') });
   });
 
-  it('rejects window rules for now', () => {
+  it('waits for a window rule\'s next match (UTC without a timezone; see window-rule.test.ts)', () => {
     const result = resolveDelayUntil({ delay_until_field_path: 'data.window' }, scope, now);
-    expect(result).toMatchObject({ ok: false, reason: expect.stringContaining('window rules are not supported yet') });
+    expect(result).toEqual({ ok: true, until: new Date('2026-03-11T09:00:00Z') });
   });
 
   it('rejects delays beyond 365 days', () => {

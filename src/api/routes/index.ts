@@ -19,6 +19,7 @@ import { registerObjectBulkRoutes } from './objects-bulk.js';
 import { registerTenantBulkRoutes } from './tenants-bulk.js';
 import { registerAudienceRoutes } from './audiences.js';
 import { registerUserMergeRoute } from './user-merge.js';
+import { registerDeliveryLogRoutes } from './delivery-logs.js';
 
 /** One route module per resource; each is thin and calls the store or the engine. */
 export function registerRoutes(app: App, deps: ApiDeps): void {
@@ -42,4 +43,5 @@ export function registerRoutes(app: App, deps: ApiDeps): void {
   registerTenantBulkRoutes(app, deps);
   registerAudienceRoutes(app, deps);
   registerUserMergeRoute(app, deps);
+  registerDeliveryLogRoutes(app, deps);
 }

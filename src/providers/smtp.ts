@@ -1,0 +1,114 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { CallSummary, OutboundMessage, Provider, SendContext, SendResult } from './types.js';
+
+/**
+ * Email over SMTP with nodemailer. Channel settings: `host`, `port` (587), `secure` (TLS from
+ * the first byte, for port 465), `user` / `password`, `ignore_tls` (never STARTTLS),
+ * `require_tls`, `tls_reject_unauthorized` (default true), `from` (default sender),
+ * `message_id_domain`.
+ *
+ * SMTP has no idempotency key, so the `Message-ID` header is derived from Herald's message id:
+ * every attempt of a message carries the same one, and receivers that dedupe on it see one email.
+ * 4xx replies and connection failures are retryable; 5xx replies are permanent.
+ */
+interface SmtpSettings {
+  host?: string;
+  port?: number;
+  secure?: boolean;
+  user?: string;
+  password?: string;
+  ignore_tls?: boolean;
+  require_tls?: boolean;
+  tls_reject_unauthorized?: boolean;
+  from?: string;
+  message_id_domain?: string;
+}
+
+// One transport per distinct channel settings, so a changed configuration takes effect.
+const transports = new Map<string, Transporter>();
+
+function transportFor(channelId: string, s: SmtpSettings): Transporter {
+  const cacheKey = channelId + JSON.stringify(s);
+  let t = transports.get(cacheKey);
+  if (!t) {
+    t = nodemailer.createTransport({
+      host: s.host,
+      port: s.port ?? 587,
+      secure: s.secure ?? false,
+      ignoreTLS: s.ignore_tls ?? false,
+      requireTLS: s.require_tls ?? false,
+      auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
+      tls: { rejectUnauthorized: s.tls_reject_unauthorized ?? true },
+      connectionTimeout: 15_000,
+      greetingTimeout: 15_000,
+      socketTimeout: 30_000,
+    });
+    transports.set(cacheKey, t);
+  }
+  return t;
+}
+
+const list = (v: unknown): string[] | undefined => {
+  if (typeof v === 'string' && v !== '') return [v];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string' && x !== '');
+  return undefined;
+};
+
+function messageIdFor(message: OutboundMessage, s: SmtpSettings, from: string): string {
+  const domain = s.message_id_domain ?? /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'herald.local';
+  return `<${message.id}@${domain}>`;
+}
+
+export const smtpProvider: Provider = {
+  name: 'smtp',
+  serviceName: 'smtp',
+  async send(message: OutboundMessage, context: SendContext): Promise<SendResult> {
+    const s = context.channel.settings as SmtpSettings;
+    const c = message.content;
+    const from = (typeof c.from === 'string' && c.from) || s.from || '';
+    const to = list(c.to) ?? [];
+    const headers = {
+      from,
+      to,
+      cc: list(c.cc) ?? null,
+      bcc: list(c.bcc) ?? null,
+      reply_to: typeof c.reply_to === 'string' ? c.reply_to : null,
+      subject: typeof c.subject_line === 'string' ? c.subject_line : '',
+      'message-id': messageIdFor(message, s, from),
+    };
+    // Credentials never appear here: only the server, the envelope and the headers.
+    const request: CallSummary['request'] = {
+      method: 'POST', host: `${s.host ?? ''}:${s.port ?? 587}`, path: '/', query: null, headers,
+      body: { html_bytes: Buffer.byteLength(String(c.html_body ?? '')), text_bytes: Buffer.byteLength(String(c.text_body ?? '')) },
+    };
+    if (!s.host) return { outcome: 'permanent', error: 'the channel has no SMTP host', call: { request, response: { status: 0, headers: {}, body: 'not sent: the channel has no SMTP host' } } };
+    if (!from) return { outcome: 'permanent', error: 'no from address', call: { request, response: { status: 0, headers: {}, body: 'not sent: no from address (channel settings.from or the step\'s channel_overrides.from)' } } };
+    try {
+      const info = await transportFor(context.channel.id, s).sendMail({
+        from,
+        to,
+        cc: headers.cc ?? undefined,
+        bcc: headers.bcc ?? undefined,
+        replyTo: headers.reply_to ?? undefined,
+        subject: headers.subject,
+        html: typeof c.html_body === 'string' && c.html_body !== '' ? c.html_body : undefined,
+        text: typeof c.text_body === 'string' && c.text_body !== '' ? c.text_body : undefined,
+        messageId: headers['message-id'],
+      });
+      const status = Number(/^(\d{3})/.exec(String(info.response ?? ''))?.[1] ?? 250);
+      return {
+        outcome: 'sent',
+        providerMessageId: info.messageId,
+        call: { request, response: { status, headers: {}, body: { response: info.response, accepted: info.accepted, rejected: info.rejected } } },
+      };
+    } catch (err) {
+      const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
+      const code = typeof e.responseCode === 'number' ? e.responseCode : null;
+      const text = e.response ?? e.message ?? String(err);
+      const call: CallSummary = { request, response: { status: code ?? 0, headers: {}, body: { error: e.code ?? null, response: text } } };
+      // A 5xx reply is the server's final word; anything else (4xx, no reply) may pass later.
+      if (code !== null && code >= 500) return { outcome: 'permanent', error: text, call };
+      return { outcome: 'retryable', error: text, call };
+    }
+  },
+};
