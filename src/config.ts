@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseChannelConfigs, type ChannelConfig } from './domain/channel-config.js';
+import { parseChannelConfigs, parseChannelGroupConfigs, parseEmailLayouts, type ChannelConfig, type ChannelGroupConfig, type EmailLayoutConfig } from './domain/channel-config.js';
 
 /**
  * The only reader of flags, environment and config file. Precedence: flags > env > config file
@@ -31,6 +31,10 @@ export interface HeraldConfig {
   readonly fetchAllowPrivateNetworks: boolean;
   /** Channels upserted into the database at start-up (provider settings may hold secrets). */
   readonly channels: readonly ChannelConfig[];
+  /** Channel groups (`channel_group_key` in steps), upserted at start-up. */
+  readonly channelGroups: readonly ChannelGroupConfig[];
+  /** Email layouts (`template.settings.layout_key`), upserted at start-up. */
+  readonly emailLayouts: readonly EmailLayoutConfig[];
 }
 
 interface Field {
@@ -74,6 +78,8 @@ const FIELDS: Field[] = [
   { key: 'rateLimitPerUser', env: 'HERALD_RATE_LIMIT_PER_USER', flag: 'rate-limit-per-user', parse: int('HERALD_RATE_LIMIT_PER_USER') },
   { key: 'fetchAllowPrivateNetworks', env: 'HERALD_FETCH_ALLOW_PRIVATE_NETWORKS', flag: 'fetch-allow-private-networks', parse: bool('HERALD_FETCH_ALLOW_PRIVATE_NETWORKS') },
   { key: 'channels', env: 'HERALD_CHANNELS', flag: 'channels', parse: (raw) => parseChannelConfigs(JSON.parse(raw), 'HERALD_CHANNELS') },
+  { key: 'channelGroups', env: 'HERALD_CHANNEL_GROUPS', flag: 'channel-groups', parse: (raw) => parseChannelGroupConfigs(JSON.parse(raw), 'HERALD_CHANNEL_GROUPS') },
+  { key: 'emailLayouts', env: 'HERALD_EMAIL_LAYOUTS', flag: 'email-layouts', parse: (raw) => parseEmailLayouts(JSON.parse(raw), 'HERALD_EMAIL_LAYOUTS') },
 ];
 
 const DEFAULTS: HeraldConfig = {
@@ -92,6 +98,8 @@ const DEFAULTS: HeraldConfig = {
   rateLimitPerUser: 200,
   fetchAllowPrivateNetworks: false,
   channels: [],
+  channelGroups: [],
+  emailLayouts: [],
 };
 
 export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): HeraldConfig {
@@ -112,6 +120,8 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   }
   // A config file's list arrives unparsed; validate it the same way.
   out.channels = parseChannelConfigs(out.channels, 'channels');
+  out.channelGroups = parseChannelGroupConfigs(out.channelGroups, 'channelGroups');
+  out.emailLayouts = parseEmailLayouts(out.emailLayouts, 'emailLayouts');
   const config = out as unknown as HeraldConfig;
   if (config.secretKey !== undefined && !config.secretKey.startsWith('sk_')) throw new Error('HERALD_SECRET_KEY must start with "sk_"');
   if (config.publicKey !== undefined && !config.publicKey.startsWith('pk_')) throw new Error('HERALD_PUBLIC_KEY must start with "pk_"');

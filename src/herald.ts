@@ -12,8 +12,8 @@ import { createScheduleTask } from './queue/schedule-task.js';
 import { createBatchFlushTask } from './queue/batch-flush-task.js';
 import { createBulkOperationTask } from './queue/bulk-operation-task.js';
 import { createDeliveryTask } from './queue/delivery-task.js';
-import { upsertChannels } from './store/configured-channels.js';
-import type { ChannelConfig } from './domain/channel-config.js';
+import { upsertChannelGroups, upsertChannels, upsertEmailLayouts } from './store/configured-channels.js';
+import type { ChannelConfig, ChannelGroupConfig, EmailLayoutConfig } from './domain/channel-config.js';
 import { RunWorker } from './queue/run-worker.js';
 import { createRunWaker } from './queue/wake.js';
 import type { Db } from './store/db.js';
@@ -45,6 +45,9 @@ export interface HeraldOptions {
   fetch?: { allowPrivateNetworks?: boolean; timeoutMs?: number };
   /** Configured channels, upserted by key at start-up. */
   channels?: readonly ChannelConfig[];
+  /** Configured channel groups and email layouts, replaced at start-up. */
+  channelGroups?: readonly ChannelGroupConfig[];
+  emailLayouts?: readonly EmailLayoutConfig[];
 }
 
 export interface Herald {
@@ -64,6 +67,8 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   await migrate(opts.db);
   const keys = await ensureApiKeys(opts.db, opts.keys ?? {});
   await upsertChannels(opts.db, [...(opts.channels ?? [])], clock.now());
+  await upsertChannelGroups(opts.db, [...(opts.channelGroups ?? [])], clock.now());
+  await upsertEmailLayouts(opts.db, [...(opts.emailLayouts ?? [])], clock.now());
   // With PostgreSQL other processes may hold claims, which expire with their lease; PGlite's
   // files belong to this process alone, so claims left by a crashed run are released now.
   if (opts.db.engine === 'pglite') {

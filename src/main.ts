@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     pollIntervalMs: config.pollIntervalMs,
     fetch: { allowPrivateNetworks: config.fetchAllowPrivateNetworks },
     channels: config.channels,
+    channelGroups: config.channelGroups,
+    emailLayouts: config.emailLayouts,
   });
   for (const e of herald.workflows.errors) logger.error({ path: e.path, field: e.field }, `workflow not loaded: ${e.message}`);
   logger.info({ workflows: herald.workflows.loaded }, `loaded ${herald.workflows.loaded.length} workflow(s) from ${config.workflowsDir}`);

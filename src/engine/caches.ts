@@ -1,5 +1,5 @@
 import type { WorkflowDefinition } from '../domain/workflow.js';
-import type { ChannelInfo, EngineStore } from './ports.js';
+import type { ChannelInfo, EmailLayout, EngineStore } from './ports.js';
 
 /** Per-engine read caches; never module-level, so separate Heralds (and databases) stay apart. */
 export interface EngineCaches {
@@ -7,6 +7,8 @@ export interface EngineCaches {
   definitions: Map<string, WorkflowDefinition>;
   /** Channels by key, refreshed after a few seconds. */
   channels: Map<string, { at: number; row: ChannelInfo | null }>;
+  /** Email layouts by key, refreshed after a few seconds. */
+  layouts: Map<string, { at: number; row: EmailLayout | null }>;
   /**
    * Active workflows' current sha by key. Only a hint: the trigger's write re-checks it in the
    * same statement, and a stale hint falls back to reading the workflow.
@@ -15,7 +17,7 @@ export interface EngineCaches {
 }
 
 export function createEngineCaches(): EngineCaches {
-  return { definitions: new Map(), channels: new Map(), activeHeads: new Map() };
+  return { definitions: new Map(), channels: new Map(), layouts: new Map(), activeHeads: new Map() };
 }
 
 /** The definition of a workflow version; versions are immutable (content-addressed) so this never goes stale. */

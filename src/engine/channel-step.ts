@@ -1,8 +1,14 @@
 import type { Clock } from '../domain/clock.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
 import { toReference } from '../domain/recipients.js';
+import { channelAddress } from '../domain/channel-address.js';
 import { renderInAppFeed } from '../templates/in-app-feed.js';
 import { renderEmail } from '../templates/email.js';
+import { renderSms } from '../templates/sms.js';
+import { renderPush } from '../templates/push.js';
+import { renderChat } from '../templates/chat.js';
+import { renderWebhook } from '../templates/webhook.js';
+import { renderString } from '../templates/liquid.js';
 import { needsDelivery } from '../domain/channel-config.js';
 import { newMessageId } from '../domain/message-id.js';
 import { explainPreferences, type PreferenceExplanation } from '../domain/preferences.js';
@@ -15,7 +21,7 @@ import type { EngineCaches } from './caches.js';
 export type ChannelOutcome =
   /** A preference skip also carries the explanation's other fields, recorded on the run event. */
   | ({ kind: 'skipped'; reason: string } & Partial<Omit<PreferenceExplanation, 'reason'>>)
-  | { kind: 'message'; message: NewMessage };
+  | { kind: 'messages'; messages: NewMessage[]; skipped: { channel_key: string; reason: string }[] };
 
 /**
  * The preference decision for one channel of a workflow, explained. Channel steps and the
@@ -37,10 +43,10 @@ export function channelPreferenceExplanation(
   });
 }
 
-interface ChannelStepInput {
+export interface ChannelStepInput {
   run: RunRow;
   def: WorkflowDefinition;
-  step: { ref: string; channel_key?: string; template?: Record<string, unknown>; channel_overrides?: Record<string, unknown> | null };
+  step: { ref: string; channel_key?: string | null; channel_group_key?: string | null; template?: Record<string, unknown>; channel_overrides?: Record<string, unknown> | null };
   scope: RunScope;
   sandbox: boolean;
   /** The recipient's applicable preference sets, highest precedence first. */
@@ -65,32 +71,106 @@ export interface ChannelStepDeps {
 }
 
 /**
- * Renders a channel step and prepares its message. Nothing is written here: the message is
- * created by the run's next checkpoint, atomically with the step's completion.
+ * The channels a step targets, in order: its `channel_key`, or its group's channels (unknown
+ * keys left out). A string is the reason the step has none.
+ */
+export async function stepChannels(deps: ChannelStepDeps, step: ChannelStepInput['step']): Promise<{ channels: ChannelInfo[]; mode: 'all' | 'first' } | string> {
+  if (step.channel_group_key) {
+    const group = await deps.store.channelGroup(step.channel_group_key);
+    if (!group) return `channel group "${step.channel_group_key}" is not configured`;
+    const channels = (await Promise.all(group.channel_keys.map((k) => channelByKey(deps, k)))).filter((c): c is ChannelInfo => c !== null);
+    if (channels.length === 0) return `none of channel group "${group.key}"'s channels is configured`;
+    return { channels, mode: group.mode };
+  }
+  if (!step.channel_key) return 'the step names no channel_key or channel_group_key';
+  const channel = await channelByKey(deps, step.channel_key);
+  if (!channel) return `channel "${step.channel_key}" is not configured`;
+  return { channels: [channel], mode: 'all' };
+}
+
+/**
+ * Renders a channel step and prepares its messages (one, or one per channel of a group).
+ * Nothing is written here: the messages are created by the run's next checkpoint, atomically
+ * with the step's completion. Knock's order per channel: the recipient's data for the channel,
+ * then preferences, then rendering.
  */
 export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepInput): Promise<ChannelOutcome> {
+  const target = await stepChannels(deps, input.step);
+  if (typeof target === 'string') return { kind: 'skipped', reason: target };
+  const messages: NewMessage[] = [];
+  const skipped: { channel_key: string; reason: string }[] = [];
+  let lastSkip: ChannelOutcome | null = null;
+  for (const channel of target.channels) {
+    const outcome = await prepareMessage(deps, input, channel);
+    if (outcome.kind === 'skipped') {
+      skipped.push({ channel_key: channel.key, reason: outcome.reason });
+      lastSkip = outcome;
+      continue;
+    }
+    messages.push(outcome.message);
+    if (target.mode === 'first') break;
+  }
+  if (messages.length === 0) {
+    // One channel: its own skip (with the preference explanation); a group: every channel's reason.
+    if (target.channels.length === 1 && lastSkip) return lastSkip;
+    return { kind: 'skipped', reason: `no channel of group "${input.step.channel_group_key}" could be used: ${skipped.map((s) => `${s.channel_key}: ${s.reason}`).join('; ')}` };
+  }
+  return { kind: 'messages', messages, skipped };
+}
+
+type Prepared = ({ kind: 'skipped'; reason: string } & Partial<Omit<PreferenceExplanation, 'reason'>>) | { kind: 'message'; message: NewMessage };
+
+async function prepareMessage(deps: ChannelStepDeps, input: ChannelStepInput, channel: ChannelInfo): Promise<Prepared> {
   const { run, def, step, scope, sandbox } = input;
-  if (!step.channel_key) return { kind: 'skipped', reason: 'the step names no channel_key (channel groups are not supported yet)' };
-  const channel = await channelByKey(deps, step.channel_key);
-  if (!channel) return { kind: 'skipped', reason: `channel "${step.channel_key}" is not configured` };
-  if (channel.type !== 'in_app_feed' && channel.type !== 'email') return { kind: 'skipped', reason: `channel type "${channel.type}" is not supported yet` };
-  // Knock checks the recipient's data for the channel before preferences (§5.10).
-  const email = channel.type === 'email' ? recipientEmail(scope) : null;
-  if (channel.type === 'email' && !email) return { kind: 'skipped', reason: 'recipient has no email' };
+  const template = step.template ?? {};
+  const recipient = scope.recipient as Record<string, unknown> | undefined;
+  const channelData = channel.type === 'push' || channel.type === 'chat'
+    ? await deps.store.channelData({ collection: run.recipient_collection, id: run.recipient_id }, channel.id)
+    : null;
+  const toNumberTemplate = (template.settings as { to_number?: unknown } | undefined)?.to_number;
+  const toNumber = channel.type === 'sms' && typeof toNumberTemplate === 'string' && toNumberTemplate !== ''
+    ? (await renderString(toNumberTemplate, scope as any, 'settings.to_number')).trim()
+    : null;
+  const address = channelAddress(channel.type, recipient, channelData, toNumber);
+  if (!address.ok) return { kind: 'skipped', reason: address.reason };
   const explanation = channelPreferenceExplanation(def, { id: channel.id, type: channel.type }, input.preferences, scope, deps.clock.now());
   if (!explanation.allowed) return { kind: 'skipped', ...explanation };
 
-  const batch = input.batch ?? null;
-  const content: Record<string, unknown> = channel.type === 'email'
-    ? { ...await renderEmail(step.template ?? {}, step.channel_overrides, scope as any, { settings: channelSettings(channel), to: email! }) }
-    : { blocks: await renderInAppFeed((step.template ?? {}) as any, scope as any) };
-  // Email and other provider channels stay `queued` until the delivery job sends them.
-  const deliver = needsDelivery(channel.type);
   const now = deps.clock.now();
+  const id = newMessageId(now);
+  let content: Record<string, unknown>;
+  switch (channel.type) {
+    case 'in_app_feed':
+      content = { blocks: await renderInAppFeed(template as any, scope as any) };
+      break;
+    case 'email': {
+      const layout = await emailLayout(deps, template);
+      if (typeof layout === 'string') return { kind: 'skipped', reason: layout };
+      content = { ...await renderEmail(template, step.channel_overrides, scope as any, { settings: channel.settings ?? {}, to: address.email!, layout }) };
+      break;
+    }
+    case 'sms':
+      content = { ...await renderSms(template, scope as any, address.phone!) };
+      break;
+    case 'push':
+      content = { ...await renderPush(template, scope as any, address.tokens!, id) };
+      break;
+    case 'chat':
+      content = { ...await renderChat(template, scope as any, address.connections!) };
+      break;
+    case 'http':
+      content = { ...await renderWebhook(template, scope as any) };
+      break;
+    default:
+      return { kind: 'skipped', reason: `channel type "${channel.type}" is not supported` };
+  }
+  // Provider channels stay `queued` until the delivery job sends them.
+  const deliver = needsDelivery(channel.type);
+  const batch = input.batch ?? null;
   return {
     kind: 'message',
     message: {
-      id: newMessageId(now),
+      id,
       channelId: channel.id,
       recipient: { collection: run.recipient_collection, id: run.recipient_id },
       workflowKey: run.workflow_key,
@@ -117,12 +197,20 @@ export async function runChannelStep(deps: ChannelStepDeps, input: ChannelStepIn
   };
 }
 
-function recipientEmail(scope: RunScope): string | null {
-  const email = (scope.recipient as { email?: unknown } | undefined)?.email;
-  return typeof email === 'string' && email.trim() !== '' ? email.trim() : null;
-}
-
-/** The store returns the whole channel row; only non-secret defaults (from, reply_to) are read here. */
-function channelSettings(channel: ChannelInfo): Record<string, unknown> {
-  return (channel as ChannelInfo & { settings?: Record<string, unknown> }).settings ?? {};
+/**
+ * The layout an email template asks for with `settings.layout_key`: none without one, none for
+ * `default` when no layout of that key is configured (knock-cli scaffolds it on every email),
+ * and a skip reason for any other unknown key.
+ */
+async function emailLayout(deps: ChannelStepDeps, template: Record<string, unknown>): Promise<{ html: string | null; text: string | null } | null | string> {
+  const key = (template.settings as { layout_key?: unknown } | undefined)?.layout_key;
+  if (typeof key !== 'string' || key === '') return null;
+  let hit = deps.caches.layouts.get(key);
+  if (!hit || Date.now() - hit.at >= 10_000) {
+    hit = { at: Date.now(), row: await deps.store.emailLayout(key) };
+    deps.caches.layouts.set(key, hit);
+  }
+  const row = hit.row;
+  if (!row) return key === 'default' ? null : `email layout "${key}" is not configured`;
+  return { html: row.html_layout, text: row.text_layout };
 }

@@ -15,6 +15,12 @@ export interface EngineStore {
   /** Custom properties of the given entities, keyed by `collection\0id`. */
   entityProperties(keys: EntityKey[]): Promise<Map<string, Record<string, unknown>>>;
   channelByKey(key: string): Promise<ChannelInfo | null>;
+  /** A configured channel group (ordered channel keys). */
+  channelGroup(key: string): Promise<{ key: string; mode: 'all' | 'first'; channel_keys: string[] } | null>;
+  /** A configured email layout. */
+  emailLayout(key: string): Promise<EmailLayout | null>;
+  /** One recipient's data for one channel (push tokens, chat connections), null when none. */
+  channelData(recipient: EntityKey, channelId: string): Promise<Record<string, unknown> | null>;
   /**
    * Every preference set of the given entities and the environment default set, read together in
    * one round trip (never cached, so a change is seen by the next step in any process).
@@ -125,6 +131,14 @@ export interface ChannelInfo {
   id: string;
   key: string;
   type: string;
+  /** Provider settings: channel steps read only non-secret defaults (email `from`, `reply_to`). */
+  settings?: Record<string, unknown>;
+}
+
+export interface EmailLayout {
+  key: string;
+  html_layout: string | null;
+  text_layout: string | null;
 }
 
 export interface IdempotencyRecord {

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
-import { claimDueDeliveries, settleDelivery, type ClaimedDelivery, type Settlement } from '../store/deliveries.js';
+import { claimDueDeliveries, settleDelivery, type ClaimedDelivery, type DeliveryLogInput, type Settlement } from '../store/deliveries.js';
+import { readCircuits, recordCircuit, type CircuitRow } from '../store/provider-circuits.js';
+import { removePushTokens } from '../store/channel-data.js';
 import { providers as defaultProviders, type Provider, type SendResult } from '../providers/index.js';
 import type { BackgroundTask } from './background-worker.js';
 
@@ -15,6 +17,9 @@ const JITTER = 0.2;
 const LEASE_MS = 60_000;
 /** Jobs per tick, sent concurrently. */
 const BATCH = 20;
+/** This many consecutive retryable failures of one provider open its circuit for CIRCUIT_OPEN_MS. */
+export const CIRCUIT_THRESHOLD = 5;
+export const CIRCUIT_OPEN_MS = 60_000;
 
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
   const base = BASE_DELAY_MS * 2 ** (attempt - 1);
@@ -29,36 +34,78 @@ export interface DeliveryTaskOptions {
   providers?: ReadonlyMap<string, Provider>;
 }
 
+interface Attempted {
+  result: SendResult;
+  logs: DeliveryLogInput[];
+  /** The provider the attempt ended with (null when every circuit was open). */
+  provider: string | null;
+  invalidTokens: string[];
+}
+
+const noCall = (reason: string): SendResult['call'] => ({
+  request: { method: 'POST', host: '', path: '/', query: null, headers: {}, body: {} },
+  response: { status: 0, headers: {}, body: reason },
+});
+
 /**
  * Sends queued messages: claims due delivery jobs (SKIP LOCKED + lease), calls each channel's
- * provider with an idempotency key derived from the message id, and settles every attempt in one
- * statement: `sent`, a retry (`delivery_attempted`) after exponential backoff with jitter, or
- * `undelivered` after a permanent failure or the last attempt. Every attempt leaves a log row.
+ * provider with an idempotency key derived from the message id, failing over to the channel's
+ * fallback providers on a retryable failure or an open circuit, and settles every attempt in one
+ * statement: `sent` (`delivered` for webhooks), a retry (`delivery_attempted`) after exponential
+ * backoff with jitter, or `undelivered` after a permanent failure or the last attempt. Every
+ * provider call leaves a log row; the message records the provider that sent it.
  */
 export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
   const owner = `delivery:${opts.workerId ?? randomUUID()}`;
   const registry = opts.providers ?? defaultProviders;
 
-  async function deliver(job: ClaimedDelivery): Promise<void> {
-    const provider = registry.get(job.channel.provider);
-    const result: SendResult = provider
-      ? await provider.send(
-        { id: job.message_id, recipient: job.recipient, content: job.content },
-        { channel: job.channel, idempotencyKey: `herald-${job.message_id}`, attempt: job.attempts },
-      )
-      : {
-        outcome: 'permanent',
-        error: `unknown provider "${job.channel.provider}"`,
-        call: { request: { method: 'POST', host: '', path: '/', query: null, headers: {}, body: {} }, response: { status: 0, headers: {}, body: `no provider named "${job.channel.provider}"` } },
-      };
+  /** Tries the channel's providers in order until one sends, one fails permanently, or none is left. */
+  async function attempt(job: ClaimedDelivery, circuits: CircuitRow[]): Promise<Attempted> {
+    const chain = [{ provider: job.channel.provider, settings: job.channel.settings }, ...(job.channel.fallbacks ?? [])];
+    const logs: DeliveryLogInput[] = [];
+    const invalidTokens: string[] = [];
+    let last: SendResult | null = null;
+    let lastProvider: string | null = null;
+    for (const [index, link] of chain.entries()) {
+      const now = opts.clock.now();
+      const circuit = circuits.find((c) => c.channel_id === job.channel.id && c.provider_index === index);
+      // An open circuit passes the provider over; after open_until one call probes it (half-open).
+      if (circuit?.open_until && circuit.open_until.getTime() > now.getTime()) {
+        last ??= { outcome: 'retryable', error: `provider "${link.provider}" circuit is open`, call: noCall('circuit open') };
+        continue;
+      }
+      const provider = registry.get(link.provider);
+      const result: SendResult = provider
+        ? await provider.send(
+          { id: job.message_id, recipient: job.recipient, channelType: job.channel.type, content: job.content },
+          { channel: { ...job.channel, provider: link.provider, settings: link.settings ?? {} }, idempotencyKey: `herald-${job.message_id}`, attempt: job.attempts },
+        )
+        : { outcome: 'permanent', error: `unknown provider "${link.provider}"`, call: noCall(`no provider named "${link.provider}"`) };
+      const serviceName = provider?.serviceName ?? link.provider;
+      for (const call of [result.call, ...(result.moreCalls ?? [])]) logs.push({ serviceName, request: call.request, response: call.response });
+      invalidTokens.push(...(result.invalidTokens ?? []));
+      last = result;
+      lastProvider = link.provider;
+      if (provider && result.outcome !== 'permanent') {
+        await recordCircuit(opts.db, { channelId: job.channel.id, index, provider: link.provider, ok: result.outcome === 'sent', now, threshold: CIRCUIT_THRESHOLD, openMs: CIRCUIT_OPEN_MS });
+      }
+      if (result.outcome !== 'retryable') break;
+    }
+    if (logs.length === 0) logs.push({ serviceName: job.channel.provider, ...noCall('not sent: every provider\'s circuit is open') });
+    return { result: last!, logs, provider: lastProvider, invalidTokens };
+  }
+
+  async function deliver(job: ClaimedDelivery, circuits: CircuitRow[]): Promise<void> {
+    const { result, logs, provider, invalidTokens } = await attempt(job, circuits);
     const now = opts.clock.now();
     let settlement: Settlement;
-    if (result.outcome === 'sent') settlement = { kind: 'final', status: 'sent' };
+    if (result.outcome === 'sent') settlement = { kind: 'final', status: result.status ?? 'sent' };
     else if (result.outcome === 'retryable' && job.attempts < MAX_ATTEMPTS) settlement = { kind: 'retry', at: new Date(now.getTime() + retryDelayMs(job.attempts)) };
     else settlement = { kind: 'final', status: 'undelivered' };
     if (result.outcome !== 'sent') opts.logger.info({ message_id: job.message_id, attempt: job.attempts, error: result.error, settlement: settlement.kind }, 'delivery attempt failed');
-    const held = await settleDelivery(opts.db, owner, job.message_id, job.attempts, settlement,
-      { serviceName: provider?.serviceName ?? job.channel.provider, request: result.call.request, response: result.call.response }, now);
+    if (invalidTokens.length > 0) await removePushTokens(opts.db, job.recipient, job.channel.id, [...new Set(invalidTokens)], now);
+    const held = await settleDelivery(opts.db, owner, job.message_id, job.attempts, settlement, logs, now,
+      provider ? { provider, externalId: result.outcome === 'sent' ? result.providerMessageId : null } : undefined);
     if (!held) opts.logger.warn({ message_id: job.message_id }, 'delivery claim lost before its outcome was recorded');
   }
 
@@ -67,8 +114,10 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
     async tick() {
       const now = opts.clock.now();
       const jobs = await claimDueDeliveries(opts.db, owner, now, new Date(now.getTime() + LEASE_MS), BATCH);
+      if (jobs.length === 0) return 0;
+      const circuits = await readCircuits(opts.db, [...new Set(jobs.map((j) => j.channel.id))]);
       // One failing job (e.g. a lost connection while settling) must not strand the others' outcomes.
-      const results = await Promise.allSettled(jobs.map(deliver));
+      const results = await Promise.allSettled(jobs.map((j) => deliver(j, circuits)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       return jobs.length;

@@ -62,3 +62,20 @@ export async function unsetChannelData(q: Queryable, key: EntityKey, channelId: 
   );
   return rows.length > 0;
 }
+
+/**
+ * Removes push tokens a provider reported invalid from one recipient's channel data (`tokens[]`
+ * and `devices[]`), in one statement under the row's lock, so a concurrent identify is not lost.
+ */
+export async function removePushTokens(q: Queryable, key: EntityKey, channelId: string, tokens: string[], now: Date): Promise<void> {
+  if (tokens.length === 0) return;
+  await q.query(
+    `UPDATE channel_data SET updated_at = $5, data = data
+        || CASE WHEN jsonb_typeof(data->'tokens') = 'array' THEN jsonb_build_object('tokens',
+             COALESCE((SELECT jsonb_agg(t) FROM jsonb_array_elements(data->'tokens') t WHERE NOT (t #>> '{}') = ANY($4::text[])), '[]'::jsonb)) ELSE '{}'::jsonb END
+        || CASE WHEN jsonb_typeof(data->'devices') = 'array' THEN jsonb_build_object('devices',
+             COALESCE((SELECT jsonb_agg(d) FROM jsonb_array_elements(data->'devices') d WHERE NOT COALESCE(d->>'token', '') = ANY($4::text[])), '[]'::jsonb)) ELSE '{}'::jsonb END
+      WHERE collection = $1 AND id = $2 AND channel_id = $3`,
+    [key.collection, key.id, channelId, tokens, now],
+  );
+}

@@ -59,7 +59,7 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
               batch_id, total_activities, total_actors
          FROM input
         WHERE recipient_run_id IN (SELECT id FROM r)
-       ON CONFLICT (recipient_run_id, step_ref) DO NOTHING
+       ON CONFLICT (recipient_run_id, step_ref, channel_id) DO NOTHING
        RETURNING id
      ), me AS (
        INSERT INTO message_events (id, message_id, type, inserted_at)

@@ -1,22 +1,69 @@
 import { randomUUID } from 'node:crypto';
-import type { ChannelConfig } from '../domain/channel-config.js';
+import type { ChannelConfig, ChannelGroupConfig, EmailLayoutConfig } from '../domain/channel-config.js';
 import type { Queryable } from './db.js';
 
 /**
- * Upserts the configured channels at start-up, by key, in one statement. Settings are replaced
- * wholesale (configuration is the source of truth); channels no longer configured are kept, so
- * their messages and channel data stay valid.
+ * Upserts the configured channels at start-up, by key, in one statement. Settings and fallbacks
+ * are replaced wholesale (configuration is the source of truth); channels no longer configured
+ * are kept, so their messages and channel data stay valid.
  */
 export async function upsertChannels(q: Queryable, channels: ChannelConfig[], now: Date): Promise<void> {
   if (channels.length === 0) return;
-  const rows = channels.map((c) => ({ id: randomUUID(), key: c.key, type: c.type, provider: c.provider, name: c.name ?? c.key, settings: c.settings ?? {} }));
+  const rows = channels.map((c) => ({ id: randomUUID(), key: c.key, type: c.type, provider: c.provider, name: c.name ?? c.key, settings: c.settings ?? {}, fallbacks: c.fallbacks ?? [] }));
   await q.query(
-    `INSERT INTO channels (id, key, type, provider, name, settings, created_at, updated_at)
-     SELECT x.id, x.key, x.type, x.provider, x.name, x.settings, $2, $2
-       FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, key text, type text, provider text, name text, settings jsonb)
+    `INSERT INTO channels (id, key, type, provider, name, settings, fallbacks, created_at, updated_at)
+     SELECT x.id, x.key, x.type, x.provider, x.name, x.settings, x.fallbacks, $2, $2
+       FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, key text, type text, provider text, name text, settings jsonb, fallbacks jsonb)
      ON CONFLICT (key) DO UPDATE
         SET type = EXCLUDED.type, provider = EXCLUDED.provider, name = EXCLUDED.name,
-            settings = EXCLUDED.settings, updated_at = EXCLUDED.updated_at`,
+            settings = EXCLUDED.settings, fallbacks = EXCLUDED.fallbacks, updated_at = EXCLUDED.updated_at`,
     [JSON.stringify(rows), now],
   );
+}
+
+/** Upserts the configured channel groups by key (groups no longer configured are removed). */
+export async function upsertChannelGroups(q: Queryable, groups: ChannelGroupConfig[], now: Date): Promise<void> {
+  const rows = groups.map((g) => ({ key: g.key, channel_type: g.channel_type ?? null, mode: g.mode, channel_keys: g.channels }));
+  await q.query(
+    `WITH x AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(key text, channel_type text, mode text, channel_keys jsonb)
+     ), gone AS (
+       DELETE FROM channel_groups WHERE key NOT IN (SELECT key FROM x)
+     )
+     INSERT INTO channel_groups (key, channel_type, mode, channel_keys, updated_at)
+     SELECT key, channel_type, mode, channel_keys, $2 FROM x
+     ON CONFLICT (key) DO UPDATE
+        SET channel_type = EXCLUDED.channel_type, mode = EXCLUDED.mode, channel_keys = EXCLUDED.channel_keys, updated_at = EXCLUDED.updated_at`,
+    [JSON.stringify(rows), now],
+  );
+}
+
+/** Upserts the configured email layouts by key (layouts no longer configured are removed). */
+export async function upsertEmailLayouts(q: Queryable, layouts: EmailLayoutConfig[], now: Date): Promise<void> {
+  const rows = layouts.map((l) => ({ key: l.key, html_layout: l.html_layout ?? null, text_layout: l.text_layout ?? null }));
+  await q.query(
+    `WITH x AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(key text, html_layout text, text_layout text)
+     ), gone AS (
+       DELETE FROM email_layouts WHERE key NOT IN (SELECT key FROM x)
+     )
+     INSERT INTO email_layouts (key, html_layout, text_layout, updated_at)
+     SELECT key, html_layout, text_layout, $2 FROM x
+     ON CONFLICT (key) DO UPDATE
+        SET html_layout = EXCLUDED.html_layout, text_layout = EXCLUDED.text_layout, updated_at = EXCLUDED.updated_at`,
+    [JSON.stringify(rows), now],
+  );
+}
+
+export interface ChannelGroupRow { key: string; channel_type: string | null; mode: 'all' | 'first'; channel_keys: string[] }
+export interface EmailLayoutRow { key: string; html_layout: string | null; text_layout: string | null }
+
+export async function findChannelGroup(q: Queryable, key: string): Promise<ChannelGroupRow | null> {
+  const rows = await q.query<ChannelGroupRow>('SELECT key, channel_type, mode, channel_keys FROM channel_groups WHERE key = $1', [key]);
+  return rows[0] ?? null;
+}
+
+export async function findEmailLayout(q: Queryable, key: string): Promise<EmailLayoutRow | null> {
+  const rows = await q.query<EmailLayoutRow>('SELECT key, html_layout, text_layout FROM email_layouts WHERE key = $1', [key]);
+  return rows[0] ?? null;
 }

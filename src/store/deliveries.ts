@@ -14,7 +14,7 @@ import { errors } from '../domain/errors.js';
 export interface ClaimedDelivery {
   message_id: string;
   attempts: number;
-  channel: { id: string; key: string; type: string; provider: string; settings: Record<string, unknown> };
+  channel: { id: string; key: string; type: string; provider: string; settings: Record<string, unknown>; fallbacks: { provider: string; settings?: Record<string, unknown> }[] };
   recipient: { collection: string; id: string };
   content: Record<string, unknown>;
   status: string;
@@ -36,7 +36,7 @@ export async function claimDueDeliveries(q: Queryable, owner: string, now: Date,
        RETURNING message_id, attempts, channel_id
      )
      SELECT d.message_id, d.attempts,
-            json_build_object('id', c.id, 'key', c.key, 'type', c.type, 'provider', c.provider, 'settings', c.settings) AS channel,
+            json_build_object('id', c.id, 'key', c.key, 'type', c.type, 'provider', c.provider, 'settings', c.settings, 'fallbacks', c.fallbacks) AS channel,
             json_build_object('collection', m.recipient_collection, 'id', m.recipient_id) AS recipient,
             COALESCE(m.content, '{}'::jsonb) AS content, m.status
        FROM d JOIN messages m ON m.id = d.message_id JOIN channels c ON c.id = d.channel_id`,
@@ -51,17 +51,24 @@ export interface DeliveryLogInput {
 }
 
 export type Settlement =
-  /** Finished: the message takes `status` (sent | undelivered) and the job is deleted. */
+  /** Finished: the message takes `status` (sent | delivered | undelivered) and the job is deleted. */
   | { kind: 'final'; status: string }
   /** Retry at `at`; the message shows `delivery_attempted` meanwhile. */
   | { kind: 'retry'; at: Date };
 
+/** Which provider the attempt ended with (after failover) and the message's id there. */
+export interface AttemptProvider {
+  provider: string;
+  externalId: string | null;
+}
+
 /**
- * Records one attempt in ONE statement, only while `owner` still holds the job: the log row,
- * the job's end or next attempt, and the message's status with an event when the status changes.
- * Returns false when the claim was lost (another worker took the job after the lease ended).
+ * Records one attempt in ONE statement, only while `owner` still holds the job: its log rows (one
+ * per provider call), the job's end or next attempt, the provider that answered last (with the
+ * message's id there when it was sent) and the message's status with an event when the status
+ * changes. Returns false when the claim was lost (another worker took the job after the lease ended).
  */
-export async function settleDelivery(q: Queryable, owner: string, messageId: string, attempt: number, outcome: Settlement, log: DeliveryLogInput, now: Date): Promise<boolean> {
+export async function settleDelivery(q: Queryable, owner: string, messageId: string, attempt: number, outcome: Settlement, logs: DeliveryLogInput[], now: Date, by?: AttemptProvider): Promise<boolean> {
   const status = outcome.kind === 'final' ? outcome.status : 'delivery_attempted';
   const rows = await q.query<{ message_id: string }>(
     `WITH held AS (
@@ -73,20 +80,28 @@ export async function settleDelivery(q: Queryable, owner: string, messageId: str
        UPDATE deliveries SET next_attempt_at = $3, lease_owner = NULL
         WHERE message_id IN (SELECT message_id FROM held) AND $3::timestamptz IS NOT NULL
        RETURNING message_id
+     ), before AS (
+       SELECT id, status AS old_status FROM messages WHERE id IN (SELECT message_id FROM held)
      ), m AS (
-       UPDATE messages SET status = $4, updated_at = $5
-        WHERE id IN (SELECT message_id FROM held) AND status <> $4
-       RETURNING id
+       UPDATE messages SET status = $4,
+              updated_at = CASE WHEN messages.status <> $4 THEN $5 ELSE messages.updated_at END,
+              provider = COALESCE($8, messages.provider), external_id = COALESCE($9, messages.external_id)
+         FROM before
+        WHERE messages.id = before.id AND (before.old_status <> $4 OR $8::text IS NOT NULL)
+       RETURNING messages.id, before.old_status
      ), ev AS (
        INSERT INTO message_events (id, message_id, type, inserted_at)
-       SELECT gen_random_uuid(), id, 'message.' || $4, $5 FROM m
+       SELECT gen_random_uuid(), id, 'message.' || $4, $5 FROM m WHERE old_status <> $4
      ), lg AS (
        INSERT INTO message_delivery_logs (id, message_id, attempt, service_name, request, response, inserted_at)
-       SELECT $6, message_id, $7, $8, $9::jsonb, $10::jsonb, $5 FROM held
+       SELECT l.id, held.message_id, $7, l.service_name, l.request, l.response, $5
+         FROM held CROSS JOIN jsonb_to_recordset($6::jsonb) AS l(id uuid, service_name text, request jsonb, response jsonb, n int)
+        ORDER BY l.n
      )
      SELECT message_id FROM held`,
-    [messageId, owner, outcome.kind === 'retry' ? outcome.at : null, status, now, randomUUID(), attempt,
-      log.serviceName, JSON.stringify(log.request), JSON.stringify(log.response)],
+    [messageId, owner, outcome.kind === 'retry' ? outcome.at : null, status, now,
+      JSON.stringify(logs.map((l, n) => ({ id: randomUUID(), service_name: l.serviceName, request: l.request, response: l.response, n }))), attempt,
+      by?.provider ?? null, by?.externalId ?? null],
   );
   return rows.length > 0;
 }

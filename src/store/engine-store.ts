@@ -2,6 +2,8 @@ import type { EngineStore, TriggerWrite } from '../engine/ports.js';
 import { entityMapKey } from '../engine/ports.js';
 import type { Db, Queryable } from './db.js';
 import { findChannel } from './channels.js';
+import { findChannelGroup, findEmailLayout } from './configured-channels.js';
+import { getChannelData } from './channel-data.js';
 import { checkpointRuns } from './checkpoint.js';
 import { NEW_MESSAGES_CHANNEL } from './message-notify.js';
 import { getEntities, getEntity, identifyInline } from './entities.js';
@@ -38,6 +40,11 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
       return new Map(rows.map((r) => [entityMapKey(r), r.properties]));
     },
     channelByKey: (key) => findChannel(db, key),
+    channelGroup: (key) => findChannelGroup(db, key),
+    emailLayout: (key) => findEmailLayout(db, key),
+    async channelData(recipient, channelId) {
+      return (await getChannelData(db, recipient, channelId))?.data ?? null;
+    },
     async preferenceSets(keys) {
       const { rows, environmentDefault } = await preferenceSetsWithDefault(db, keys);
       const byEntity = new Map<string, Map<string, Record<string, unknown>>>();

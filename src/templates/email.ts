@@ -29,6 +29,16 @@ async function optional(source: unknown, scope: LiquidScope, field: string, esca
   return out === '' ? null : out;
 }
 
+/**
+ * Wraps a rendered body in its layout: the layout renders with the step's scope plus `content`,
+ * the body (already rendered and, for HTML, escaped). A layout is operator configuration, so its
+ * own output is not escaped. No body, no layout.
+ */
+async function inLayout(body: string | null, layout: string | null | undefined, scope: LiquidScope, field: string): Promise<string | null> {
+  if (body === null || !layout) return body;
+  return (await renderString(layout, { ...scope, content: body } as LiquidScope, field)).trim();
+}
+
 /** `Name <address>` when there is a name, else the address. */
 const mailbox = (address: string | null, name: string | null) => (address && name ? `"${name.replace(/"/g, '')}" <${address}>` : address);
 
@@ -40,7 +50,7 @@ export async function renderEmail(
   template: Record<string, unknown>,
   overrides: Record<string, unknown> | null | undefined,
   scope: LiquidScope,
-  defaults: { settings: Record<string, unknown>; to: string },
+  defaults: { settings: Record<string, unknown>; to: string; layout?: { html: string | null; text: string | null } | null },
 ): Promise<EmailContent> {
   const o = overrides ?? {};
   const s = defaults.settings;
@@ -50,8 +60,8 @@ export async function renderEmail(
     from: mailbox(fromAddress, fromName) ?? text(s.from),
     to: (await optional(o.to_address, scope, 'channel_overrides.to_address')) ?? defaults.to,
     subject_line: (await optional(template.subject, scope, 'subject')) ?? '',
-    html_body: await optional(template.html_body, scope, 'html_body', true),
-    text_body: await optional(template.text_body, scope, 'text_body'),
+    html_body: await inLayout(await optional(template.html_body, scope, 'html_body', true), defaults.layout?.html, scope, 'layout.html_layout'),
+    text_body: await inLayout(await optional(template.text_body, scope, 'text_body'), defaults.layout?.text, scope, 'layout.text_layout'),
     cc: await optional(o.cc_address, scope, 'channel_overrides.cc_address'),
     bcc: await optional(o.bcc_address, scope, 'channel_overrides.bcc_address'),
     reply_to: (await optional(o.reply_to_address, scope, 'channel_overrides.reply_to_address')) ?? text(s.reply_to),

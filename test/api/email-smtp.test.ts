@@ -207,7 +207,7 @@ describe.each(engines)('email over SMTP (%s)', (engine) => {
     expect(message.status).toBe('sent');
     // The dead worker's late outcome is refused: its claim was taken over.
     const late = await settleDelivery(t.db, 'dead-worker', message.id, 1, { kind: 'final', status: 'undelivered' },
-      { serviceName: 'smtp', request: {}, response: {} }, t.clock.now());
+      [{ serviceName: 'smtp', request: {}, response: {} }], t.clock.now());
     expect(late).toBe(false);
     expect((await t.knock.messages.get(message.id)).status).toBe('sent');
     expect((await t.knock.messages.listDeliveryLogs(message.id)).items).toHaveLength(1);

@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/domain/clock.js';
 import type { Db } from '../../src/store/db.js';
 import { openPglite } from '../../src/store/pglite-adapter.js';
 import { openPostgres } from '../../src/store/pg-adapter.js';
-import { createHerald, type Herald } from '../../src/herald.js';
+import { createHerald, type Herald, type HeraldOptions } from '../../src/herald.js';
 
 export type EngineName = 'pglite' | 'postgres';
 
@@ -70,6 +70,10 @@ export interface StartOptions {
    * `allowPrivateNetworks: false` is passed; `timeoutMs` shortens the 15 s request timeout.
    */
   fetch?: { allowPrivateNetworks?: boolean; timeoutMs?: number };
+  /** Configured channels, channel groups and email layouts, as `HERALD_CHANNELS` etc. would give. */
+  channels?: HeraldOptions['channels'];
+  channelGroups?: HeraldOptions['channelGroups'];
+  emailLayouts?: HeraldOptions['emailLayouts'];
 }
 
 /** A real Herald on a loopback port with a manual clock; its worker is driven by `drain()`. */
@@ -85,6 +89,9 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
     signingPublicKey: opts.signingPublicKey,
     fanoutPageSize: opts.fanoutPageSize,
     fetch: { allowPrivateNetworks: true, ...opts.fetch },
+    channels: opts.channels,
+    channelGroups: opts.channelGroups,
+    emailLayouts: opts.emailLayouts,
   });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const address = herald.app.server.address();

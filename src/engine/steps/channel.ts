@@ -1,7 +1,7 @@
 import { nextSendTime, parseSendWindows } from '../../domain/send-windows.js';
 import { runTimeZone } from '../../domain/window-rule.js';
 import type { ChannelStep } from '../../domain/workflow.js';
-import { channelPreferenceExplanation, runChannelStep } from '../channel-step.js';
+import { channelPreferenceExplanation, runChannelStep, stepChannels } from '../channel-step.js';
 import type { StepContext, StepHandler, StepResult } from './types.js';
 
 /**
@@ -20,7 +20,10 @@ export const channelStep: StepHandler = async (ctx) => {
     const { kind: _k, reason, ...details } = result as { kind: 'skipped'; reason: string } & Record<string, unknown>;
     return { kind: 'skipped', reason, event: Object.keys(details).length > 0 ? details : undefined };
   }
-  return { kind: 'completed', event: { message_id: result.message.id }, messages: [result.message] };
+  const event: Record<string, unknown> = { message_id: result.messages[0].id };
+  if (result.messages.length > 1) event.message_ids = result.messages.map((m) => m.id);
+  if (result.skipped.length > 0) event.channels_skipped = result.skipped;
+  return { kind: 'completed', event, messages: result.messages };
 };
 
 /**
@@ -36,9 +39,9 @@ async function sendWindowGate({ deps, def, step: anyStep, scope, preferences, no
   const zone = runTimeZone(scope);
   const at = nextSendTime(parsed.plan, now, zone);
   if (at && at.getTime() <= now.getTime()) return null;
-  // Closed: a step the channel or the preferences would skip is skipped now, by the usual path.
-  const channel = typeof step.channel_key === 'string' ? await deps.store.channelByKey(step.channel_key) : null;
-  if (!channel || !channelPreferenceExplanation(def, channel, preferences, scope, now).allowed) return null;
+  // Closed: a step no channel or preference would allow is skipped now, by the usual path.
+  const target = await stepChannels({ store: deps.store, clock: deps.clock, caches: deps.caches }, step as any);
+  if (typeof target === 'string' || !target.channels.some((c) => channelPreferenceExplanation(def, c, preferences, scope, now).allowed)) return null;
   if (!at) return { kind: 'skipped', reason: 'the step\'s send windows never open', error: true };
   return {
     kind: 'paused',

@@ -1,0 +1,44 @@
+/**
+ * Renders a `push` channel template (`title`, `text_body`, `settings.delivery_type`,
+ * `settings.payload_overrides`) into Knock's push MessageContents data, extended with every
+ * token of the recipient: `{token, tokens, title, body, data, delivery_type}`. `data` is the
+ * payload's data (the run's data plus `knock_message_id`, which Knock puts in every push payload
+ * for engagement callbacks), merged with the rendered `payload_overrides`.
+ */
+import { renderString, type LiquidScope } from './liquid.js';
+
+export interface PushContent {
+  token: string;
+  tokens: string[];
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  delivery_type: 'content' | 'silent';
+}
+
+export async function renderPush(template: Record<string, unknown>, scope: LiquidScope, tokens: string[], messageId: string): Promise<PushContent> {
+  const settings = (template.settings ?? {}) as Record<string, unknown>;
+  const title = typeof template.title === 'string' ? (await renderString(template.title, scope, 'title')).trim() : '';
+  const body = typeof template.text_body === 'string' ? (await renderString(template.text_body, scope, 'text_body')).trim() : '';
+  let overrides: Record<string, unknown> = {};
+  if (settings.payload_overrides != null) {
+    const source = typeof settings.payload_overrides === 'string' ? settings.payload_overrides : JSON.stringify(settings.payload_overrides);
+    const text = (await renderString(source, scope, 'settings.payload_overrides')).trim();
+    try {
+      const parsed = text === '' ? {} : JSON.parse(text);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) overrides = parsed;
+      else throw new Error('not an object');
+    } catch {
+      throw new Error(`settings.payload_overrides did not render to a JSON object: ${text.slice(0, 200)}`);
+    }
+  }
+  const data = scope.data && typeof scope.data === 'object' ? scope.data as Record<string, unknown> : {};
+  return {
+    token: tokens[0],
+    tokens,
+    title,
+    body,
+    data: { ...data, knock_message_id: messageId, ...overrides },
+    delivery_type: settings.delivery_type === 'silent' ? 'silent' : 'content',
+  };
+}
