@@ -157,6 +157,8 @@ async function prepareMessage(deps: ChannelStepDeps, input: ChannelStepInput, ch
       break;
     case 'chat':
       content = { ...await renderChat(template, scope as any, address.connections!) };
+      // Slack channel data may carry a token for connections that name only a channel.
+      if (channelData?.token && typeof channelData.token === 'object') content.token = channelData.token;
       break;
     case 'http':
       content = { ...await renderWebhook(template, scope as any) };

@@ -93,10 +93,12 @@ export async function settleDelivery(q: Queryable, owner: string, messageId: str
        INSERT INTO message_events (id, message_id, type, inserted_at)
        SELECT gen_random_uuid(), id, 'message.' || $4, $5 FROM m WHERE old_status <> $4
      ), lg AS (
-       INSERT INTO message_delivery_logs (id, message_id, attempt, service_name, request, response, inserted_at)
-       SELECT l.id, held.message_id, $7, l.service_name, l.request, l.response, $5
-         FROM held CROSS JOIN jsonb_to_recordset($6::jsonb) AS l(id uuid, service_name text, request jsonb, response jsonb, n int)
-        ORDER BY l.n
+       -- seq is drawn over the calls in order, so the log lists them as they were made.
+       INSERT INTO message_delivery_logs (id, message_id, attempt, service_name, request, response, inserted_at, seq)
+       SELECT o.id, o.message_id, $7, o.service_name, o.request, o.response, $5, nextval('message_delivery_logs_seq_seq')
+         FROM (SELECT l.*, held.message_id
+                 FROM held CROSS JOIN jsonb_to_recordset($6::jsonb) AS l(id uuid, service_name text, request jsonb, response jsonb, n int)
+                ORDER BY l.n) o
      )
      SELECT message_id FROM held`,
     [messageId, owner, outcome.kind === 'retry' ? outcome.at : null, status, now,
@@ -134,7 +136,7 @@ export async function listDeliveryLogs(q: Queryable, messageId: string, page: { 
     `SELECT id, message_id, attempt, service_name, request, response, inserted_at, seq::text AS seq
        FROM message_delivery_logs
       WHERE message_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint) AND ($3::bigint IS NULL OR seq > $3::bigint)
-      ORDER BY seq ${before ? 'ASC' : 'DESC'} LIMIT $4`,
+      ORDER BY message_delivery_logs.seq ${before ? 'ASC' : 'DESC'} LIMIT $4`,
     [messageId, after, before, page.pageSize + 1],
   );
   const cut = keysetPage(rows, page.pageSize, { after, before }, (r) => encodeCursor([r.seq]));

@@ -58,6 +58,9 @@ export interface MessageRow {
   batch_id: string | null;
   total_activities: number | null;
   total_actors: number | null;
+  /** The provider that sent it (after failover) and the message's id there; null until sent. */
+  provider: string | null;
+  external_id: string | null;
   /** The message's channel, joined so serializing needs no second query. */
   channel: MessageChannel;
 }
@@ -260,7 +263,7 @@ export async function listMessageEvents(q: Queryable, messageId: string, page: P
   const order = before ? 'ASC' : 'DESC';
   const rows = await q.query<MessageEventRow>(
     `SELECT id, message_id, type, data, inserted_at, seq::text AS seq FROM message_events ${s.where()}
-     ORDER BY seq ${order} LIMIT ${s.p(page.pageSize + 1)}`,
+     ORDER BY message_events.seq ${order} LIMIT ${s.p(page.pageSize + 1)}`,
     s.params,
   );
   const cut = keysetPage(rows, page.pageSize, { after, before }, (e) => encodeCursor([e.seq]));

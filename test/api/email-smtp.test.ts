@@ -3,10 +3,8 @@
  * through the durable delivery job: rendering, the Message-ID derived from the message id,
  * statuses and events, delivery logs, retries with backoff, and giving up.
  */
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { LoopbackSmtp } from '../support/smtp-server.js';
 import { upsertChannels } from '../../src/store/configured-channels.js';
 import { claimDueDeliveries, settleDelivery } from '../../src/store/deliveries.js';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
@@ -30,46 +28,11 @@ const welcome = {
   }],
 };
 
-/** A loopback SMTP server that answers each DATA with the next scripted reply (then 250). */
-class LoopbackSmtp {
-  readonly received: ParsedMail[] = [];
-  /** Reply codes for the next DATA commands; an empty script accepts. */
-  script: number[] = [];
-  attempts = 0;
-  private server = new SMTPServer({
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    onAuth: (auth, _session, cb) => (auth.username === 'herald' && auth.password === SMTP_PASSWORD
-      ? cb(null, { user: 'herald' })
-      : cb(new Error('bad credentials'))),
-    onData: (stream, _session, cb) => {
-      this.attempts += 1;
-      const code = this.script.shift();
-      simpleParser(stream).then((mail) => {
-        if (code !== undefined && code !== 250) {
-          cb(Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), { responseCode: code }));
-          return;
-        }
-        this.received.push(mail);
-        cb();
-      }, cb);
-    },
-  });
-
-  port = 0;
-  async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.server.address() as AddressInfo).port;
-  }
-  close() { return new Promise<void>((resolve) => this.server.close(() => resolve())); }
-}
-
 describe.each(engines)('email over SMTP (%s)', (engine) => {
   let t: TestHerald;
   let smtp: LoopbackSmtp;
   beforeEach(async () => {
-    smtp = new LoopbackSmtp();
-    await smtp.start();
+    smtp = await new LoopbackSmtp(SMTP_PASSWORD).start();
     t = await startTestHerald(engine, { workflows: [welcome] });
     // What createHerald does with the configured `channels` at start-up.
     await upsertChannels(t.db, [{

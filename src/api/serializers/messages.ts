@@ -86,12 +86,36 @@ export function serializeMessage(m: MessageRow) {
     source: source(m),
     tenant: m.tenant_id,
     data: m.data,
-    metadata: m.metadata,
+    metadata: messageMetadata(m),
     inserted_at: iso(m.inserted_at),
     updated_at: iso(m.updated_at),
     ...engagementTimestamps(m),
     workflow: m.workflow_key,
     scheduled_at: null,
+  };
+}
+
+/** Knock's `metadata` (e.g. `{external_id}`), with the provider that sent it after failover. */
+function messageMetadata(m: MessageRow): Record<string, unknown> | null {
+  if (!m.provider && !m.external_id) return m.metadata;
+  return { ...m.metadata, provider: m.provider, external_id: m.external_id };
+}
+
+const SECRET_CONNECTION_FIELDS = new Set(['access_token', 'url', 'token', 'bot_token']);
+
+/** Chat connections carry tokens and webhook URLs (which embed their secret): never returned. */
+function redactConnection(c: unknown): unknown {
+  if (!c || typeof c !== 'object' || Array.isArray(c)) return c;
+  return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, SECRET_CONNECTION_FIELDS.has(k) && typeof v === 'string' ? '[REDACTED]' : redactConnection(v)]));
+}
+
+function publicContent(type: string, content: Record<string, unknown>): Record<string, unknown> {
+  if (type !== 'chat') return content;
+  return {
+    ...content,
+    connection: redactConnection(content.connection),
+    connections: Array.isArray(content.connections) ? content.connections.map(redactConnection) : content.connections,
+    ...(content.token !== undefined ? { token: redactConnection(content.token) } : {}),
   };
 }
 
@@ -101,6 +125,7 @@ const CONTENT_TYPENAMES: Record<string, string> = {
   sms: 'MessageSmsContent',
   push: 'MessagePushContent',
   chat: 'MessageChatContent',
+  http: 'MessageHttpContent',
 };
 
 /** Knock's MessageContents: the rendered content, typed by the channel it was rendered for. */
@@ -111,7 +136,7 @@ export function serializeMessageContents(m: MessageRow) {
     __typename: 'MessageContents',
     message_id: m.id,
     inserted_at: iso(m.inserted_at),
-    data: { __typename: typename, ...content },
+    data: { __typename: typename, ...publicContent(m.channel.type, content) },
   };
 }
 
