@@ -1,4 +1,6 @@
 import { smtpProvider } from './smtp.js';
+import { twilioProvider } from './twilio.js';
+import { vonageProvider } from './vonage.js';
 import { slackProvider } from './slack.js';
 import { msTeamsProvider } from './ms-teams.js';
 import { discordProvider } from './discord.js';
@@ -8,6 +10,6 @@ import { expoProvider } from './expo.js';
 import type { Provider } from './types.js';
 
 /** Providers by the `provider` name channels configure; add one file per provider and list it here. */
-export const providers: ReadonlyMap<string, Provider> = new Map([smtpProvider, slackProvider, msTeamsProvider, discordProvider, fcmProvider, apnsProvider, expoProvider].map((p) => [p.name, p]));
+export const providers: ReadonlyMap<string, Provider> = new Map([smtpProvider, twilioProvider, vonageProvider, slackProvider, msTeamsProvider, discordProvider, fcmProvider, apnsProvider, expoProvider].map((p) => [p.name, p]));
 
 export type { Provider, OutboundMessage, SendContext, SendResult } from './types.js';
