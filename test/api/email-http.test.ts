@@ -111,6 +111,7 @@ describe.each(engines)('email through Postmark (%s)', (engine) => {
     });
 
     expect(await externalId(t, message.id)).toEqual({ provider: 'postmark', external_id: email.MessageID });
+    expect((await t.knock.messages.get(message.id)).metadata).toMatchObject({ provider: 'postmark', external_id: email.MessageID });
     const logs = await logsOf(t, message.id);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({
@@ -232,6 +233,7 @@ describe.each(engines)('email through Resend (%s)', (engine) => {
     });
 
     expect(await externalId(t, message.id)).toEqual({ provider: 'resend', external_id: email.id });
+    expect((await t.knock.messages.get(message.id)).metadata).toMatchObject({ provider: 'resend', external_id: email.id });
     const logs = await logsOf(t, message.id);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({
