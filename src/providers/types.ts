@@ -11,6 +11,10 @@ export interface OutboundMessage {
   recipient: { collection: string; id: string };
   /** The channel type the content was rendered for: email | sms | push | chat | http. */
   channelType: string;
+  /** The workflow, tenant and run data the message was created with (webhook default payloads). */
+  workflow?: string | null;
+  tenant?: string | null;
+  data?: unknown;
   /**
    * The content rendered by the channel step (Knock's MessageContents data), by channel type:
    * - email `{from, to, subject_line, html_body, text_body, cc, bcc, reply_to}`

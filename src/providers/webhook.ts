@@ -30,8 +30,7 @@ import type { CallSummary, OutboundMessage, Provider, SendContext, SendResult } 
  * PATCH, the default JSON payload describing the message (GET and DELETE send no body):
  * `{message_id, idempotency_key, channel: {id, key, type}, recipient, attempt}` where `recipient`
  * is Knock's RecipientReference (a user id, or `{id, collection}` for an object), plus
- * `workflow`, `tenant` and `data` (the run's data) when the delivery task passes them on the
- * message. Write a template `body` to send anything else.
+ * `workflow`, `tenant` and `data` (the run's data as the step saw it). Write a template `body` to send anything else.
  *
  * Outcome: a 2xx answer is `delivered` (Knock: webhook messages are delivered on 2xx). 408, 429,
  * 5xx, timeouts and refused/reset connections are retryable. Every other status (3xx included:
@@ -43,13 +42,6 @@ interface WebhookSettings {
   headers?: Record<string, unknown>;
   timeout_ms?: number;
   allow_private_networks?: boolean;
-}
-
-/** What the delivery task may pass on a message beyond OutboundMessage; used for the default payload. */
-interface MessageContextFields {
-  workflow?: string | null;
-  tenant?: string | null;
-  data?: unknown;
 }
 
 export const SIGNATURE_HEADER = 'x-webhook-signature';
@@ -89,7 +81,7 @@ function loggedBody(raw: string | undefined, secrets: string[]): string | Record
 }
 
 /** The default JSON payload of a template without a body (see the module comment). */
-export function defaultPayload(message: OutboundMessage & MessageContextFields, context: SendContext): Record<string, unknown> {
+export function defaultPayload(message: OutboundMessage, context: SendContext): Record<string, unknown> {
   return {
     message_id: message.id,
     idempotency_key: context.idempotencyKey,

@@ -77,7 +77,7 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
       const provider = registry.get(link.provider);
       const result: SendResult = provider
         ? await provider.send(
-          { id: job.message_id, recipient: job.recipient, channelType: job.channel.type, content: job.content },
+          { id: job.message_id, recipient: job.recipient, channelType: job.channel.type, content: job.content, workflow: job.workflow_key, tenant: job.tenant_id, data: job.data },
           { channel: { ...job.channel, provider: link.provider, settings: link.settings ?? {} }, idempotencyKey: `herald-${job.message_id}`, attempt: job.attempts },
         )
         : { outcome: 'permanent', error: `unknown provider "${link.provider}"`, call: noCall(`no provider named "${link.provider}"`) };

@@ -18,6 +18,9 @@ export interface ClaimedDelivery {
   recipient: { collection: string; id: string };
   content: Record<string, unknown>;
   status: string;
+  workflow_key: string;
+  tenant_id: string | null;
+  data: Record<string, unknown> | null;
 }
 
 /**
@@ -38,7 +41,7 @@ export async function claimDueDeliveries(q: Queryable, owner: string, now: Date,
      SELECT d.message_id, d.attempts,
             json_build_object('id', c.id, 'key', c.key, 'type', c.type, 'provider', c.provider, 'settings', c.settings, 'fallbacks', c.fallbacks) AS channel,
             json_build_object('collection', m.recipient_collection, 'id', m.recipient_id) AS recipient,
-            COALESCE(m.content, '{}'::jsonb) AS content, m.status
+            COALESCE(m.content, '{}'::jsonb) AS content, m.status, m.workflow_key, m.tenant_id, m.data
        FROM d JOIN messages m ON m.id = d.message_id JOIN channels c ON c.id = d.channel_id`,
     [now, leaseUntil, owner, limit],
   );

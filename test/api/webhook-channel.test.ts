@@ -120,8 +120,11 @@ describe.each(engines)('webhook channel (%s)', (engine) => {
     expect(JSON.parse(hook.raw)).toEqual({
       message_id: message.id,
       idempotency_key: `herald-${message.id}`,
+      workflow: 'ping',
       channel: { id: message.channel_id, key: 'hooks', type: 'http' },
       recipient: 'ada',
+      tenant: null,
+      data: { base: receiver.url },
       attempt: 1,
     });
     expect(verifySignature(hook, SIGNING_KEY)).not.toBeNull();
