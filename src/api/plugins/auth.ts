@@ -54,6 +54,8 @@ export function registerAuth(app: App, deps: Pick<ApiDeps, 'keys' | 'signingPubl
 
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return;
+    // Provider webhooks authenticate with their channel's token (provider-webhooks.ts).
+    if (request.routeOptions.config?.inboundWebhook) return;
     const header = request.headers.authorization ?? queryKey(request);
     if (!header) throw errors.apiKeyMissing();
     const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -20,6 +20,7 @@ import { registerTenantBulkRoutes } from './tenants-bulk.js';
 import { registerAudienceRoutes } from './audiences.js';
 import { registerUserMergeRoute } from './user-merge.js';
 import { registerDeliveryLogRoutes } from './delivery-logs.js';
+import { registerProviderWebhookRoutes } from './provider-webhooks.js';
 
 /** One route module per resource; each is thin and calls the store or the engine. */
 export function registerRoutes(app: App, deps: ApiDeps): void {
@@ -44,4 +45,5 @@ export function registerRoutes(app: App, deps: ApiDeps): void {
   registerAudienceRoutes(app, deps);
   registerUserMergeRoute(app, deps);
   registerDeliveryLogRoutes(app, deps);
+  registerProviderWebhookRoutes(app, deps);
 }
