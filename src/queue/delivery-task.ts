@@ -4,7 +4,8 @@ import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import { claimDueDeliveries, settleDelivery, type ClaimedDelivery, type DeliveryLogInput, type Settlement } from '../store/deliveries.js';
 import { readCircuits, recordCircuit, type CircuitRow } from '../store/provider-circuits.js';
-import { removePushTokens } from '../store/channel-data.js';
+import { getChannelData, removePushTokens } from '../store/channel-data.js';
+import { pushTokens } from '../domain/channel-address.js';
 import { providers as defaultProviders, type Provider, type SendResult } from '../providers/index.js';
 import type { BackgroundTask } from './background-worker.js';
 
@@ -95,8 +96,24 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
     return { result: last!, logs, provider: lastProvider, invalidTokens };
   }
 
-  async function deliver(job: ClaimedDelivery, circuits: CircuitRow[]): Promise<void> {
-    const { result, logs, provider, invalidTokens } = await attempt(job, circuits);
+  /**
+   * A retried push goes only to the tokens the recipient still has: tokens deregistered by an
+   * earlier attempt (or removed by the app meanwhile) are not tried again.
+   */
+  async function currentContent(job: ClaimedDelivery): Promise<ClaimedDelivery> {
+    if (job.channel.type !== 'push' || job.attempts <= 1 || !Array.isArray(job.content.tokens)) return job;
+    const row = await getChannelData(opts.db, job.recipient, job.channel.id);
+    const current = new Set(pushTokens(row?.data ?? null));
+    const tokens = (job.content.tokens as string[]).filter((tk) => current.has(tk));
+    return { ...job, content: { ...job.content, tokens, token: tokens[0] ?? null } };
+  }
+
+  async function deliver(claimed: ClaimedDelivery, circuits: CircuitRow[]): Promise<void> {
+    const job = await currentContent(claimed);
+    const noTokensLeft = job.channel.type === 'push' && Array.isArray(job.content.tokens) && job.content.tokens.length === 0;
+    const { result, logs, provider, invalidTokens } = noTokensLeft
+      ? { result: { outcome: 'permanent', error: 'the recipient has no push tokens left', call: noCall('not sent: no push tokens left') } as SendResult, logs: [{ serviceName: job.channel.provider, ...noCall('not sent: the recipient has no push tokens left') }], provider: null, invalidTokens: [] }
+      : await attempt(job, circuits);
     const now = opts.clock.now();
     let settlement: Settlement;
     if (result.outcome === 'sent') settlement = { kind: 'final', status: result.status ?? 'sent' };

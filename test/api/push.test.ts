@@ -384,6 +384,20 @@ describe.each(engines)('push through APNs over HTTP/2 (%s)', (engine) => {
     expect((await logsOf(t, message.id)).map((l) => l.response.status)).toEqual([200, 503]);
   });
 
+  it('a retry goes only to the tokens the recipient still has', async () => {
+    await start();
+    apns.script = [503, 503];
+    await identify(t, 'di', [IPHONE, IPAD]);
+    await trigger(t, 'shipped', 'di');
+    const message = await onlyMessage(t, 'di');
+    expect(message.status).toBe('delivery_attempted');
+    // The app removes the iPhone's token before the retry.
+    await t.knock.users.setChannelData('di', 'mobile', { data: { tokens: [IPAD] } } as any);
+    await passFirstBackoff(t, () => apns.received.length, 2);
+    expect(apns.received.slice(2).map((r) => r.path)).toEqual([`/3/device/${IPAD}`]);
+    expect((await t.knock.messages.get(message.id)).status).toBe('sent');
+  });
+
   it('a provider token signed with the wrong key is refused (403): undelivered, not retried', async () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     await start(other);
