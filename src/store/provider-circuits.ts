@@ -3,7 +3,8 @@ import type { Queryable } from './db.js';
 /**
  * Circuit breakers of channel providers (migrations/014), shared by every process. Read for
  * the channels of a claimed delivery batch in one query (primary key lookups); written once per
- * provider call with one upsert.
+ * provider call with one upsert. Plan: Bitmap Index Scan on provider_circuits_pkey (channel_id
+ * is its leading column); the table holds one row per (channel, provider position).
  */
 export interface CircuitRow {
   channel_id: string;
