@@ -1,0 +1,313 @@
+/**
+ * Email benchmark: 10,000 emails through SMTP to a real SMTP server on loopback (`smtp-server`,
+ * AUTH required, in a child process of its own so its event loop is not Herald's; it drains
+ * each DATA stream without parsing it and counts the mails it accepted).
+ * Herald: 10,000 users with an email, 100 triggers of 100 recipients each (--per-trigger) of a
+ * workflow with one email step (Liquid subject/html/text) on the `smtp` channel, with the run worker and the
+ * background worker (delivery task) running; measured from the first trigger to the last
+ * `message.sent` event. Also: p50/p99 of (message.sent − message inserted_at).
+ * Baselines, same run, same server: the same 10,000 emails sent with nodemailer alone, 20 sends
+ * in flight (Herald's delivery BATCH): with Herald's transport options (not pooled: one SMTP
+ * connection per mail), and with a pooled transport (20 connections). Each phase must leave
+ * exactly `count` mails on the server.
+ * Usage: npm run bench:email [-- --engine pglite|postgres] [--count 10000] [--per-trigger 100]
+ *        [--poll-interval-ms 1000] [--server smtp-server|raw]
+ */
+import { parseArgs } from 'node:util';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import nodemailer from 'nodemailer';
+import pino from 'pino';
+import { SMTPServer } from 'smtp-server';
+import { createHerald } from '../src/herald.js';
+import type { Db } from '../src/store/db.js';
+import { openPglite } from '../src/store/pglite-adapter.js';
+import { openPostgres } from '../src/store/pg-adapter.js';
+import { writeWorkflowsDir } from '../test/support/harness.js';
+
+const { values } = parseArgs({ options: { engine: { type: 'string' }, count: { type: 'string' }, 'poll-interval-ms': { type: 'string' }, 'per-trigger': { type: 'string' }, serve: { type: 'boolean' }, server: { type: 'string' } } });
+const engine = values.engine ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
+const N = Number(values.count ?? 10_000);
+/** smtp-server (the package; it waits 100 ms before every greeting) or raw (a minimal server, no delay). */
+const SERVER = values.server ?? 'smtp-server';
+/** `npm start`'s default idle poll (NOTIFY wakes the workers sooner). */
+const POLL_MS = Number(values['poll-interval-ms'] ?? 1000);
+/** Herald's delivery task sends BATCH = 20 jobs per tick concurrently (src/queue/delivery-task.ts). */
+const SEND_CONCURRENCY = 20;
+const TRIGGER_CONCURRENCY = 16;
+/** Recipients per trigger (the API takes up to 1,000); --per-trigger 1 for one trigger per email. */
+const PER_TRIGGER = Number(values['per-trigger'] ?? 100);
+const USER = 'herald';
+const PASSWORD = 'bench-smtp-pass';
+const FROM = 'Herald <noreply@herald.test>';
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0; };
+
+const welcome = {
+  key: 'welcome',
+  name: 'Welcome',
+  steps: [{
+    ref: 'email',
+    type: 'channel',
+    channel_key: 'postal',
+    template: {
+      subject: 'Welcome, {{ recipient.name }}',
+      html_body: '<p>Hello <b>{{ recipient.name }}</b>, your code is {{ data.code }}</p>',
+      text_body: 'Hello {{ recipient.name }}, your code is {{ data.code }}',
+    },
+  }],
+};
+
+// ---- The SMTP server (child process) ----------------------------------------------------------
+
+/** Reports the port, answers `count` with the mails accepted so far, exits on `close`. */
+function serve(kind: string): void {
+  let received = 0;
+  const server = kind === 'raw' ? rawServer(() => { received += 1; }) : packageServer(() => { received += 1; });
+  server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as AddressInfo).port }));
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'count') process.send!({ received });
+    else if (m.cmd === 'close') process.exit(0);
+  });
+}
+
+/** `smtp-server` (as test/support/smtp-server.ts) without mailparser: the DATA stream is drained. */
+function packageServer(accepted: () => void): NetServer {
+  const smtp = new SMTPServer({
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    disableReverseLookup: true,
+    logger: false,
+    onAuth: (auth, _session, cb) => (auth.username === USER && auth.password === PASSWORD ? cb(null, { user: USER }) : cb(new Error('bad credentials'))),
+    onData: (stream, _session, cb) => {
+      stream.on('data', () => {});
+      stream.on('end', () => { accepted(); cb(); });
+    },
+  });
+  smtp.on('error', () => {});
+  return smtp.server;
+}
+
+/**
+ * A minimal ESMTP server on node:net (EHLO with PIPELINING, AUTH PLAIN/LOGIN checked, MAIL only
+ * after AUTH, RCPT, DATA, RSET, NOOP, QUIT): no greeting delay, so only the client's costs remain.
+ */
+function rawServer(accepted: () => void): NetServer {
+  return createNetServer((socket) => {
+    socket.setNoDelay(true);
+    let buf = '';
+    let authed = false;
+    let inData = false;
+    let login: 'user' | 'pass' | 'plain' | null = null;
+    let loginUser = '';
+    const reply = (text: string) => socket.write(`${text}\r\n`);
+    const checkPlain = (b64: string) => {
+      const [, user, pass] = Buffer.from(b64, 'base64').toString('utf8').split('\0');
+      authed = user === USER && pass === PASSWORD;
+      reply(authed ? '235 2.7.0 Authentication successful' : '535 5.7.8 Authentication failed');
+    };
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      buf += chunk.toString('latin1');
+      let at: number;
+      while ((at = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, at);
+        buf = buf.slice(at + 2);
+        if (inData) {
+          if (line === '.') { inData = false; accepted(); reply('250 2.0.0 OK queued'); }
+          continue;
+        }
+        if (login === 'plain') { login = null; checkPlain(line); continue; }
+        if (login === 'user') { login = 'pass'; loginUser = Buffer.from(line, 'base64').toString('utf8'); reply('334 UGFzc3dvcmQ6'); continue; }
+        if (login === 'pass') {
+          login = null;
+          authed = loginUser === USER && Buffer.from(line, 'base64').toString('utf8') === PASSWORD;
+          reply(authed ? '235 2.7.0 Authentication successful' : '535 5.7.8 Authentication failed');
+          continue;
+        }
+        const [verb, ...rest] = line.split(' ');
+        switch (verb.toUpperCase()) {
+          case 'EHLO': reply('250-bench\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 AUTH PLAIN LOGIN'); break;
+          case 'HELO': case 'RSET': case 'NOOP': reply('250 OK'); break;
+          case 'AUTH': {
+            const mech = (rest[0] ?? '').toUpperCase();
+            if (mech === 'PLAIN' && rest[1]) checkPlain(rest[1]);
+            else if (mech === 'PLAIN') { login = 'plain'; reply('334 '); }
+            else if (mech === 'LOGIN') { login = 'user'; reply('334 VXNlcm5hbWU6'); }
+            else reply('504 5.5.4 Unrecognized authentication type');
+            break;
+          }
+          case 'MAIL': reply(authed ? '250 2.1.0 Accepted' : '530 5.7.0 Authentication required'); break;
+          case 'RCPT': reply(authed ? '250 2.1.5 Accepted' : '530 5.7.0 Authentication required'); break;
+          case 'DATA': if (authed) { inData = true; reply('354 End data with <CR><LF>.<CR><LF>'); } else reply('530 5.7.0 Authentication required'); break;
+          case 'QUIT': reply('221 2.0.0 Bye'); socket.end(); break;
+          default: reply('502 5.5.2 Command not implemented');
+        }
+      }
+    });
+    reply('220 bench ESMTP');
+  });
+}
+
+class SmtpChild {
+  private constructor(private readonly child: ChildProcess, readonly port: number) {}
+
+  static async start(): Promise<SmtpChild> {
+    const child = fork(fileURLToPath(import.meta.url), ['--serve', '--server', SERVER], { execArgv: process.execArgv });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { port: number }) => resolve(m.port));
+      child.once('exit', (code) => reject(new Error(`SMTP server exited (${code})`)));
+    });
+    return new SmtpChild(child, port);
+  }
+
+  received(): Promise<number> {
+    return new Promise((resolve) => {
+      this.child.once('message', (m: { received: number }) => resolve(m.received));
+      this.child.send({ cmd: 'count' });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => { this.child.once('exit', () => resolve()); this.child.send({ cmd: 'close' }); });
+  }
+}
+
+// ---- Helpers -----------------------------------------------------------------------------------
+
+async function openDb(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
+  if (engine === 'postgres') {
+    const schema = `herald_bench_${randomUUID().slice(0, 8)}`;
+    const db = await openPostgres({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', schema, max: 20 });
+    return { db, cleanup: async () => { await db.exec(`DROP SCHEMA ${schema} CASCADE`); await db.close(); } };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  const db = await openPglite({ dataDir: dir });
+  return { db, cleanup: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+async function count(db: Db, sql: string): Promise<number> {
+  return (await db.query<{ n: number }>(sql))[0].n;
+}
+
+/** Runs `one(i)` for i < total from `concurrency` loops; returns the elapsed seconds. */
+async function loops(total: number, concurrency: number, one: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < total) await one(next++);
+  }));
+  return (performance.now() - t0) / 1000;
+}
+
+/** The smtp provider's transport options (src/providers/smtp.ts) for these channel settings. */
+function heraldTransportOptions(port: number) {
+  return {
+    host: '127.0.0.1', port, secure: false, ignoreTLS: true, requireTLS: false,
+    auth: { user: USER, pass: PASSWORD }, tls: { rejectUnauthorized: true },
+    connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 30_000,
+  };
+}
+
+/** The same mails as Herald renders them, sent with nodemailer alone; returns mails/s. */
+async function baseline(smtp: SmtpChild, pooled: boolean): Promise<number> {
+  const transport = pooled
+    ? nodemailer.createTransport({ ...heraldTransportOptions(smtp.port), pool: true, maxConnections: SEND_CONCURRENCY })
+    : nodemailer.createTransport(heraldTransportOptions(smtp.port));
+  const before = await smtp.received();
+  const secs = await loops(N, SEND_CONCURRENCY, (i) => transport.sendMail({
+    from: FROM,
+    to: [`u${i + 1}@example.com`],
+    subject: `Welcome, User ${i + 1}`,
+    html: `<p>Hello <b>User ${i + 1}</b>, your code is ${i}</p>`,
+    text: `Hello User ${i + 1}, your code is ${i}`,
+    messageId: `<${randomUUID()}@herald.test>`,
+  }));
+  transport.close();
+  const got = (await smtp.received()) - before;
+  if (got !== N) throw new Error(`baseline (${pooled ? 'pooled' : 'not pooled'}): the SMTP server received ${got} mails, expected ${N}`);
+  return N / secs;
+}
+
+// ---- The benchmark -----------------------------------------------------------------------------
+
+async function main() {
+  const smtp = await SmtpChild.start();
+  const { db, cleanup } = await openDb();
+  const herald = await createHerald({
+    db, logger: pino({ level: 'silent' }), workflowsDir: writeWorkflowsDir([welcome]), pollIntervalMs: POLL_MS,
+    channels: [{ key: 'postal', type: 'email', provider: 'smtp', name: 'Postal', settings: { host: '127.0.0.1', port: smtp.port, ignore_tls: true, user: USER, password: PASSWORD, from: FROM } }],
+  });
+  console.log(`Email benchmark on ${engine}: ${fmt(N)} emails over SMTP to a loopback ${SERVER === 'raw' ? 'minimal SMTP server (no greeting delay)' : 'smtp-server (100 ms greeting delay)'} (AUTH, no parsing), poll interval ${POLL_MS} ms\n`);
+
+  // Set-up (not measured): the users with their email addresses.
+  await db.query(
+    `INSERT INTO entities (collection, id, properties, inserted_at, updated_at)
+     SELECT '$users', 'u' || g, jsonb_build_object('name', 'User ' || g, 'email', 'u' || g || '@example.com'), now(), now()
+       FROM generate_series(1, $1::int) g`,
+    [N],
+  );
+  await db.exec('ANALYZE');
+
+  // Baselines: nodemailer alone, the same server, 20 sends in flight.
+  const plainRate = await baseline(smtp, false);
+  const pooledRate = await baseline(smtp, true);
+
+  // Herald: workers running as in `npm start`, then the triggers (16 in flight).
+  const before = await smtp.received();
+  herald.worker.start();
+  herald.background.start();
+  const t0 = Date.now();
+  const triggers = Math.ceil(N / PER_TRIGGER);
+  const triggerSecs = await loops(triggers, TRIGGER_CONCURRENCY, (i) => herald.engine.trigger('welcome', {
+    recipients: Array.from({ length: Math.min(PER_TRIGGER, N - i * PER_TRIGGER) }, (_, k) => `u${i * PER_TRIGGER + k + 1}`),
+    data: { code: i },
+  }, {}));
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const sent = await count(db, `SELECT count(*)::int AS n FROM messages WHERE status = 'sent'`);
+    if (sent >= N) break;
+    if (sent !== last) { last = sent; lastChange = Date.now(); }
+    if (Date.now() - lastChange > 60_000) throw new Error(`stalled at ${sent} of ${N} messages sent`);
+  }
+  await herald.close();
+  const got = (await smtp.received()) - before;
+
+  const [span] = await db.query<{ queued_ms: number; sent_ms: number }>(
+    `SELECT (EXTRACT(EPOCH FROM ((SELECT max(inserted_at) FROM messages) - $1::timestamptz)) * 1000)::float8 AS queued_ms,
+            (EXTRACT(EPOCH FROM ((SELECT max(inserted_at) FROM message_events WHERE type = 'message.sent') - $1::timestamptz)) * 1000)::float8 AS sent_ms`,
+    [new Date(t0)],
+  );
+  const latency = (await db.query<{ ms: number }>(
+    `SELECT (EXTRACT(EPOCH FROM (e.inserted_at - m.inserted_at)) * 1000)::float8 AS ms
+       FROM message_events e JOIN messages m ON m.id = e.message_id WHERE e.type = 'message.sent'`,
+  )).map((r) => r.ms);
+  const attempts = await count(db, 'SELECT count(*)::int AS n FROM message_delivery_logs');
+  const failures = await db.query<{ error: string; n: number }>(
+    `SELECT COALESCE(response->'body'->>'error', '') || ' ' || COALESCE(response->'body'->>'response', '') AS error, count(*)::int AS n
+       FROM message_delivery_logs WHERE (response->>'status')::int <> 250 GROUP BY 1 ORDER BY 2 DESC`,
+  );
+  const sentSecs = span.sent_ms / 1000;
+  const rate = N / sentSecs;
+
+  console.log(`herald    ${fmt(triggers)} triggers of ${PER_TRIGGER} recipient(s) in ${triggerSecs.toFixed(2)} s (${fmt(N / triggerSecs)} recipients/s, ${TRIGGER_CONCURRENCY} in flight, workers running)`);
+  console.log(`          every message queued after ${(span.queued_ms / 1000).toFixed(2)} s; all ${fmt(N)} sent after ${sentSecs.toFixed(2)} s: ${fmt(rate)} messages/s (${fmt(attempts)} provider calls)`);
+  console.log(`          message.sent − message inserted_at: p50 ${pct(latency, 0.5).toFixed(0)} ms, p99 ${pct(latency, 0.99).toFixed(0)} ms, max ${Math.max(...latency).toFixed(0)} ms`);
+  for (const f of failures) console.log(`          ${fmt(f.n)} failed attempts (retried after the backoff): ${f.error.slice(0, 160)}`);
+  console.log(`          SMTP server received ${fmt(got)} mails (expected ${fmt(N)})`);
+  console.log(`baseline  nodemailer alone, Herald's transport options (not pooled: one connection per mail), ${SEND_CONCURRENCY} in flight: ${fmt(plainRate)} mails/s  ratio ${(rate / plainRate).toFixed(2)}`);
+  console.log(`          nodemailer alone, pooled transport (${SEND_CONCURRENCY} connections), ${SEND_CONCURRENCY} in flight: ${fmt(pooledRate)} mails/s  ratio ${(rate / pooledRate).toFixed(2)}`);
+  if (got !== N || latency.length !== N) process.exitCode = 1;
+  await cleanup();
+  await smtp.close();
+}
+
+if (values.serve) serve(values.server ?? 'smtp-server');
+else main().catch((err) => { console.error(err); process.exit(1); });
