@@ -74,6 +74,12 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
     exec: root.exec,
     async transaction(fn) {
       const client = await pool.connect();
+      // A checked-out client has no pool error listener: a connection killed between two
+      // statements (database restart) would be an uncaught 'error'. The next statement fails
+      // anyway, and the broken client is destroyed on release instead of going back to the pool.
+      let broken: Error | undefined;
+      const onError = (err: Error) => { broken = err; };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(asQueryable(client));
@@ -81,9 +87,11 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
+        broken ??= err instanceof Error && /terminat|ECONNRESET|Connection/i.test(err.message) ? err : undefined;
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     channelName,

@@ -6,7 +6,7 @@ describe('channels configuration', () => {
 
   it('reads HERALD_CHANNELS as a JSON list of channels', () => {
     const config = loadConfig([], { HERALD_CHANNELS: JSON.stringify([smtp]) });
-    expect(config.channels).toEqual([{ ...smtp, name: undefined }]);
+    expect(config.channels).toEqual([{ ...smtp, name: undefined, fallbacks: [] }]);
   });
 
   it('defaults to no configured channels', () => {
