@@ -108,3 +108,15 @@ export function verdict(answer: HttpAnswer, idOf: (body: unknown) => unknown, fa
   const error = answer.status === 0 ? `no response: ${detail}` : `HTTP ${answer.status}: ${detail}`;
   return { outcome: isRetryableStatus(answer.status) ? 'retryable' : 'permanent', error, call: answer.call };
 }
+
+/** The permanent outcome of a call never made (missing or bad settings), logged like a call to `url`. */
+export function notSent(url: string, reason: string, method: CallSummary['request']['method'] = 'POST'): SendResult {
+  let host = '';
+  let path = '/';
+  try { ({ host, pathname: path } = new URL(url)); } catch { /* an unparsable base_url */ }
+  return {
+    outcome: 'permanent',
+    error: reason,
+    call: { request: { method, host, path, query: null, headers: {}, body: {} }, response: { status: 0, headers: {}, body: `not sent: ${reason}` } },
+  };
+}

@@ -1,5 +1,5 @@
-import { httpCall, verdict } from './http-call.js';
-import type { CallSummary, OutboundMessage, Provider, SendContext, SendResult } from './types.js';
+import { httpCall, notSent, verdict } from './http-call.js';
+import type { OutboundMessage, Provider, SendContext, SendResult } from './types.js';
 
 /**
  * SMS through Twilio Programmable Messaging: `POST {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json`,
@@ -32,18 +32,6 @@ interface TwilioSettings {
 const DEFAULT_BASE_URL = 'https://api.twilio.com';
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
-
-/** The permanent outcome for a request never made (bad settings), logged like a call. */
-function notSent(url: string, reason: string): SendResult {
-  let host = '';
-  let path = '/';
-  try { ({ host, pathname: path } = new URL(url)); } catch { /* an unparsable base_url */ }
-  const call: CallSummary = {
-    request: { method: 'POST', host, path, query: null, headers: {}, body: {} },
-    response: { status: 0, headers: {}, body: `not sent: ${reason}` },
-  };
-  return { outcome: 'permanent', error: reason, call };
-}
 
 function twilioError(body: unknown): string | undefined {
   if (!body || typeof body !== 'object') return undefined;

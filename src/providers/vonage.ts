@@ -1,5 +1,5 @@
-import { httpCall, verdict } from './http-call.js';
-import type { CallSummary, OutboundMessage, Provider, SendContext, SendResult } from './types.js';
+import { httpCall, notSent, verdict } from './http-call.js';
+import type { OutboundMessage, Provider, SendContext, SendResult } from './types.js';
 
 /**
  * SMS through the Vonage Messages API: `POST {base_url}/v1/messages` with JSON
@@ -35,17 +35,6 @@ export function vonageNumber(value: string): string {
   const v = value.trim();
   if (!/^\+?[\d\s().-]+$/.test(v)) return v;
   return v.replace(/[\s().-]/g, '').replace(/^\+/, '');
-}
-
-function notSent(url: string, reason: string): SendResult {
-  let host = '';
-  let path = '/';
-  try { ({ host, pathname: path } = new URL(url)); } catch { /* an unparsable base_url */ }
-  const call: CallSummary = {
-    request: { method: 'POST', host, path, query: null, headers: {}, body: {} },
-    response: { status: 0, headers: {}, body: `not sent: ${reason}` },
-  };
-  return { outcome: 'permanent', error: reason, call };
 }
 
 function problem(body: unknown): string | undefined {
