@@ -7,8 +7,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
+import { eventTypes, onlyMessage, skipReasons } from '../support/deliveries.js';
 import { responseContract } from '../support/openapi.js';
-import { runDetail, runsOf } from '../support/runs.js';
 import { FakePostmark, FakeResend } from '../support/providers/email-servers.js';
 import { addressList, resendTagValue } from '../../src/providers/resend.js';
 
@@ -38,17 +38,6 @@ async function triggerFor(t: TestHerald, workflow: string, user: { id: string; e
   await t.drain();
 }
 
-async function onlyMessage(t: TestHerald, user: string) {
-  const { items } = await t.knock.users.listMessages(user);
-  expect(items).toHaveLength(1);
-  return items[0];
-}
-
-async function eventTypes(t: TestHerald, messageId: string) {
-  const { items } = await t.knock.messages.listEvents(messageId);
-  return items.map((e) => e.type).reverse();
-}
-
 /** Delivery logs oldest first. */
 async function logsOf(t: TestHerald, messageId: string) {
   return (await t.knock.messages.listDeliveryLogs(messageId)).items.reverse();
@@ -58,12 +47,6 @@ async function logsOf(t: TestHerald, messageId: string) {
 async function externalId(t: TestHerald, messageId: string) {
   const [row] = await t.db.query<{ provider: string | null; external_id: string | null }>('SELECT provider, external_id FROM messages WHERE id = $1', [messageId]);
   return row;
-}
-
-async function skipReasons(t: TestHerald, workflow: string) {
-  const [run] = await runsOf(t, workflow);
-  const detail = await runDetail(t, run.id);
-  return detail.events.filter((e) => e.event === 'step_skipped').map((e) => [e.step_ref, e.data?.reason]);
 }
 
 describe.each(engines)('email through Postmark (%s)', (engine) => {

@@ -10,7 +10,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
-import { runDetail, runsOf } from '../support/runs.js';
+import { eventTypes, onlyMessage, skipReasons } from '../support/deliveries.js';
 import { FakeApns, FakeExpo, FakeFcm, selfSignedCert } from '../support/providers/push-servers.js';
 
 const NO_TOKENS = 'recipient has no push tokens in its channel data for this channel';
@@ -40,28 +40,12 @@ async function trigger(t: TestHerald, workflow: string, user: string) {
   await t.drain();
 }
 
-async function onlyMessage(t: TestHerald, user: string) {
-  const { items } = await t.knock.users.listMessages(user);
-  expect(items).toHaveLength(1);
-  return items[0];
-}
-
-async function eventTypes(t: TestHerald, messageId: string) {
-  return (await t.knock.messages.listEvents(messageId)).items.map((e) => e.type).reverse();
-}
-
 async function logsOf(t: TestHerald, messageId: string) {
   return (await t.knock.messages.listDeliveryLogs(messageId)).items;
 }
 
 async function tokensOf(t: TestHerald, user: string) {
   return ((await t.knock.users.getChannelData(user, 'mobile')).data as { tokens: string[] }).tokens;
-}
-
-async function skipReasons(t: TestHerald, workflow: string) {
-  const [run] = await runsOf(t, workflow);
-  const detail = await runDetail(t, run.id);
-  return detail.events.filter((e) => e.event === 'step_skipped').map((e) => [e.step_ref, e.data?.reason]);
 }
 
 /** What the API shows of a message and its channel: none of it may contain a secret. */

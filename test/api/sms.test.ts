@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
-import { runDetail, runsOf } from '../support/runs.js';
+import { eventTypes, onlyMessage, skipReasons } from '../support/deliveries.js';
 import { basicCredentials, FakeTwilio, FakeVonage } from '../support/providers/sms-servers.js';
 
 const ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
@@ -41,17 +41,6 @@ async function trigger(t: TestHerald, workflow: string, user: string, data: Reco
   await t.drain();
 }
 
-async function onlyMessage(t: TestHerald, user: string) {
-  const { items } = await t.knock.users.listMessages(user);
-  expect(items).toHaveLength(1);
-  return items[0];
-}
-
-async function eventTypes(t: TestHerald, messageId: string) {
-  const { items } = await t.knock.messages.listEvents(messageId);
-  return items.map((e) => e.type).reverse();
-}
-
 async function logsOf(t: TestHerald, messageId: string) {
   return (await t.knock.messages.listDeliveryLogs(messageId)).items;
 }
@@ -60,12 +49,6 @@ async function logsOf(t: TestHerald, messageId: string) {
 async function recorded(t: TestHerald, messageId: string) {
   const [row] = await t.db.query<{ provider: string | null; external_id: string | null }>('SELECT provider, external_id FROM messages WHERE id = $1', [messageId]);
   return row;
-}
-
-async function skipReasons(t: TestHerald, workflow: string) {
-  const [run] = await runsOf(t, workflow);
-  const detail = await runDetail(t, run.id);
-  return detail.events.filter((e) => e.event === 'step_skipped').map((e) => [e.step_ref, e.data?.reason]);
 }
 
 /** The retry after attempt 1 waits 15 s ± 20 %: nothing before 12 s, sent by 18 s. */
