@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
@@ -260,6 +261,8 @@ async function main() {
 
   // Herald: workers running as in `npm start`, then the triggers (16 in flight).
   const before = await smtp.received();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   herald.worker.start();
   herald.background.start();
   const t0 = Date.now();
@@ -278,10 +281,12 @@ async function main() {
     if (Date.now() - lastChange > 60_000) throw new Error(`stalled at ${sent} of ${N} messages sent`);
   }
   await herald.close();
+  loopDelay.disable();
   const got = (await smtp.received()) - before;
 
-  const [span] = await db.query<{ queued_ms: number; sent_ms: number }>(
+  const [span] = await db.query<{ queued_ms: number; first_sent_ms: number; sent_ms: number }>(
     `SELECT (EXTRACT(EPOCH FROM ((SELECT max(inserted_at) FROM messages) - $1::timestamptz)) * 1000)::float8 AS queued_ms,
+            (EXTRACT(EPOCH FROM ((SELECT min(inserted_at) FROM message_events WHERE type = 'message.sent') - $1::timestamptz)) * 1000)::float8 AS first_sent_ms,
             (EXTRACT(EPOCH FROM ((SELECT max(inserted_at) FROM message_events WHERE type = 'message.sent') - $1::timestamptz)) * 1000)::float8 AS sent_ms`,
     [new Date(t0)],
   );
@@ -290,17 +295,20 @@ async function main() {
        FROM message_events e JOIN messages m ON m.id = e.message_id WHERE e.type = 'message.sent'`,
   )).map((r) => r.ms);
   const attempts = await count(db, 'SELECT count(*)::int AS n FROM message_delivery_logs');
-  const failures = await db.query<{ error: string; n: number }>(
-    `SELECT COALESCE(response->'body'->>'error', '') || ' ' || COALESCE(response->'body'->>'response', '') AS error, count(*)::int AS n
+  const failures = await db.query<{ error: string; n: number; at_ms: number }>(
+    `SELECT COALESCE(response->'body'->>'error', '') || ' ' || COALESCE(response->'body'->>'response', '') AS error, count(*)::int AS n,
+            (EXTRACT(EPOCH FROM (min(inserted_at) - $1::timestamptz)) * 1000)::float8 AS at_ms
        FROM message_delivery_logs WHERE (response->>'status')::int <> 250 GROUP BY 1 ORDER BY 2 DESC`,
+    [new Date(t0)],
   );
   const sentSecs = span.sent_ms / 1000;
   const rate = N / sentSecs;
 
   console.log(`herald    ${fmt(triggers)} triggers of ${PER_TRIGGER} recipient(s) in ${triggerSecs.toFixed(2)} s (${fmt(N / triggerSecs)} recipients/s, ${TRIGGER_CONCURRENCY} in flight, workers running)`);
-  console.log(`          every message queued after ${(span.queued_ms / 1000).toFixed(2)} s; all ${fmt(N)} sent after ${sentSecs.toFixed(2)} s: ${fmt(rate)} messages/s (${fmt(attempts)} provider calls)`);
+  console.log(`          first sent after ${(span.first_sent_ms / 1000).toFixed(2)} s, every message queued after ${(span.queued_ms / 1000).toFixed(2)} s; all ${fmt(N)} sent after ${sentSecs.toFixed(2)} s: ${fmt(rate)} messages/s (${fmt(attempts)} provider calls)`);
   console.log(`          message.sent − message inserted_at: p50 ${pct(latency, 0.5).toFixed(0)} ms, p99 ${pct(latency, 0.99).toFixed(0)} ms, max ${Math.max(...latency).toFixed(0)} ms`);
-  for (const f of failures) console.log(`          ${fmt(f.n)} failed attempts (retried after the backoff): ${f.error.slice(0, 160)}`);
+  console.log(`          Herald's event loop delay meanwhile: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`);
+  for (const f of failures) console.log(`          ${fmt(f.n)} failed attempts, the first ${(f.at_ms / 1000).toFixed(1)} s in (retried after the backoff): ${f.error.slice(0, 160)}`);
   console.log(`          SMTP server received ${fmt(got)} mails (expected ${fmt(N)})`);
   console.log(`baseline  nodemailer alone, Herald's transport options (not pooled: one connection per mail), ${SEND_CONCURRENCY} in flight: ${fmt(plainRate)} mails/s  ratio ${(rate / plainRate).toFixed(2)}`);
   console.log(`          nodemailer alone, pooled transport (${SEND_CONCURRENCY} connections), ${SEND_CONCURRENCY} in flight: ${fmt(pooledRate)} mails/s  ratio ${(rate / pooledRate).toFixed(2)}`);
