@@ -87,7 +87,10 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
       invalidTokens.push(...(result.invalidTokens ?? []));
       last = result;
       lastProvider = link.provider;
-      if (provider && result.outcome !== 'permanent') {
+      // Only a change is written: a failure, or a success on a circuit that had failures. A
+      // success on a healthy circuit writing its row every time serialised every send on it.
+      const changes = result.outcome === 'retryable' || (result.outcome === 'sent' && !!circuit && (circuit.consecutive_failures > 0 || circuit.open_until !== null));
+      if (provider && changes) {
         await recordCircuit(opts.db, { channelId: job.channel.id, index, provider: link.provider, ok: result.outcome === 'sent', now, threshold: CIRCUIT_THRESHOLD, openMs: CIRCUIT_OPEN_MS });
       }
       if (result.outcome !== 'retryable') break;
