@@ -10,61 +10,18 @@
  * connection before or after accepting an email, so lost answers and crashes can be staged.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer, type Received } from './loopback-server.js';
 
-export interface Received {
-  method: string;
-  path: string;
-  headers: IncomingMessage['headers'];
-  raw: string;
-}
+export type { Received } from './loopback-server.js';
 
 interface Answer { status: number; body: Record<string, unknown> }
 
-abstract class LoopbackApi {
-  /** Every request that reached the server, valid or not, in arrival order. */
-  readonly requests: Received[] = [];
-  url = '';
-  private readonly server: Server = createServer((req, res) => { void this.receive(req, res); });
-  private readonly waiters: { n: number; resolve: () => void }[] = [];
-
-  get requestCount() { return this.requests.length; }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  close(): Promise<void> {
-    return new Promise<void>((resolve) => { this.server.closeAllConnections(); this.server.close(() => resolve()); });
-  }
-
-  /** Resolves once `n` requests in all have arrived (at once if they already have). */
-  waitForRequests(n: number): Promise<void> {
-    if (this.requests.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ n, resolve }));
-  }
-
-  private async receive(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw: Buffer.concat(chunks).toString('utf8') };
-    this.requests.push(r);
-    for (const w of this.waiters.filter((x) => this.requests.length >= x.n)) {
-      this.waiters.splice(this.waiters.indexOf(w), 1);
-      w.resolve();
-    }
-    await this.handle(r, res);
-  }
-
+abstract class LoopbackApi extends LoopbackServer {
   protected send(res: ServerResponse, answer: Answer) {
     if (res.destroyed) return;
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer.body));
   }
-
-  protected abstract handle(r: Received, res: ServerResponse): Promise<void>;
 }
 
 const MAILBOX = /^(?:"?[^"<>]*"?\s*<[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/;

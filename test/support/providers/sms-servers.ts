@@ -4,44 +4,19 @@
  * answer with their real success and error shapes. A `script` of answers makes the next valid
  * requests fail (rate limits, outages) before the server goes back to accepting.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { LoopbackServer, type Received } from './loopback-server.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 
-export interface Received {
-  method: string;
-  path: string;
-  headers: IncomingMessage['headers'];
-  raw: string;
-}
+export type { Received } from './loopback-server.js';
 
 export interface Scripted { status: number; body: Record<string, unknown> }
 
-abstract class LoopbackApi {
-  /** Every request that reached the server, valid or not. */
-  readonly requests: Received[] = [];
+abstract class LoopbackApi extends LoopbackServer {
   /** Answers for the next valid requests, in order; an empty script accepts. */
   script: Scripted[] = [];
-  private server: Server = createServer((req, res) => { void this.receive(req, res); });
-  url = '';
 
-  get attempts() { return this.requests.length; }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  close() {
-    return new Promise<void>((resolve) => { this.server.closeAllConnections(); this.server.close(() => resolve()); });
-  }
-
-  private async receive(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw: Buffer.concat(chunks).toString('utf8') };
-    this.requests.push(r);
+  protected handle(r: Received, res: ServerResponse) {
     const [status, body, contentType] = this.answer(r);
     res.writeHead(status, { 'content-type': contentType }).end(JSON.stringify(body));
   }
