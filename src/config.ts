@@ -27,8 +27,13 @@ export interface HeraldConfig {
   readonly rateLimitPerKey: number;
   /** Requests per second per user, for requests with a user token; 0 = unlimited. */
   readonly rateLimitPerUser: number;
-  /** Let http_fetch steps reach loopback, private, link-local and metadata addresses (SSRF guard off). */
-  readonly fetchAllowPrivateNetworks: boolean;
+  /**
+   * Let every outbound call whose address comes from data (http_fetch steps, webhook channel
+   * URLs, chat incoming-webhook URLs) reach loopback, private, link-local, metadata and other
+   * special-purpose addresses: the SSRF guard off. HERALD_FETCH_ALLOW_PRIVATE_NETWORKS is the
+   * older name of the same setting.
+   */
+  readonly outboundAllowPrivateNetworks: boolean;
   /** Channels upserted into the database at start-up (provider settings may hold secrets). */
   readonly channels: readonly ChannelConfig[];
   /** Channel groups (`channel_group_key` in steps), upserted at start-up. */
@@ -42,6 +47,8 @@ interface Field {
   env: string;
   flag: string;
   parse: (raw: string) => unknown;
+  /** An older name still read (flag, env, file key) when the current one is not given at that level. */
+  alias?: { key: string; env: string; flag: string };
 }
 
 const str = (raw: string) => raw;
@@ -76,7 +83,10 @@ const FIELDS: Field[] = [
   { key: 'signingPublicKey', env: 'HERALD_SIGNING_PUBLIC_KEY', flag: 'signing-public-key', parse: str },
   { key: 'rateLimitPerKey', env: 'HERALD_RATE_LIMIT_PER_KEY', flag: 'rate-limit-per-key', parse: int('HERALD_RATE_LIMIT_PER_KEY') },
   { key: 'rateLimitPerUser', env: 'HERALD_RATE_LIMIT_PER_USER', flag: 'rate-limit-per-user', parse: int('HERALD_RATE_LIMIT_PER_USER') },
-  { key: 'fetchAllowPrivateNetworks', env: 'HERALD_FETCH_ALLOW_PRIVATE_NETWORKS', flag: 'fetch-allow-private-networks', parse: bool('HERALD_FETCH_ALLOW_PRIVATE_NETWORKS') },
+  {
+    key: 'outboundAllowPrivateNetworks', env: 'HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS', flag: 'outbound-allow-private-networks', parse: bool('HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS'),
+    alias: { key: 'fetchAllowPrivateNetworks', env: 'HERALD_FETCH_ALLOW_PRIVATE_NETWORKS', flag: 'fetch-allow-private-networks' },
+  },
   { key: 'channels', env: 'HERALD_CHANNELS', flag: 'channels', parse: (raw) => parseChannelConfigs(JSON.parse(raw), 'HERALD_CHANNELS') },
   { key: 'channelGroups', env: 'HERALD_CHANNEL_GROUPS', flag: 'channel-groups', parse: (raw) => parseChannelGroupConfigs(JSON.parse(raw), 'HERALD_CHANNEL_GROUPS') },
   { key: 'emailLayouts', env: 'HERALD_EMAIL_LAYOUTS', flag: 'email-layouts', parse: (raw) => parseEmailLayouts(JSON.parse(raw), 'HERALD_EMAIL_LAYOUTS') },
@@ -96,7 +106,7 @@ const DEFAULTS: HeraldConfig = {
   signingPublicKey: undefined,
   rateLimitPerKey: 10_000,
   rateLimitPerUser: 200,
-  fetchAllowPrivateNetworks: false,
+  outboundAllowPrivateNetworks: false,
   channels: [],
   channelGroups: [],
   emailLayouts: [],
@@ -104,7 +114,7 @@ const DEFAULTS: HeraldConfig = {
 
 export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   const options: Record<string, { type: 'string' }> = { config: { type: 'string' } };
-  for (const f of FIELDS) options[f.flag] = { type: 'string' };
+  for (const f of FIELDS) for (const flag of [f.flag, f.alias?.flag]) if (flag) options[flag] = { type: 'string' };
   const { values: flags } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
 
   const configPath = (flags.config as string | undefined) ?? env.HERALD_CONFIG ?? (existsSync('herald.config.json') ? 'herald.config.json' : undefined);
@@ -112,11 +122,12 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
 
   const out: Record<string, unknown> = { ...DEFAULTS };
   for (const f of FIELDS) {
-    const flag = flags[f.flag] as string | undefined;
-    const envValue = env[f.env];
+    const flag = (flags[f.flag] ?? (f.alias && flags[f.alias.flag])) as string | undefined;
+    const envValue = env[f.env] || (f.alias && env[f.alias.env]);
+    const fileValue = fromFile[f.key] ?? (f.alias && fromFile[f.alias.key]);
     if (flag !== undefined) out[f.key] = f.parse(flag);
     else if (envValue !== undefined && envValue !== '') out[f.key] = f.parse(envValue);
-    else if (fromFile[f.key] !== undefined) out[f.key] = typeof fromFile[f.key] === 'string' ? f.parse(fromFile[f.key] as string) : fromFile[f.key];
+    else if (fileValue !== undefined) out[f.key] = typeof fileValue === 'string' ? f.parse(fileValue) : fileValue;
   }
   // A config file's list arrives unparsed; validate it the same way.
   out.channels = parseChannelConfigs(out.channels, 'channels');

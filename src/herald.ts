@@ -38,11 +38,14 @@ export interface HeraldOptions {
   /** Subscribers per fan-out page (tuning, and tests that stop a fan-out half-way). */
   fanoutPageSize?: number;
   /**
-   * http_fetch steps: `allowPrivateNetworks` lets them reach loopback, private, link-local and
-   * metadata addresses (refused by default, the SSRF guard); `timeoutMs` replaces Knock's 15 s
-   * request timeout (tests use a short one instead of waiting 15 s).
+   * Outbound calls whose address comes from data (http_fetch steps, webhook channel URLs, chat
+   * incoming-webhook URLs in channel data): `allowPrivateNetworks` lets them reach loopback,
+   * private, link-local, metadata and other special-purpose addresses (refused by default: the
+   * SSRF guard, net/ssrf-guard.ts).
    */
-  fetch?: { allowPrivateNetworks?: boolean; timeoutMs?: number };
+  outbound?: { allowPrivateNetworks?: boolean };
+  /** http_fetch steps: `timeoutMs` replaces Knock's 15 s request timeout (tests use a short one instead of waiting 15 s). */
+  fetch?: { timeoutMs?: number };
   /** Configured channels, upserted by key at start-up. */
   channels?: readonly ChannelConfig[];
   /** Configured channel groups and email layouts, replaced at start-up. */
@@ -79,7 +82,8 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     ? await syncWorkflowsFromDirectory(opts.db, opts.workflowsDir, clock.now())
     : { loaded: [], errors: [] };
   const wakeWorkers = createRunWaker(opts.db, (err) => opts.logger.warn({ err }, 'NOTIFY failed; workers will poll'));
-  const engine = createEngine({ store: createEngineStore(opts.db, randomUUID), clock, logger: opts.logger, wakeWorkers, fetch: opts.fetch });
+  const outbound = { allowPrivateNetworks: opts.outbound?.allowPrivateNetworks ?? false };
+  const engine = createEngine({ store: createEngineStore(opts.db, randomUUID), clock, logger: opts.logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
   const worker = new RunWorker({ db: opts.db, clock, logger: opts.logger, engine, pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
   // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
   const backgroundTasks: BackgroundTask[] = [
@@ -87,7 +91,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     createBatchFlushTask({ db: opts.db, clock, wakeWorkers }),
     createBulkOperationTask({ db: opts.db, clock, workerId: opts.workerId }),
     createScheduleTask({ db: opts.db, clock, engine, logger: opts.logger }),
-    createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId }),
+    createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId, outbound }),
   ];
   const background = new BackgroundWorker({ db: opts.db, logger: opts.logger, tasks: backgroundTasks, pollIntervalMs: opts.pollIntervalMs });
   const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits }, { logger: opts.logger });

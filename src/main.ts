@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     signingPublicKey: config.signingPublicKey,
     rateLimits: { perKey: config.rateLimitPerKey, perUser: config.rateLimitPerUser },
     pollIntervalMs: config.pollIntervalMs,
-    fetch: { allowPrivateNetworks: config.fetchAllowPrivateNetworks },
+    outbound: { allowPrivateNetworks: config.outboundAllowPrivateNetworks },
     channels: config.channels,
     channelGroups: config.channelGroups,
     emailLayouts: config.emailLayouts,

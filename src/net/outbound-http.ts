@@ -1,5 +1,8 @@
 /**
- * One outbound HTTP request with a hard deadline, a response size cap and the SSRF guard.
+ * One outbound HTTP request with a hard deadline, a response size cap and the SSRF guard: the
+ * one client for every connection whose address comes from data (http_fetch steps, webhook
+ * channel URLs, chat incoming-webhook URLs from channel data). Provider calls to addresses from
+ * the operator's channel settings (a base_url) may use `fetch`; an address from data never may.
  *
  * Built on node:http/https rather than `fetch` because their `lookup` option is the hook that
  * makes the connection go to the address the guard checked (see ssrf-guard.ts), and because
@@ -12,7 +15,7 @@ import https from 'node:https';
 import { checkHost, guardedLookup, RefusedAddressError } from './ssrf-guard.js';
 
 export interface OutboundOptions {
-  /** Allow loopback, private, link-local and metadata addresses (default false). */
+  /** Allow every address: loopback, private, link-local, metadata, reserved (default false; HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS). */
   allowPrivateNetworks?: boolean;
   /** Deadline for the whole exchange, response body included (default 15 s, Knock's fetch timeout). */
   timeoutMs?: number;
@@ -31,6 +34,8 @@ export interface OutboundRequest {
 
 export interface OutboundResponse {
   status: number;
+  /** Header names lower-cased; repeated headers joined with ", ". */
+  headers: Record<string, string>;
   body: string;
 }
 
@@ -82,7 +87,7 @@ export function sendOutbound(req: OutboundRequest, opts: OutboundOptions = {}): 
           chunks.push(chunk);
         }
       });
-      res.on('end', () => finish(null, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => finish(null, { status: res.statusCode ?? 0, headers: headersOf(res.headers), body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', (err) => finish(err));
     });
     // `finish` only ever runs from I/O callbacks, after this line.
@@ -93,6 +98,12 @@ export function sendOutbound(req: OutboundRequest, opts: OutboundOptions = {}): 
     request.on('error', (err) => finish(err));
     request.end(req.body);
   });
+}
+
+function headersOf(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
 }
 
 function classify(err: Error, url: URL): OutboundError {

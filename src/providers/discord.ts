@@ -24,6 +24,12 @@ import type { OutboundMessage, Provider, SendContext, SendResult } from './types
  * `{message, code}` JSON: 429 (`retry_after`), 408 and 5xx are retryable; 400 (invalid form
  * body, empty message), 401 (bad token), 403 (missing access), 404 (unknown webhook / channel)
  * permanent.
+ *
+ * Where addresses come from: an incoming-webhook URL is channel data, which the recipient may set
+ * for themselves, so it is posted only through the SSRF-guarded client (net/outbound-http.ts; a
+ * private, loopback or metadata address is a permanent failure unless
+ * HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS is set). `base_url` is operator configuration and
+ * trusted; a `channel_id` from channel data only becomes a path segment under it.
  */
 interface DiscordSettings {
   bot_token?: string;
@@ -67,12 +73,15 @@ function errorOf(body: unknown): string | undefined {
 const idOf = (b: unknown) => (b && typeof b === 'object' ? (b as { id?: unknown }).id : undefined);
 const judge = (answer: HttpAnswer, fallbackId: string) => verdict(answer, idOf, fallbackId, errorOf);
 
-async function postWebhook(raw: string, body: Record<string, unknown>, fallbackId: string): Promise<SendResult> {
+async function postWebhook(raw: string, body: Record<string, unknown>, context: SendContext): Promise<SendResult> {
   const url = parseWebhookUrl(raw);
   if (!url) return notSent('the connection\'s incoming_webhook.url is not an http(s) URL');
   url.searchParams.set('wait', 'true');
-  const answer = await httpCall({ method: 'POST', url: url.href, headers: { 'user-agent': USER_AGENT }, body, secretValues: webhookSecrets(raw) });
-  return judge(answer, fallbackId);
+  const answer = await httpCall({
+    method: 'POST', url: url.href, urlFrom: 'data', allowPrivateNetworks: context.outbound.allowPrivateNetworks,
+    headers: { 'user-agent': USER_AGENT }, body, secretValues: webhookSecrets(raw),
+  });
+  return judge(answer, context.idempotencyKey);
 }
 
 /** Discord nonces are at most 25 characters: a digest of the idempotency key and the channel. */
@@ -91,6 +100,7 @@ async function postToChannel(s: DiscordSettings, channelId: string, body: Record
   const answer = await httpCall({
     method: 'POST',
     url: endpoint.href,
+    urlFrom: 'settings',
     headers: { authorization: `Bot ${s.bot_token}`, 'user-agent': USER_AGENT },
     body: { ...body, nonce: discordNonce(context.idempotencyKey, channelId), enforce_nonce: true },
     secretValues: [s.bot_token],
@@ -106,7 +116,7 @@ export const discordProvider: Provider = {
     const body = discordBody(chatText(message));
     return sendToConnections(message, 'Discord', async (connection: ChatConnection) => {
       const webhook = incomingWebhookUrl(connection);
-      if (webhook) return postWebhook(webhook, body, context.idempotencyKey);
+      if (webhook) return postWebhook(webhook, body, context);
       if (nonEmptyString(connection.channel_id)) return postToChannel(s, connection.channel_id, body, context);
       return notSent('the Discord connection has neither incoming_webhook.url nor channel_id');
     });

@@ -72,6 +72,7 @@ export const expoProvider: Provider = {
       const answer = await httpCall({
         method: 'POST',
         url,
+        urlFrom: 'settings',
         headers: {
           accept: 'application/json',
           'content-type': 'application/json',

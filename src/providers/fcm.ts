@@ -93,6 +93,7 @@ async function fetchAccessToken(sa: ServiceAccount, key: string): Promise<Access
   const answer = await httpCall({
     method: 'POST',
     url: sa.token_uri,
+    urlFrom: 'settings',
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
     secretValues: [assertion],
@@ -198,6 +199,7 @@ export const fcmProvider: Provider = {
         const answer = await httpCall({
           method: 'POST',
           url,
+          urlFrom: 'settings',
           headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json; charset=utf-8' },
           body: { message: fcmMessage(message.content, token) },
           secretValues: [bearer],

@@ -1,3 +1,4 @@
+import { OutboundError, sendOutbound } from '../net/outbound-http.js';
 import type { CallSummary, SendResult } from './types.js';
 
 /**
@@ -5,10 +6,23 @@ import type { CallSummary, SendResult } from './types.js';
  * and classified the way every HTTP provider classifies it: 2xx sent; 408, 429, 5xx, timeouts
  * and network failures retryable; any other status permanent. Providers build the request and
  * read the answer; this does the transport, the deadline and the log.
+ *
+ * Every call site says where its URL came from (`urlFrom`), because that decides the transport:
+ * - `settings`: the operator's channel configuration (a `base_url`, a service account's
+ *   `token_uri`, a provider's default origin). Trusted like the rest of the operator's
+ *   configuration, so it may point at a proxy or stand-in on a private network; sent with the
+ *   global `fetch` (pooled connections), redirects not followed.
+ * - `data`: recipient channel data or a rendered template (chat incoming-webhook URLs). Sent
+ *   only through the guarded client (net/outbound-http.ts): the resolved address is checked at
+ *   connect time, redirects are never followed, and a refused address is a permanent failure
+ *   with no connection made.
  */
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
   url: string;
+  urlFrom: 'settings' | 'data';
+  /** For `data` URLs: the operator's HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS (SendContext.outbound). */
+  allowPrivateNetworks?: boolean;
   headers?: Record<string, string>;
   /** An object is sent as JSON; a string or URLSearchParams as is. */
   body?: Record<string, unknown> | unknown[] | string | URLSearchParams | null;
@@ -27,6 +41,8 @@ export interface HttpAnswer {
   body: unknown;
   /** The network error when there was no answer. */
   error: string | null;
+  /** No answer, and a retry would get none either: a refused address, an unknown host. */
+  final?: boolean;
   call: CallSummary;
 }
 
@@ -73,6 +89,7 @@ export async function httpCall(req: HttpRequest): Promise<HttpAnswer> {
     headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, hidden.has(k.toLowerCase()) ? REDACTED : scrub(v, secrets)])),
     body: loggedBody,
   };
+  if (req.urlFrom === 'data') return guardedCall(url, req, headers, body, secrets, request);
   try {
     const res = await fetch(url, { method: req.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
     const text = await res.text();
@@ -87,6 +104,34 @@ export async function httpCall(req: HttpRequest): Promise<HttpAnswer> {
     const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
     const error = e.name === 'TimeoutError' ? `timed out after ${req.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
     return { status: 0, headers: {}, body: null, error, call: { request, response: { status: 0, headers: {}, body: `no response: ${error}` } } };
+  }
+}
+
+/** A call to a URL that came from data, through the SSRF-guarded client. */
+async function guardedCall(
+  url: URL, req: HttpRequest, headers: Record<string, string>, body: string | URLSearchParams | undefined,
+  secrets: string[], request: CallSummary['request'],
+): Promise<HttpAnswer> {
+  if (body instanceof URLSearchParams && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+    headers['content-type'] = 'application/x-www-form-urlencoded;charset=UTF-8';
+  }
+  try {
+    const res = await sendOutbound(
+      { method: req.method, url, headers, body: body?.toString() },
+      { allowPrivateNetworks: req.allowPrivateNetworks ?? false, timeoutMs: req.timeoutMs ?? DEFAULT_TIMEOUT_MS },
+    );
+    let parsed: unknown = res.body;
+    if (res.body !== '' && (res.headers['content-type'] ?? '').includes('json')) {
+      try { parsed = JSON.parse(res.body); } catch { /* keep the text */ }
+    }
+    const logged = typeof parsed === 'string' ? scrub(parsed.slice(0, MAX_LOGGED_BODY), secrets) : scrubValue(parsed, secrets) as Record<string, unknown>;
+    return { status: res.status, headers: res.headers, body: parsed, error: null, call: { request, response: { status: res.status, headers: res.headers, body: logged } } };
+  } catch (err) {
+    if (!(err instanceof OutboundError)) throw err;
+    const error = scrub(err.message, secrets);
+    // A refused address was never connected to: the log says so rather than "no response".
+    const logged = `${err.kind === 'refused_address' ? 'not sent' : 'no response'}: ${error}`;
+    return { status: 0, headers: {}, body: null, error, final: !err.retryable, call: { request, response: { status: 0, headers: {}, body: logged } } };
   }
 }
 
@@ -105,8 +150,9 @@ export function verdict(answer: HttpAnswer, idOf: (body: unknown) => unknown, fa
     return { outcome: 'sent', providerMessageId: typeof id === 'string' || typeof id === 'number' ? String(id) : fallbackId, call: answer.call };
   }
   const detail = answer.error ?? errorOf?.(answer.body) ?? (typeof answer.body === 'string' ? answer.body.slice(0, 200) : JSON.stringify(answer.body)?.slice(0, 200));
-  const error = answer.status === 0 ? `no response: ${detail}` : `HTTP ${answer.status}: ${detail}`;
-  return { outcome: isRetryableStatus(answer.status) ? 'retryable' : 'permanent', error, call: answer.call };
+  // A final no-answer (a refused address) names its own reason; "no response" would suggest a try was made.
+  const error = answer.status !== 0 ? `HTTP ${answer.status}: ${detail}` : answer.final ? detail ?? 'not sent' : `no response: ${detail}`;
+  return { outcome: isRetryableStatus(answer.status) && !answer.final ? 'retryable' : 'permanent', error, call: answer.call };
 }
 
 /** The permanent outcome of a call never made (missing or bad settings), logged like a call to `url`. */

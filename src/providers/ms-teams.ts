@@ -22,6 +22,10 @@ import type { OutboundMessage, Provider, SendContext, SendResult } from './types
  * 408, 429 and 5xx are retryable, other statuses (400 bad payload, 404/410 removed webhook)
  * permanent. Bot Framework connections (`ms_teams_channel_id` / `ms_teams_user_id` without a
  * webhook) are not supported: a permanent failure for that connection.
+ *
+ * The webhook URL is channel data, which the recipient may set for themselves, so it is posted
+ * only through the SSRF-guarded client (net/outbound-http.ts): a private, loopback or metadata
+ * address is a permanent failure unless HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS is set.
  */
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 
@@ -39,16 +43,18 @@ export function teamsBody(t: ChatText): Record<string, unknown> {
 
 const FAILED_INSIDE = /^Webhook message delivery failed/i;
 
-async function postWebhook(raw: string, body: Record<string, unknown>, fallbackId: string): Promise<SendResult> {
+async function postWebhook(raw: string, body: Record<string, unknown>, context: SendContext): Promise<SendResult> {
   const url = parseWebhookUrl(raw);
   if (!url) return notSent('the connection\'s incoming_webhook.url is not an http(s) URL');
-  const answer = await httpCall({ method: 'POST', url: url.href, body, secretValues: webhookSecrets(raw) });
+  const answer = await httpCall({
+    method: 'POST', url: url.href, urlFrom: 'data', allowPrivateNetworks: context.outbound.allowPrivateNetworks, body, secretValues: webhookSecrets(raw),
+  });
   const text = typeof answer.body === 'string' ? answer.body.trim() : '';
   if (answer.status >= 200 && answer.status < 300 && FAILED_INSIDE.test(text)) {
     const inner = Number(/HTTP error (\d{3})/i.exec(text)?.[1] ?? 0);
     return { outcome: inner === 0 || isRetryableStatus(inner) ? 'retryable' : 'permanent', error: text.slice(0, 200), call: answer.call };
   }
-  return verdict(answer, () => undefined, fallbackId, (b) => {
+  return verdict(answer, () => undefined, context.idempotencyKey, (b) => {
     const e = (b as { error?: { message?: unknown; code?: unknown } } | null)?.error;
     if (e && typeof e === 'object') return `${String(e.code ?? 'error')}: ${String(e.message ?? '')}`;
     return typeof b === 'string' && b !== '' ? b.slice(0, 200) : undefined;
@@ -62,7 +68,7 @@ export const msTeamsProvider: Provider = {
     const body = teamsBody(chatText(message));
     return sendToConnections(message, 'Microsoft Teams', async (connection: ChatConnection) => {
       const webhook = incomingWebhookUrl(connection);
-      if (webhook) return postWebhook(webhook, body, context.idempotencyKey);
+      if (webhook) return postWebhook(webhook, body, context);
       if (nonEmptyString(connection.ms_teams_channel_id) || nonEmptyString(connection.ms_teams_user_id)) {
         return notSent('Bot Framework connections (ms_teams_channel_id / ms_teams_user_id) are not supported; give the connection an incoming_webhook.url');
       }

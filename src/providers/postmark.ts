@@ -78,6 +78,7 @@ export const postmarkProvider: Provider = {
     const answer = await httpCall({
       method: 'POST',
       url,
+      urlFrom: 'settings',
       headers: { [TOKEN_HEADER]: token, Accept: 'application/json', 'Content-Type': 'application/json' },
       body,
       secretHeaders: [TOKEN_HEADER],

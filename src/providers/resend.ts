@@ -114,6 +114,7 @@ export const resendProvider: Provider = {
     const answer = await httpCall({
       method: 'POST',
       url,
+      urlFrom: 'settings',
       headers,
       body,
       secretValues: [apiKey],

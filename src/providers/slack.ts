@@ -30,6 +30,12 @@ import type { OutboundMessage, Provider, SendContext, SendResult } from './types
  * is merged into the body, and when it sends blocks or attachments the summary (else the
  * markdown) becomes `text`, the notification fallback. Webhook URLs and tokens are secrets: the
  * delivery log never shows them.
+ *
+ * Where addresses come from: an incoming-webhook URL is channel data, which the recipient may set
+ * for themselves (a browser with a user token), so it is posted only through the SSRF-guarded
+ * client (net/outbound-http.ts; a private, loopback or metadata address is a permanent failure
+ * unless HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS is set). `base_url` is operator configuration and
+ * trusted: it may name a private proxy. Tokens from channel data only ever go to `base_url`.
  */
 interface SlackSettings {
   bot_token?: string;
@@ -56,11 +62,13 @@ function channelDataToken(message: OutboundMessage): string | null {
   return token && nonEmptyString(token.access_token) ? token.access_token : null;
 }
 
-async function postWebhook(raw: string, body: Record<string, unknown>, fallbackId: string): Promise<SendResult> {
+async function postWebhook(raw: string, body: Record<string, unknown>, context: SendContext): Promise<SendResult> {
   const url = parseWebhookUrl(raw);
   if (!url) return notSent('the connection\'s incoming_webhook.url is not an http(s) URL');
-  const answer = await httpCall({ method: 'POST', url: url.href, body, secretValues: webhookSecrets(raw) });
-  return verdict(answer, () => undefined, fallbackId, (b) => (typeof b === 'string' && b !== '' ? b.slice(0, 200) : undefined));
+  const answer = await httpCall({
+    method: 'POST', url: url.href, urlFrom: 'data', allowPrivateNetworks: context.outbound.allowPrivateNetworks, body, secretValues: webhookSecrets(raw),
+  });
+  return verdict(answer, () => undefined, context.idempotencyKey, (b) => (typeof b === 'string' && b !== '' ? b.slice(0, 200) : undefined));
 }
 
 function webApiVerdict(answer: HttpAnswer, channel: string): SendResult {
@@ -94,6 +102,7 @@ async function postMessage(s: SlackSettings, token: string | null, channel: stri
   const answer = await httpCall({
     method: 'POST',
     url: endpoint.href,
+    urlFrom: 'settings',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
     body: { ...body, channel },
     secretValues: [token],
@@ -110,7 +119,7 @@ export const slackProvider: Provider = {
     const sharedToken = channelDataToken(message) ?? (nonEmptyString(s.bot_token) ? s.bot_token : null);
     return sendToConnections(message, 'Slack', (connection: ChatConnection) => {
       const webhook = incomingWebhookUrl(connection);
-      if (webhook) return postWebhook(webhook, body, context.idempotencyKey);
+      if (webhook) return postWebhook(webhook, body, context);
       const channel = nonEmptyString(connection.channel_id) ? connection.channel_id : nonEmptyString(connection.user_id) ? connection.user_id : null;
       if (!channel) return Promise.resolve(notSent('the Slack connection has neither incoming_webhook.url nor channel_id / user_id'));
       const token = nonEmptyString(connection.access_token) ? connection.access_token : sharedToken;

@@ -74,6 +74,7 @@ export const twilioProvider: Provider = {
     const answer = await httpCall({
       method: 'POST',
       url,
+      urlFrom: 'settings',
       headers: {
         authorization: `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`,
         'content-type': 'application/x-www-form-urlencoded',

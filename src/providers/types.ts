@@ -33,6 +33,12 @@ export interface SendContext {
   idempotencyKey: string;
   /** 1 for the first attempt. */
   attempt: number;
+  /**
+   * The operator's policy for addresses that come from data (chat incoming-webhook URLs in
+   * channel data, webhook channel URLs from templates): `allowPrivateNetworks` turns the SSRF
+   * guard off (HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS, default false).
+   */
+  outbound: { allowPrivateNetworks: boolean };
 }
 
 /**

@@ -77,6 +77,7 @@ export const vonageProvider: Provider = {
     const answer = await httpCall({
       method: 'POST',
       url,
+      urlFrom: 'settings',
       headers: {
         authorization: `Basic ${Buffer.from(`${apiKey}:${apiSecret}`).toString('base64')}`,
         'content-type': 'application/json',

@@ -1,4 +1,5 @@
 import { OutboundError, sendOutbound } from '../net/outbound-http.js';
+import { ALLOW_PRIVATE_HINT } from '../net/ssrf-guard.js';
 import { isRetryableStatus } from './http-call.js';
 import { signature } from '../engine/steps/fetch-request.js';
 import { toReference } from '../domain/recipients.js';
@@ -16,10 +17,11 @@ import type { CallSummary, OutboundMessage, Provider, SendContext, SendResult } 
  *   are treated as secrets: shown as `[REDACTED]` in delivery logs and scrubbed from logged bodies.
  *   A header of the same name in the template wins.
  * - `timeout_ms`: the deadline for the whole exchange (default 15 s).
- * - `allow_private_networks`: let the URL reach loopback, private, link-local and metadata
- *   addresses. Off by default: the URL is a template over trigger data, so the same SSRF guard
- *   as `http_fetch` steps applies (net/ssrf-guard.ts: every resolved address is checked and the
- *   connection goes to the checked address; redirects are never followed).
+ * - `allow_private_networks`: let this channel's URLs reach loopback, private, link-local and
+ *   metadata addresses (HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS allows them for every channel).
+ *   Off by default: the URL is a template over trigger data, so it goes through the SSRF-guarded
+ *   client like `http_fetch` steps (net/outbound-http.ts: every resolved address is checked and
+ *   the connection goes to the checked address; redirects are never followed).
  *
  * Headers sent: the channel's `headers`, then the template's (names lower-cased),
  * `content-type: application/json` when there is a body and none was given,
@@ -144,7 +146,7 @@ export const webhookProvider: Provider = {
 
     try {
       const res = await sendOutbound({ method, url, headers, body }, {
-        allowPrivateNetworks: s.allow_private_networks === true,
+        allowPrivateNetworks: context.outbound.allowPrivateNetworks || s.allow_private_networks === true,
         timeoutMs: typeof s.timeout_ms === 'number' && s.timeout_ms > 0 ? s.timeout_ms : undefined,
       });
       const call: CallSummary = { request, response: { status: res.status, headers: {}, body: loggedBody(res.body, secrets) } };
@@ -153,7 +155,7 @@ export const webhookProvider: Provider = {
       return { outcome: isRetryableStatus(res.status) ? 'retryable' : 'permanent', error, call };
     } catch (err) {
       if (err instanceof OutboundError) {
-        const reason = err.message.replace('set fetchAllowPrivateNetworks to allow it', 'set the channel setting allow_private_networks to allow it');
+        const reason = err.message.replace(ALLOW_PRIVATE_HINT, `${ALLOW_PRIVATE_HINT}, or the channel setting allow_private_networks for this channel`);
         return {
           outcome: err.retryable ? 'retryable' : 'permanent',
           error: reason,

@@ -33,6 +33,8 @@ export interface DeliveryTaskOptions {
   logger: FastifyBaseLogger;
   workerId?: string;
   providers?: ReadonlyMap<string, Provider>;
+  /** The SSRF policy for addresses from data (chat webhook URLs, webhook channel URLs); private networks refused by default. */
+  outbound?: { allowPrivateNetworks: boolean };
 }
 
 interface Attempted {
@@ -59,6 +61,7 @@ const noCall = (reason: string): SendResult['call'] => ({
 export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
   const owner = `delivery:${opts.workerId ?? randomUUID()}`;
   const registry = opts.providers ?? defaultProviders;
+  const outbound = opts.outbound ?? { allowPrivateNetworks: false };
 
   /** Tries the channel's providers in order until one sends, one fails permanently, or none is left. */
   async function attempt(job: ClaimedDelivery, circuits: CircuitRow[]): Promise<Attempted> {
@@ -79,7 +82,7 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
       const result: SendResult = provider
         ? await provider.send(
           { id: job.message_id, recipient: job.recipient, channelType: job.channel.type, content: job.content, workflow: job.workflow_key, tenant: job.tenant_id, data: job.data },
-          { channel: { ...job.channel, provider: link.provider, settings: link.settings ?? {} }, idempotencyKey: `herald-${job.message_id}`, attempt: job.attempts },
+          { channel: { ...job.channel, provider: link.provider, settings: link.settings ?? {} }, idempotencyKey: `herald-${job.message_id}`, attempt: job.attempts, outbound },
         )
         : { outcome: 'permanent', error: `unknown provider "${link.provider}"`, call: noCall(`no provider named "${link.provider}"`) };
       const serviceName = provider?.serviceName ?? link.provider;

@@ -266,7 +266,7 @@ describe.each(engines)('http_fetch steps (%s)', (engine) => {
   });
 
   it('refuses loopback, metadata and private addresses unless private networks are allowed', async () => {
-    await start({ fetch: { allowPrivateNetworks: false } });
+    await start({ outbound: { allowPrivateNetworks: false } });
     api.reply('/profiles/ada', json(200, { score: 1 }));
     const targets = { ada: api.base, bob: 'http://169.254.169.254/latest/meta-data', cyd: 'http://10.0.0.1' };
     for (const [user, base] of Object.entries(targets)) await t.knock.workflows.trigger('profile', { recipients: [user], data: { base } });
@@ -276,9 +276,9 @@ describe.each(engines)('http_fetch steps (%s)', (engine) => {
       return run.events.find((e) => e.event === 'run_halted')?.data?.reason;
     }));
     expect(reasons.sort()).toEqual([
-      'http_fetch failed: refused to connect to 10.0.0.1: it is a private address (set fetchAllowPrivateNetworks to allow it)',
-      'http_fetch failed: refused to connect to 127.0.0.1: it is a loopback address (set fetchAllowPrivateNetworks to allow it)',
-      'http_fetch failed: refused to connect to 169.254.169.254: it is a link-local address (set fetchAllowPrivateNetworks to allow it)',
+      'http_fetch failed: refused to connect to 10.0.0.1: it is a private address (set HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS to allow it)',
+      'http_fetch failed: refused to connect to 127.0.0.1: it is a loopback address (set HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS to allow it)',
+      'http_fetch failed: refused to connect to 169.254.169.254: it is a link-local address (set HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS to allow it)',
     ]);
     expect(api.hits).toHaveLength(0);
   });

@@ -37,6 +37,8 @@ describe.each(engines)('webhook channel (%s)', (engine) => {
     receiver = await new WebhookReceiver().start();
     t = await startTestHerald(engine, {
       workflows,
+      // Herald's default: only the channel that sets allow_private_networks may reach the loopback receiver.
+      outbound: { allowPrivateNetworks: false },
       channels: [
         { key: 'hooks', type: 'http', provider: 'webhook', settings: { signing_key: SIGNING_KEY, headers: { Authorization: STATIC_AUTH }, allow_private_networks: true, timeout_ms: 5_000 } },
         { key: 'guarded-hooks', type: 'http', provider: 'webhook', settings: { signing_key: SIGNING_KEY } },

@@ -66,10 +66,13 @@ export interface StartOptions {
   signingPublicKey?: string;
   fanoutPageSize?: number;
   /**
-   * http_fetch: the harness allows private networks (test servers listen on 127.0.0.1) unless
-   * `allowPrivateNetworks: false` is passed; `timeoutMs` shortens the 15 s request timeout.
+   * Outbound calls to addresses from data (http_fetch, webhook channel, chat incoming webhooks):
+   * the harness allows private networks (test servers listen on 127.0.0.1) unless
+   * `allowPrivateNetworks: false` is passed, as Herald's default is.
    */
-  fetch?: { allowPrivateNetworks?: boolean; timeoutMs?: number };
+  outbound?: { allowPrivateNetworks?: boolean };
+  /** http_fetch: `timeoutMs` shortens the 15 s request timeout. */
+  fetch?: { timeoutMs?: number };
   /** Configured channels, channel groups and email layouts, as `HERALD_CHANNELS` etc. would give. */
   channels?: HeraldOptions['channels'];
   channelGroups?: HeraldOptions['channelGroups'];
@@ -88,7 +91,8 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
     workflowsDir,
     signingPublicKey: opts.signingPublicKey,
     fanoutPageSize: opts.fanoutPageSize,
-    fetch: { allowPrivateNetworks: true, ...opts.fetch },
+    outbound: { allowPrivateNetworks: true, ...opts.outbound },
+    fetch: opts.fetch,
     channels: opts.channels,
     channelGroups: opts.channelGroups,
     emailLayouts: opts.emailLayouts,
