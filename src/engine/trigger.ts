@@ -7,6 +7,7 @@ import type { NewRun } from '../domain/run.js';
 import { validateTriggerData } from '../domain/trigger-data-schema.js';
 import { cachedDefinition, type EngineCaches } from './caches.js';
 import { canonicalHash } from './canonical-hash.js';
+import { checkTriggerSize } from './trigger-limits.js';
 import type { TriggerOptions, TriggerOutcome, TriggerRequest } from './engine.js';
 import { entityMapKey, type EngineStore, type IdempotencyRecord, type TriggerWrite } from './ports.js';
 
@@ -27,6 +28,7 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
  * the workflow_run_id; then the workers are woken.
  */
 export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req: TriggerRequest, opts: TriggerOptions, fresh = false): Promise<TriggerOutcome> {
+  checkTriggerSize(req);
   const now = deps.clock.now();
   const hash = opts.idempotencyKey ? canonicalHash({ workflowKey, req }) : '';
   if (opts.idempotencyKey) {

@@ -1,6 +1,18 @@
 import type { FastifyError } from 'fastify';
 import { HeraldError, errors, type FieldError } from '../../domain/errors.js';
+import { CommitOutcomeUnknown } from '../../store/db.js';
 import type { App } from '../types.js';
+import { frameworkError } from './framework-errors.js';
+
+/**
+ * PostgreSQL errors that can only come from the data sent (class 22 "data exception": NUL,
+ * invalid text, out-of-range numbers and dates; 54000 "program limit exceeded": an index row too
+ * large). They are the caller's fault, never a reason to retry.
+ */
+function isInputRejectedBySql(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22[0-9A-Z]{3}|54000)$/.test(code);
+}
 
 /** Turns an ajv error path such as `/recipients/0/id` into `recipients[0].id`. */
 function fieldName(context: string | undefined, instancePath: string, missing?: string): string {
@@ -32,8 +44,14 @@ export function registerErrorHandling(app: App): void {
       const fields = validationErrors(err as FastifyError);
       herald = errors.invalidParams(`Invalid request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields);
     } else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
-      const status = (err as FastifyError).statusCode!;
-      herald = new HeraldError(status, status === 413 ? 'request_too_large' : 'invalid_params', err.message, 'invalid_request_error');
+      herald = frameworkError((err as FastifyError).code, (err as FastifyError).statusCode!, err.message);
+    } else if (err instanceof CommitOutcomeUnknown) {
+      request.log.error({ err }, 'connection lost during COMMIT: outcome unknown');
+      herald = errors.outcomeUnknown(request.headers['idempotency-key'] !== undefined);
+    } else if (isInputRejectedBySql(err)) {
+      // A safety net: the checks above the store should have refused this input with the field named.
+      request.log.warn({ err }, 'input refused by the database');
+      herald = errors.invalidParams('A value in the request cannot be stored (it is malformed, out of range or too large).');
     } else {
       request.log.error({ err }, 'unhandled error');
       herald = errors.internal();

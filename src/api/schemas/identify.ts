@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { CursorQuery } from './common.js';
+import { CursorQuery, Id } from './common.js';
 
 /*
  * Request schemas shared by the user, object and tenant routes (they all take the same inline
@@ -11,9 +11,9 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Unsafe<Static<T> 
 
 export const AnyObject = Type.Object({}, { additionalProperties: true });
 /** `{channel id or key: data}`; null data unsets that channel. */
-export const InlineChannelData = Type.Record(Type.String(), Nullable(AnyObject), { description: 'Channel id or key → channel data; merged by channel' });
+export const InlineChannelData = Type.Record(Type.String(), Nullable(AnyObject), { description: 'Channel id or key → channel data; merged by channel', propertyNames: Id });
 /** `{preference set id: PreferenceSetRequest}`; deep-merged into the stored sets. */
-export const InlinePreferences = Type.Record(Type.String(), Nullable(AnyObject), { description: 'Preference set id → set; deep-merged' });
+export const InlinePreferences = Type.Record(Type.String(), Nullable(AnyObject), { description: 'Preference set id → set; deep-merged', propertyNames: Id });
 
 export const CommonIdentifyFields = {
   name: Type.Optional(Nullable(Type.String())),

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { Id } from './common.js';
 import { CommonIdentifyFields, Nullable } from './identify.js';
 
 /**
@@ -6,7 +7,7 @@ import { CommonIdentifyFields, Nullable } from './identify.js';
  * items, audience members). Custom properties are allowed and merged like PUT /v1/users/{id}.
  */
 export const InlineIdentifyUser = Type.Object({
-  id: Type.String({ minLength: 1 }),
+  id: Id,
   ...CommonIdentifyFields,
   email: Type.Optional(Nullable(Type.String())),
   phone_number: Type.Optional(Nullable(Type.String())),

@@ -1,0 +1,63 @@
+import sjson from 'secure-json-parse';
+import { errors, HeraldError } from '../../domain/errors.js';
+import { JSON_MAX_DEPTH } from '../../domain/limits.js';
+import { findUnstorableText } from '../../domain/stored-text.js';
+
+/**
+ * Parses a JSON request body, refusing before anything else sees it:
+ * - nesting deeper than JSON_MAX_DEPTH (a deep value overflows the stack of JSON.stringify and of
+ *   every recursive walker later on) — checked on the text, iteratively, before parsing;
+ * - `__proto__` / `constructor.prototype` keys (prototype poisoning), via secure-json-parse;
+ * - NUL characters and lone surrogates in any string or key, which PostgreSQL cannot store.
+ * An empty body is no body: Knock's SDKs send `Content-Type: application/json` on bodiless calls.
+ */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  const depth = nestingDepth(text, JSON_MAX_DEPTH);
+  if (depth > JSON_MAX_DEPTH) {
+    throw new HeraldError(400, 'invalid_json', `The request body nests deeper than ${JSON_MAX_DEPTH} levels of objects and arrays.`, 'invalid_request_error',
+      [{ field: 'body', message: `nests deeper than ${JSON_MAX_DEPTH} levels`, type: 'too_deep' }]);
+  }
+  let value: unknown;
+  try {
+    value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    const poisoned = /prototype/i.test((err as Error).message);
+    throw new HeraldError(400, 'invalid_json', poisoned
+      ? 'The request body contains a "__proto__" or "constructor.prototype" key, which is refused.'
+      : `The request body is not valid JSON: ${(err as Error).message}`, 'invalid_request_error');
+  }
+  const bad = findUnstorableText(value, '');
+  if (bad.length > 0) {
+    const named = bad.map((e) => ({ ...e, field: e.field || 'body' }));
+    throw errors.invalidParams(`Invalid request: ${named.map((e) => `${e.field} ${e.message}`).join('; ')}`, named);
+  }
+  return value;
+}
+
+/**
+ * The deepest nesting of `{`/`[` outside strings, stopping as soon as it passes `stopAbove`.
+ * A single pass over the text; syntax errors are left to the parser.
+ */
+export function nestingDepth(text: string, stopAbove: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) {
+        max = depth;
+        if (max > stopAbove) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return max;
+}
