@@ -113,7 +113,7 @@ async function main() {
   await herald.engine.trigger('later', { recipients, cancellation_key: 'bench' }, {});
   await herald.worker.drain();
   t0 = performance.now();
-  const cancelled = await herald.engine.cancel('later', { cancellation_key: 'bench' });
+  const cancelled = (await herald.engine.cancel('later', { cancellation_key: 'bench' })).cancelled;
   const cancelMs = performance.now() - t0;
   t0 = performance.now();
   await herald.engine.trigger('later', { recipients: recipients.slice(0, 1), cancellation_key: 'bench-1' }, {});
@@ -132,7 +132,7 @@ async function main() {
   for (let i = 0; i < RACES; i++) {
     const key = `race-${i}`;
     await herald.engine.trigger('hello', { recipients: [`racer-${i}`], cancellation_key: key }, {});
-    const n = await herald.engine.cancel('hello', { cancellation_key: key });
+    const n = (await herald.engine.cancel('hello', { cancellation_key: key })).cancelled;
     cancelledRuns += n;
     if (n > 0) {
       await new Promise((r) => setTimeout(r, 2));

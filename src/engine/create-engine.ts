@@ -24,7 +24,7 @@ export function createEngine(base: {
   const deps = { ...base, caches: createEngineCaches() };
   return {
     trigger: (key, request, opts) => acceptTrigger(deps, key, request, opts),
-    cancel: (key, request) => cancelRuns(deps, key, request),
+    cancel: (key, request, opts) => cancelRuns(deps, key, request, opts),
     deliverEvent: (request) => deliverWorkflowEvent(deps, request),
     advanceBatch: (runs, owner) => advanceBatch(deps, runs, owner),
   };

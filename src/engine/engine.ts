@@ -23,6 +23,19 @@ export interface CancelRequest {
   recipients?: RecipientReference[] | null;
 }
 
+export interface CancelOptions {
+  idempotencyKey?: string;
+  requestId?: string;
+}
+
+export interface CancelOutcome {
+  /** How many runs this cancel stopped (a replay answers the first request's count). */
+  cancelled: number;
+  /** True when an earlier answer was replayed for the same Idempotency-Key. */
+  replayed: boolean;
+  originalRequestId?: string;
+}
+
 export interface TriggerOptions {
   idempotencyKey?: string;
   requestId?: string;
@@ -48,8 +61,8 @@ export interface WorkflowEventRequest {
 /** What the API asks of the engine. The engine owns runs; the API only translates HTTP. */
 export interface Engine {
   trigger(workflowKey: string, request: TriggerRequest, opts: TriggerOptions): Promise<TriggerOutcome>;
-  /** Cancels matching unfinished runs synchronously; returns how many were cancelled. */
-  cancel(workflowKey: string, request: CancelRequest): Promise<number>;
+  /** Cancels matching unfinished runs synchronously; a retry with the same Idempotency-Key replays the answer. */
+  cancel(workflowKey: string, request: CancelRequest, opts?: CancelOptions): Promise<CancelOutcome>;
   /** Wakes the runs waiting (wait_for_event) for this event whose match conditions hold; returns how many. */
   deliverEvent(request: WorkflowEventRequest): Promise<number>;
 }

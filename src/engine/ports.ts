@@ -34,8 +34,13 @@ export interface EngineStore {
    */
   writeTrigger(write: TriggerWrite): Promise<'written' | 'stale_workflow' | 'idempotency_taken'>;
 
-  /** Cancels matching unfinished runs and records the request, atomically; returns the run ids. */
-  cancelRuns(match: CancelMatch, now: Date, eventsFor: (runIds: string[]) => RunEvent[]): Promise<string[]>;
+  /**
+   * Cancels matching unfinished runs and records the request, atomically; returns the run ids.
+   * With `idempotency`, its record is claimed in the same transaction, whose response is made
+   * from the count; 'idempotency_taken' (nothing changed) when a concurrent request holds the key.
+   */
+  cancelRuns(match: CancelMatch, now: Date, eventsFor: (runIds: string[]) => RunEvent[],
+    idempotency?: { record: (cancelled: number) => IdempotencyRecord; expiresAt: Date }): Promise<string[] | 'idempotency_taken'>;
   /**
    * Counts a throttle step's execution in its window; false = over the limit. Idempotent per
    * (run, step), and serialised per window so concurrent runs never exceed the limit.

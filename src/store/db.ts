@@ -22,3 +22,14 @@ export interface Db extends Queryable {
   channelName(channel: string): string;
   close(): Promise<void>;
 }
+
+/**
+ * The connection was lost while COMMIT was in flight: the transaction may have committed or not,
+ * and nobody can tell from here. Distinct from other failures, which roll back for certain.
+ */
+export class CommitOutcomeUnknown extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`connection lost during COMMIT: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'CommitOutcomeUnknown';
+  }
+}

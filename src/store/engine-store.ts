@@ -67,14 +67,22 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
         throw err;
       }
     },
-    cancelRuns: (match, now, eventsFor) => db.transaction(async (tx) => {
-      // Fan-outs first: this waits for a page in flight, so the runs it creates are cancelled below.
-      await cancelPendingFanouts(tx, match, now);
-      const ids = await cancelMatchingRuns(tx, match, now);
-      await insertRunEvents(tx, eventsFor(ids));
-      await recordCancellation(tx, newId(), match, ids.length, now);
-      return ids;
-    }),
+    async cancelRuns(match, now, eventsFor, idempotency) {
+      try {
+        return await db.transaction(async (tx) => {
+          // Fan-outs first: this waits for a page in flight, so the runs it creates are cancelled below.
+          await cancelPendingFanouts(tx, match, now);
+          const ids = await cancelMatchingRuns(tx, match, now);
+          await insertRunEvents(tx, eventsFor(ids));
+          await recordCancellation(tx, newId(), match, ids.length, now);
+          if (idempotency && !(await claimIdempotencyKey(tx, idempotency.record(ids.length), now, idempotency.expiresAt))) throw new Abort('idempotency_taken');
+          return ids;
+        });
+      } catch (err) {
+        if (err instanceof Abort && err.outcome === 'idempotency_taken') return err.outcome;
+        throw err;
+      }
+    },
     async checkpointRuns(owner, outcomes, now) {
       const channel = db.channelName(NEW_MESSAGES_CHANNEL);
       // Effects (entity updates, child triggers) must commit with the step: one transaction then.

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Db, Queryable } from './db.js';
+import { CommitOutcomeUnknown, type Db, type Queryable } from './db.js';
 
 // Keep bigint/numeric as JS numbers where safe: counts come back as int8.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -83,9 +83,16 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
       try {
         await client.query('BEGIN');
         const result = await fn(asQueryable(client));
-        await client.query('COMMIT');
+        try {
+          await client.query('COMMIT');
+        } catch (err) {
+          // No answer to COMMIT (connection gone, backend terminated): committed or not, unknown.
+          if (isConnectionLoss(err)) { broken = err as Error; throw new CommitOutcomeUnknown(err); }
+          throw err;
+        }
         return result;
       } catch (err) {
+        if (err instanceof CommitOutcomeUnknown) throw err;
         await client.query('ROLLBACK').catch(() => {});
         broken ??= err instanceof Error && /terminat|ECONNRESET|Connection/i.test(err.message) ? err : undefined;
         throw err;
@@ -120,4 +127,16 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
       await pool.end();
     },
   };
+}
+
+/**
+ * The server did not answer: a client-side connection error (no SQLSTATE), a connection
+ * exception (class 08) or an operator intervention such as pg_terminate_backend (57P01–57P05).
+ * An error the server answered with otherwise (a deferred constraint, a serialization failure)
+ * means the transaction rolled back.
+ */
+function isConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith('08') || /^57P0[1-5]$/.test(code);
 }
