@@ -6,11 +6,14 @@
  *
  * Any JSON key ending in `@`, at any depth, names a file relative to the workflow's
  * directory; the file's content replaces the field under the key without `@` (`.json` files
- * are parsed, and may themselves hold `@` keys). One broken workflow is reported and
- * skipped so the others still load. Subdirectories without a workflow.json are ignored.
+ * are parsed, and may themselves hold `@` keys). A referenced file must stay inside the workflow's
+ * directory after symbolic links are resolved. One broken workflow is reported and skipped so
+ * the others still load — whatever breaks it. Subdirectories without a workflow.json are ignored.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, realpath } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
+import { nestingDepth } from '../domain/json-depth.js';
+import { JSON_MAX_DEPTH } from '../domain/limits.js';
 import { validateWorkflowDefinition, type WorkflowDefinition } from '../domain/workflow.js';
 
 export interface WorkflowLoadError {
@@ -42,7 +45,9 @@ export async function loadWorkflowsFromDirectory(dir: string): Promise<LoadedWor
   for (const name of dirs) {
     const workflowDir = join(root, name);
     const file = join(workflowDir, WORKFLOW_FILE);
-    const loaded = await loadOne(workflowDir, name);
+    const loaded = await loadOne(workflowDir, name).catch((err: unknown): LoadOutcome => (
+      // Whatever a file does to the loader (it is operator input, but may be generated), it stays that workflow's error.
+      { errors: [{ path: file, field: '', message: `cannot be loaded: ${(err as Error).message}` }] }));
     if (loaded === null) continue;
     if ('errors' in loaded) {
       result.errors.push(...loaded.errors);
@@ -72,12 +77,9 @@ async function loadOne(workflowDir: string, dirName: string): Promise<LoadOutcom
     return { errors: [{ path: file, field: '', message: `cannot be read: ${(err as Error).message}` }] };
   }
 
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { errors: [{ path: file, field: '', message: `is not valid JSON: ${(err as Error).message}` }] };
-  }
+  const parsed = parseJson(text);
+  if ('error' in parsed) return { errors: [{ path: file, field: '', message: parsed.error }] };
+  const raw = parsed.value;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { errors: [{ path: file, field: '', message: 'must contain a JSON object' }] };
   }
@@ -128,6 +130,12 @@ async function readReferencedFile(ref: unknown, field: string, workflowDir: stri
     errors.push({ path: owner, field, message: `"${ref}" points outside the workflow directory` });
     return undefined;
   }
+  // ... also once symbolic links are followed (a link to /etc/passwd is not part of the tree).
+  const [realDir, realFile] = await Promise.all([realpath(workflowDir), realpath(path).catch(() => null)]);
+  if (realFile !== null && !realFile.startsWith(realDir + sep)) {
+    errors.push({ path: owner, field, message: `"${ref}" resolves (through a symbolic link) outside the workflow directory` });
+    return undefined;
+  }
   if (stack.includes(path)) {
     errors.push({ path: owner, field, message: `"${ref}" references itself` });
     return undefined;
@@ -141,10 +149,20 @@ async function readReferencedFile(ref: unknown, field: string, workflowDir: stri
     return undefined;
   }
   if (extname(path).toLowerCase() !== '.json') return text;
-  try {
-    return await resolveFileRefs(JSON.parse(text), field.slice(0, -1), workflowDir, [...stack, path], errors);
-  } catch (err) {
-    errors.push({ path, field: '', message: `is not valid JSON: ${(err as Error).message}` });
+  const parsed = parseJson(text);
+  if ('error' in parsed) {
+    errors.push({ path, field: '', message: parsed.error });
     return undefined;
+  }
+  return resolveFileRefs(parsed.value, field.slice(0, -1), workflowDir, [...stack, path], errors);
+}
+
+/** Parses a workflow file, refusing nesting deeper than JSON_MAX_DEPTH before the recursive walkers see it. */
+function parseJson(text: string): { value: unknown } | { error: string } {
+  if (nestingDepth(text, JSON_MAX_DEPTH) > JSON_MAX_DEPTH) return { error: `is malformed: it nests deeper than ${JSON_MAX_DEPTH} levels of objects and arrays` };
+  try {
+    return { value: JSON.parse(text) };
+  } catch (err) {
+    return { error: `is not valid JSON: ${(err as Error).message}` };
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -88,6 +88,48 @@ describe('loadWorkflowsFromDirectory', () => {
     const { errors } = await loadWorkflowsFromDirectory(root);
 
     expect(errors).toMatchObject([{ field: 'steps[0].template.markdown_body@', message: '"../secret.md" points outside the workflow directory' }]);
+  });
+
+  it('refuses a referenced file that is a symlink to a file outside the workflow directory', async () => {
+    await put('welcome/workflow.json', { name: 'Welcome', steps: [inAppStep({ 'markdown_body@': 'body.md' })] });
+    await put('outside/secret.md', 'the operator\'s secret');
+    await symlink(join(root, 'outside/secret.md'), join(root, 'welcome/body.md'));
+
+    const { workflows, errors } = await loadWorkflowsFromDirectory(root);
+
+    expect(workflows).toEqual([]);
+    expect(errors).toMatchObject([{ field: 'steps[0].template.markdown_body@', message: '"body.md" resolves (through a symbolic link) outside the workflow directory' }]);
+  });
+
+  it('refuses a reference through a symlinked folder that leads outside the workflow directory', async () => {
+    await put('welcome/workflow.json', { name: 'Welcome', steps: [inAppStep({ 'markdown_body@': 'parts/secret.md' })] });
+    await put('outside/secret.md', 'nope');
+    await symlink(join(root, 'outside'), join(root, 'welcome/parts'));
+
+    const { errors } = await loadWorkflowsFromDirectory(root);
+
+    expect(errors).toMatchObject([{ field: 'steps[0].template.markdown_body@', message: expect.stringContaining('outside the workflow directory') }]);
+  });
+
+  it('follows a symlink that stays inside the workflow directory', async () => {
+    await put('welcome/workflow.json', { name: 'Welcome', steps: [inAppStep({ 'markdown_body@': 'body.md' })] });
+    await put('welcome/templates/body.md', 'Hi');
+    await symlink(join(root, 'welcome/templates/body.md'), join(root, 'welcome/body.md'));
+
+    const { workflows, errors } = await loadWorkflowsFromDirectory(root);
+
+    expect(errors).toEqual([]);
+    expect(workflows[0].steps).toEqual([inAppStep({ markdown_body: 'Hi' })]);
+  });
+
+  it('reports a workflow.json nested 3,000 levels as malformed, and still loads the others', async () => {
+    await put('deep/workflow.json', `{"name":"Deep","steps":[],"x":${'['.repeat(3000)}${']'.repeat(3000)}}`);
+    await put('good/workflow.json', { name: 'Good', steps: [] });
+
+    const { workflows, errors } = await loadWorkflowsFromDirectory(root);
+
+    expect(workflows.map((w) => w.key)).toEqual(['good']);
+    expect(errors).toEqual([{ path: join(root, 'deep/workflow.json'), field: '', message: expect.stringContaining('nests deeper than 64 levels') }]);
   });
 
   it('reports malformed JSON without stopping the other workflows', async () => {

@@ -1,5 +1,6 @@
 import sjson from 'secure-json-parse';
 import { errors, HeraldError } from '../../domain/errors.js';
+import { nestingDepth } from '../../domain/json-depth.js';
 import { JSON_MAX_DEPTH } from '../../domain/limits.js';
 import { findUnstorableText } from '../../domain/stored-text.js';
 
@@ -33,31 +34,4 @@ export function parseJsonBody(text: string): unknown {
     throw errors.invalidParams(`Invalid request: ${named.map((e) => `${e.field} ${e.message}`).join('; ')}`, named);
   }
   return value;
-}
-
-/**
- * The deepest nesting of `{`/`[` outside strings, stopping as soon as it passes `stopAbove`.
- * A single pass over the text; syntax errors are left to the parser.
- */
-export function nestingDepth(text: string, stopAbove: number): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) {
-        max = depth;
-        if (max > stopAbove) return max;
-      }
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-    }
-  }
-  return max;
 }
