@@ -77,6 +77,8 @@ export interface StartOptions {
   channels?: HeraldOptions['channels'];
   channelGroups?: HeraldOptions['channelGroups'];
   emailLayouts?: HeraldOptions['emailLayouts'];
+  /** Request rate limits; the defaults never refill under the manual clock, so load tests pass 0 (off). */
+  rateLimits?: HeraldOptions['rateLimits'];
 }
 
 /** A real Herald on a loopback port with a manual clock; its worker is driven by `drain()`. */
@@ -96,6 +98,7 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
     channels: opts.channels,
     channelGroups: opts.channelGroups,
     emailLayouts: opts.emailLayouts,
+    rateLimits: opts.rateLimits,
   });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const address = herald.app.server.address();
