@@ -30,6 +30,9 @@ export const TRIGGER_DATA_TOTAL_MAX_BYTES = 64 * 1024 * 1024;
 /** Properties sent inline with one recipient, actor or tenant of a trigger (serialised JSON). */
 export const INLINE_ENTITY_MAX_BYTES = 256 * 1024;
 
+/** The same rule as a JSON-schema pattern, for the request schemas of ids. */
+export const ID_PATTERN = '^[^\\u0000-\\u001f\\u007f]*$';
+
 /** Control characters (C0, DEL): refused in ids, keys and header values used as values. */
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 

@@ -106,6 +106,18 @@ describe.each(engines)('bad input answers a 4xx in Knock\'s shape (%s)', (engine
     expectRefused(await call('POST', '/v1/workflows/hello/trigger', { recipients, data }), 413, 'data');
   });
 
+  it('accepts the largest trigger the limits allow: 10 MB of data for 6 recipients', async () => {
+    const data = { blob: 'x'.repeat(10 * 1024 * 1024 - 100) };
+    const recipients = Array.from({ length: 6 }, (_, i) => `edge${i}`);
+    expect((await call('POST', '/v1/workflows/hello/trigger', { recipients, data })).status).toBe(200);
+  });
+
+  it('refuses a control character in a recipient id, saying so', async () => {
+    const res = await call('POST', '/v1/workflows/hello/trigger', { recipients: ['ada\nbob'] });
+    expectRefused(res, 422, 'recipients[0]');
+    expect(res.body.message).toContain('must not contain control characters');
+  });
+
   it('refuses oversized inline recipient properties', async () => {
     const res = await call('POST', '/v1/workflows/hello/trigger', { recipients: [{ id: 'ada', bio: 'x'.repeat(300 * 1024) }] });
     expectRefused(res, 413, 'recipients[0]');

@@ -1,5 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { HeraldError, errors, type FieldError } from '../../domain/errors.js';
+import { ID_PATTERN } from '../../domain/limits.js';
 import { CommitOutcomeUnknown } from '../../store/db.js';
 import type { App } from '../types.js';
 import { frameworkError } from './framework-errors.js';
@@ -28,7 +29,8 @@ function validationErrors(err: FastifyError): FieldError[] {
     const missing = v.keyword === 'required' ? String((v.params as { missingProperty?: string }).missingProperty) : undefined;
     return {
       field: fieldName(err.validationContext, v.instancePath, missing),
-      message: v.message ?? 'is invalid',
+      // The id pattern's regex means nothing to a caller: say what it refuses.
+      message: v.keyword === 'pattern' && (v.params as { pattern?: string }).pattern === ID_PATTERN ? 'must not contain control characters' : v.message ?? 'is invalid',
       type: v.keyword === 'required' ? 'required' : 'invalid',
     };
   });

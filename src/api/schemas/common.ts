@@ -1,12 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ID_MAX_LENGTH } from '../../domain/limits.js';
+import { ID_MAX_LENGTH, ID_PATTERN } from '../../domain/limits.js';
 
 /**
  * Every id or key a caller chooses (users, objects, collections, tenants, channels, workflows,
  * cancellation keys): the same limit everywhere, so whatever a trigger creates can be read and
  * deleted through its path. Path parameters get the same check in plugins/input-checks.ts.
  */
-export const Id = Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f]*$' });
+export const Id = Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: ID_PATTERN });
 
 /** Cursor pagination parameters shared by every list endpoint (page_size 1–50, default 50). */
 export const CursorQuery = Type.Object({
