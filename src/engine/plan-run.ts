@@ -9,6 +9,7 @@ import { STEP_HANDLERS } from './steps/index.js';
 import type { StepDeps, StepResult } from './steps/types.js';
 import { addMessageRefs } from './message-refs.js';
 import { triggerFrequencyHalt } from './trigger-frequency.js';
+import { TemplateRenderError } from '../templates/liquid.js';
 
 /** A step that throws is tried this many times in total, then the run halts (Knock: 3). */
 export const MAX_STEP_ATTEMPTS = 3;
@@ -104,9 +105,16 @@ export async function planRun(deps: StepDeps, run: RunRow, def: WorkflowDefiniti
     } catch (err) {
       const failures = state.failures && state.failures.step_ref === step.ref ? state.failures.count + 1 : 1;
       ev('step_failed', step, { error: (err as Error).message }, 'error', failures);
+      if (err instanceof TemplateRenderError && err.limit !== null) {
+        // A template over its time or memory bound fails the same way every time: halt now
+        // rather than tie up a render process twice more.
+        state = withoutFailures(state);
+        ev('run_halted', step, { reason: err.message }, 'error');
+        return finish(run.error_count + 1);
+      }
       if (failures < MAX_STEP_ATTEMPTS) {
         state = { ...state, failures: { step_ref: step.ref, count: failures } };
-        return outcome({ status: 'queued', wakeAt: new Date(now().getTime() + RETRY_BACKOFF_MS * failures), keepAttempts: true });
+        return outcome({ status: 'queued', wakeAt: new Date(now().getTime() + RETRY_BACKOFF_MS * failures) });
       }
       state = withoutFailures(state);
       ev('run_halted', step, { reason: `step "${step.ref}" failed ${failures} times` }, 'error');
@@ -127,7 +135,7 @@ export async function planRun(deps: StepDeps, run: RunRow, def: WorkflowDefiniti
         state = { ...withoutFailures(state), ...result.state };
         if (result.event) events[events.length - 1].data = result.event;
         if (!result.retry) position++;
-        return outcome({ status: 'paused', wakeAt: result.until, keepAttempts: result.retry });
+        return outcome({ status: 'paused', wakeAt: result.until });
       case 'completed':
         if (result.messages) {
           messages.push(...result.messages);

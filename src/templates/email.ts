@@ -7,7 +7,7 @@
  * Values interpolated into `html_body` are HTML-escaped, so recipient input cannot inject markup;
  * the subject and text body are plain text and render unescaped.
  */
-import { renderString, type LiquidScope } from './liquid.js';
+import { renderFields, renderString, type FieldTemplate, type LiquidScope } from './liquid.js';
 
 export interface EmailContent {
   from: string | null;
@@ -22,11 +22,14 @@ export interface EmailContent {
 
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
-async function optional(source: unknown, scope: LiquidScope, field: string, escapeOutput = false): Promise<string | null> {
-  const s = text(source);
-  if (s === null) return null;
-  const out = (await renderString(s, scope, field, { escapeOutput })).trim();
-  return out === '' ? null : out;
+/** Every optional field that is a non-empty string, as templates to render together. */
+function present(fields: Record<string, [unknown, boolean?]>): Record<string, FieldTemplate> {
+  const out: Record<string, FieldTemplate> = {};
+  for (const [name, [source, escapeOutput]] of Object.entries(fields)) {
+    const s = text(source);
+    if (s !== null) out[name] = { source: s, escapeOutput: escapeOutput ?? false };
+  }
+  return out;
 }
 
 /**
@@ -54,16 +57,32 @@ export async function renderEmail(
 ): Promise<EmailContent> {
   const o = overrides ?? {};
   const s = defaults.settings;
-  const fromAddress = (await optional(o.from_address, scope, 'channel_overrides.from_address')) ?? text(s.from_address);
-  const fromName = (await optional(o.from_name, scope, 'channel_overrides.from_name')) ?? text(s.from_name);
+  // Every field in one round trip to a render process; empty results count as absent.
+  const rendered = await renderFields(present({
+    'channel_overrides.from_address': [o.from_address],
+    'channel_overrides.from_name': [o.from_name],
+    'channel_overrides.to_address': [o.to_address],
+    subject: [template.subject],
+    html_body: [template.html_body, true],
+    text_body: [template.text_body],
+    'channel_overrides.cc_address': [o.cc_address],
+    'channel_overrides.bcc_address': [o.bcc_address],
+    'channel_overrides.reply_to_address': [o.reply_to_address],
+  }), scope);
+  const field = (name: string): string | null => {
+    const out = rendered[name]?.trim();
+    return out ? out : null;
+  };
+  const fromAddress = field('channel_overrides.from_address') ?? text(s.from_address);
+  const fromName = field('channel_overrides.from_name') ?? text(s.from_name);
   return {
     from: mailbox(fromAddress, fromName) ?? text(s.from),
-    to: (await optional(o.to_address, scope, 'channel_overrides.to_address')) ?? defaults.to,
-    subject_line: (await optional(template.subject, scope, 'subject')) ?? '',
-    html_body: await inLayout(await optional(template.html_body, scope, 'html_body', true), defaults.layout?.html, scope, 'layout.html_layout'),
-    text_body: await inLayout(await optional(template.text_body, scope, 'text_body'), defaults.layout?.text, scope, 'layout.text_layout'),
-    cc: await optional(o.cc_address, scope, 'channel_overrides.cc_address'),
-    bcc: await optional(o.bcc_address, scope, 'channel_overrides.bcc_address'),
-    reply_to: (await optional(o.reply_to_address, scope, 'channel_overrides.reply_to_address')) ?? text(s.reply_to),
+    to: field('channel_overrides.to_address') ?? defaults.to,
+    subject_line: field('subject') ?? '',
+    html_body: await inLayout(field('html_body'), defaults.layout?.html, scope, 'layout.html_layout'),
+    text_body: await inLayout(field('text_body'), defaults.layout?.text, scope, 'layout.text_layout'),
+    cc: field('channel_overrides.cc_address'),
+    bcc: field('channel_overrides.bcc_address'),
+    reply_to: field('channel_overrides.reply_to_address') ?? text(s.reply_to),
   };
 }

@@ -9,7 +9,7 @@
  * author passes through, as marked renders it.
  */
 import { Marked } from 'marked';
-import { renderString, type LiquidScope } from './liquid.js';
+import { renderFields, type FieldTemplate, type LiquidScope } from './liquid.js';
 
 export interface InAppFeedTemplate {
   markdown_body: string;
@@ -29,26 +29,30 @@ const buttonName = (index: number) => ['primary', 'secondary'][index] ?? `button
 
 /** Throws TemplateRenderError naming the failing field (`markdown_body`, `action_buttons[0].label`, ...). */
 export async function renderInAppFeed(template: InAppFeedTemplate, scope: LiquidScope): Promise<ContentBlock[]> {
-  const body = await renderString(template.markdown_body, scope, 'markdown_body', { escapeOutput: true });
+  // Every field in one round trip to a render process.
+  const fields: Record<string, FieldTemplate> = { markdown_body: { source: template.markdown_body, escapeOutput: true } };
+  const hasUrl = template.action_url != null && template.action_url !== '';
+  if (hasUrl) fields.action_url = { source: template.action_url! };
+  const buttons = template.action_buttons ?? [];
+  buttons.forEach((button, i) => {
+    fields[`action_buttons[${i}].label`] = { source: button.label };
+    fields[`action_buttons[${i}].action`] = { source: button.action };
+  });
+  const out = await renderFields(fields, scope);
+  const body = out.markdown_body;
   const blocks: ContentBlock[] = [
     { name: 'body', type: 'markdown', content: body, rendered: (markdown.parse(body) as string).trim() },
   ];
-
-  if (template.action_url != null && template.action_url !== '') {
-    const url = (await renderString(template.action_url, scope, 'action_url')).trim();
+  if (hasUrl) {
+    const url = out.action_url.trim();
     blocks.push({ name: 'action_url', type: 'text', content: url, rendered: url });
   }
-
-  const buttons = template.action_buttons ?? [];
   if (buttons.length > 0) {
-    const rendered = await Promise.all(
-      buttons.map(async (button, i) => ({
-        name: buttonName(i),
-        label: await renderString(button.label, scope, `action_buttons[${i}].label`),
-        action: (await renderString(button.action, scope, `action_buttons[${i}].action`)).trim(),
-      })),
-    );
-    blocks.push({ name: 'actions', type: 'button_set', buttons: rendered });
+    blocks.push({
+      name: 'actions',
+      type: 'button_set',
+      buttons: buttons.map((_, i) => ({ name: buttonName(i), label: out[`action_buttons[${i}].label`], action: out[`action_buttons[${i}].action`].trim() })),
+    });
   }
   return blocks;
 }

@@ -1,12 +1,11 @@
 /**
- * The Liquid environment every Herald template renders in.
- *
- * Templates are user-authored, so the engine is locked down: an empty in-memory template
- * map means `{% include %}` / `{% render %}` can never read the file system, own-property
- * lookups keep templates out of prototypes, and render time is capped. Undefined variables
- * and unknown filters render as empty, as in Knock. Dates render in UTC.
+ * Rendering Liquid for the engine. Every render runs in the render worker pool (render-pool.ts)
+ * with the locked-down environment of liquid-environment.ts, so a template can neither block the
+ * event loop nor take the process down; the bounds are in render-limits.ts.
  */
-import { Liquid, type Template } from 'liquidjs';
+import type { RenderJob, RenderLimit, RenderResult } from './liquid-environment.js';
+import { RenderAborted, RenderPool } from './render-pool.js';
+import { RENDER_MEMORY_LIMIT, RENDER_OUTPUT_MAX_CHARS, RENDER_TIME_LIMIT_MS, RENDER_WORKERS, TEMPLATE_SOURCE_MAX_CHARS } from './render-limits.js';
 
 /**
  * What templates can see (Knock's template variables). No index signature on purpose, so an
@@ -26,50 +25,85 @@ export interface LiquidScope {
   actors?: unknown[];
 }
 
-/** A template failed to parse or render; `field` names the template field when known. */
+/**
+ * A template failed to parse or render; `field` names the template field when known. `limit`
+ * is set when it hit one of the render bounds: such a template fails the same way every time,
+ * so the step halts the run at once instead of retrying.
+ */
 export class TemplateRenderError extends Error {
-  constructor(message: string, readonly field?: string, options?: { cause?: unknown }) {
+  constructor(message: string, readonly field?: string, options?: { cause?: unknown; limit?: RenderLimit | 'crash' }) {
     super(message, options);
     this.name = 'TemplateRenderError';
+    this.limit = options?.limit ?? null;
+  }
+
+  readonly limit: RenderLimit | 'crash' | null;
+}
+
+export interface FieldTemplate {
+  source: string;
+  /** HTML-escape every `{{ output }}` (fields that become HTML). */
+  escapeOutput?: boolean;
+}
+
+let pool: RenderPool | null = null;
+
+/** Stops the render workers (they are started again on the next render). */
+export async function closeRenderPool(): Promise<void> {
+  const current = pool;
+  pool = null;
+  await current?.close();
+}
+
+/** What a bound means, in words for run events. */
+function limitReason(limit: RenderLimit, detail: string): string {
+  switch (limit) {
+    case 'time': return `the template took longer than ${RENDER_TIME_LIMIT_MS} ms`;
+    case 'memory': return `the template allocated more than its memory limit (${RENDER_MEMORY_LIMIT.toLocaleString('en')} characters or items)`;
+    case 'output': return `the template's output is longer than ${RENDER_OUTPUT_MAX_CHARS.toLocaleString('en')} characters`;
+    case 'source': return `the template is longer than ${TEMPLATE_SOURCE_MAX_CHARS.toLocaleString('en')} characters`;
+    default: return detail;
   }
 }
 
-function createLiquid(escapeOutput: boolean): Liquid {
-  const engine = new Liquid({
-    templates: {},
-    strictFilters: false,
-    strictVariables: false,
-    ownPropertyOnly: true,
-    timezoneOffset: 0,
-    renderLimit: 2_000,
-    // In HTML-bearing fields (markdown bodies) every `{{ output }}` is HTML-escaped, so data
-    // cannot inject markup; HTML the template author wrote still passes through.
-    ...(escapeOutput ? { outputEscape: 'escape' as const } : {}),
+const hasLiquid = (source: string) => source.includes('{{') || source.includes('{%');
+
+/**
+ * Renders several fields of one template against one scope in a single round trip to a render
+ * worker. Text without Liquid markup is returned as it is, without a round trip. Throws a
+ * TemplateRenderError naming the first field that failed.
+ */
+export async function renderFields<K extends string>(fields: Record<K, FieldTemplate>, scope: LiquidScope): Promise<Record<K, string>> {
+  const out = {} as Record<K, string>;
+  const names: K[] = [];
+  const jobs: RenderJob[] = [];
+  for (const name of Object.keys(fields) as K[]) {
+    const { source, escapeOutput } = fields[name];
+    if (!hasLiquid(source)) out[name] = source;
+    else {
+      names.push(name);
+      jobs.push({ source, escapeOutput });
+    }
+  }
+  if (jobs.length === 0) return out;
+  let results: RenderResult[];
+  try {
+    pool ??= new RenderPool(RENDER_WORKERS);
+    results = await pool.render(jobs, scope);
+  } catch (err) {
+    const limit = err instanceof RenderAborted ? err.limit : undefined;
+    const field = names.length === 1 ? names[0] : undefined;
+    throw new TemplateRenderError(field ? `Could not render ${field}: ${(err as Error).message}` : `Could not render template: ${(err as Error).message}`, field, { cause: err, limit });
+  }
+  results.forEach((r, i) => {
+    const field = names[i];
+    if (!r.ok) {
+      const reason = r.limit ? limitReason(r.limit, r.message) : r.message;
+      throw new TemplateRenderError(`Could not render ${field}: ${reason}`, field, { limit: r.limit ?? undefined });
+    }
+    out[field] = r.text;
   });
-  /**
-   * `{{ data | json }}`: the value as compact JSON (Knock's filter, used e.g. to pass data to
-   * trigger-workflow steps). Undefined becomes `null` so the output is always valid JSON.
-   */
-  engine.registerFilter('json', (value: unknown) => JSON.stringify(value ?? null));
-  return engine;
-}
-
-/** The plain environment (text fields, URLs, JSON) and the HTML-escaping one (markdown bodies). */
-export const liquid = createLiquid(false);
-const escapingLiquid = createLiquid(true);
-
-const MAX_CACHED = 1_000;
-const parsedBy = new Map<Liquid, Map<string, Template[]>>([[liquid, new Map()], [escapingLiquid, new Map()]]);
-
-/** Parsing dominates small renders; workflows reuse the same few template strings. */
-function parse(engine: Liquid, source: string): Template[] {
-  const parsed = parsedBy.get(engine)!;
-  const hit = parsed.get(source);
-  if (hit) return hit;
-  const templates = engine.parse(source);
-  if (parsed.size >= MAX_CACHED) parsed.delete(parsed.keys().next().value as string);
-  parsed.set(source, templates);
-  return templates;
+  return out;
 }
 
 /**
@@ -77,11 +111,13 @@ function parse(engine: Liquid, source: string): Template[] {
  * `escapeOutput` HTML-escapes every `{{ output }}` (for fields that become HTML).
  */
 export async function renderString(source: string, scope: LiquidScope, field?: string, opts: { escapeOutput?: boolean } = {}): Promise<string> {
-  const engine = opts.escapeOutput ? escapingLiquid : liquid;
+  if (!hasLiquid(source)) return source;
   try {
-    return String(await engine.render(parse(engine, source), scope));
+    const { text } = await renderFields({ text: { source, escapeOutput: opts.escapeOutput } }, scope);
+    return text;
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new TemplateRenderError(field ? `Could not render ${field}: ${reason}` : `Could not render template: ${reason}`, field, { cause: err });
+    if (!(err instanceof TemplateRenderError)) throw err;
+    const reason = err.message.replace(/^Could not render text: /, '');
+    throw new TemplateRenderError(field ? `Could not render ${field}: ${reason}` : `Could not render template: ${reason}`, field, { cause: err.cause, limit: err.limit ?? undefined });
   }
 }

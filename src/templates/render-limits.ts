@@ -1,0 +1,36 @@
+/**
+ * Bounds on one template render. Templates are user-authored (and will come from an API), and
+ * the data they loop over comes from triggers, so every render is bounded in time, memory and
+ * output, in a worker thread that can be thrown away (render-pool.ts). Each layer backs the
+ * previous one up: liquidjs' own limits stop the usual abuse with a clear error, the hard
+ * timeout and the worker's heap limit stop whatever slips past them without touching the
+ * process that serves the API.
+ */
+
+/** Liquid time budget of one render request (all the fields rendered together), liquidjs `renderLimit`. */
+export const RENDER_TIME_LIMIT_MS = 1_000;
+
+/**
+ * After this long the render worker is terminated and replaced, whatever it is doing (a filter
+ * or a loop liquidjs does not check the clock in). Covers copying the variables in, too.
+ */
+export const RENDER_HARD_TIMEOUT_MS = 2_000;
+
+/** Heap of each render worker (`resourceLimits.maxOldGenerationSizeMb`); above it the worker dies, not the process. */
+export const RENDER_WORKER_HEAP_MB = 128;
+
+/**
+ * liquidjs `memoryLimit`: what one render may allocate in liquidjs' own units (range items,
+ * characters built by filters such as append/join/json). Above trigger data's 10 MB so
+ * `{{ data | json }}` always fits.
+ */
+export const RENDER_MEMORY_LIMIT = 16_000_000;
+
+/** Longest text one field may render to (characters); above it the render fails. */
+export const RENDER_OUTPUT_MAX_CHARS = 16 * 1024 * 1024;
+
+/** liquidjs `parseLimit`: longest template source accepted (characters). */
+export const TEMPLATE_SOURCE_MAX_CHARS = 1_000_000;
+
+/** Render workers per process. Two, so one abusive template never holds every render up. */
+export const RENDER_WORKERS = 2;

@@ -1,0 +1,23 @@
+/**
+ * Entry of a render process (render-pool.ts): renders the fields of one request at a time with
+ * the locked-down Liquid environment and answers with the texts or the errors. The pool kills
+ * it when a render overruns; its heap limit ends it (not Herald) when a render exhausts memory.
+ */
+import { renderJobs, type RenderJob } from './liquid-environment.js';
+
+export interface RenderRequest {
+  id: number;
+  jobs: RenderJob[];
+  scope: object;
+}
+
+export interface RenderReply {
+  id: number;
+  results: ReturnType<typeof renderJobs>;
+}
+
+process.on('message', (req: RenderRequest) => {
+  process.send!({ id: req.id, results: renderJobs(req.jobs, req.scope) } satisfies RenderReply);
+});
+// Herald went away (or closed the pool): nothing is left to render for.
+process.on('disconnect', () => process.exit(0));
