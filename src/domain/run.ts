@@ -36,6 +36,8 @@ export interface TriggerSource {
   /** For `workflow_step`: the parent run and step. */
   parent_recipient_run_id?: string;
   step_ref?: string;
+  /** For `workflow_step`: how many trigger_workflow steps led here (1 = the parent was triggered otherwise). */
+  depth?: number;
 }
 
 /** Batch variables after a flush (knock-api.md §5.4). */
@@ -62,7 +64,7 @@ export interface RunState {
   /** Set on runs a fan-out created. */
   subscription?: RunSubscription;
   /** The batch this run waits in (batch step), until it is flushed. */
-  batch?: { batch_id: string; step_ref: string };
+  batch?: { batch_id: string; step_ref: string; rechecks?: number };
   /** What the batch this run carries on holds, for the steps after it (bounded by the render limit). */
   batch_result?: BatchResult;
   /** Consecutive failures of the step at `position`, for Knock's 3-attempt limit. */
@@ -121,8 +123,6 @@ export interface RunOutcome {
   state: RunState;
   wakeAt: Date | null;
   errorCount?: number;
-  /** Keep attempts (a retry of the same step) instead of resetting them for the next step. */
-  keepAttempts?: boolean;
   events: RunEvent[];
   messages: NewMessage[];
   /** The run's data from now on, when a step changed it (fetch, update_data). */

@@ -17,8 +17,14 @@ export interface AdvanceDeps {
   caches: EngineCaches;
 }
 
-/** A run whose claims keep dying (a poison run) is halted rather than retried for ever. */
-const MAX_CLAIMS = 10;
+/**
+ * A run claimed this many times in a row without any of those claims committing an outcome
+ * (its worker process died, or hung until its lease ran out, each time) is a poison run: the
+ * next claim halts it instead of letting it take workers down for ever. Claims are counted when
+ * they commit (store/runs.ts), so a crash counts; every committed outcome, a pause or a retry
+ * included, resets the count, so no legitimate wait can ever reach it.
+ */
+export const POISON_RUN_MAX_UNFINISHED_CLAIMS = 5;
 
 /**
  * Advances a batch of claimed runs with a constant number of statements: one query loads every
@@ -47,8 +53,11 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
   for (const run of runs) {
     try {
       const def = await cachedDefinition(deps.store, deps.caches, run.workflow_sha);
-      if (!def || run.attempts > MAX_CLAIMS) {
-        outcomes.push(haltedOutcome(run, deps.clock.now(), def ? `the run was claimed ${run.attempts} times without finishing` : `workflow version ${run.workflow_sha} is missing`));
+      // `attempts` includes this claim.
+      if (!def || run.attempts > POISON_RUN_MAX_UNFINISHED_CLAIMS) {
+        outcomes.push(haltedOutcome(run, deps.clock.now(), def
+          ? `the run's worker stopped ${run.attempts - 1} times while advancing it (crashed or ran out of time); halted so it cannot stop workers again`
+          : `workflow version ${run.workflow_sha} is missing`));
         continue;
       }
       const scope = buildRunScope(run, def, lookup);
@@ -56,7 +65,8 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
       const layers = preferenceLayers(preferenceSets.byEntity.get(entityMapKey({ collection: run.recipient_collection, id: run.recipient_id })), run.tenant_id, scope.tenant, preferenceSets.environmentDefault);
       outcomes.push(await planRun(deps, run, def, scope, layers));
     } catch (err) {
-      // Left claimed: the lease expires and the run is retried (and halted after MAX_CLAIMS).
+      // Left claimed: the lease expires and the run is retried (and halted as a poison run after
+      // POISON_RUN_MAX_UNFINISHED_CLAIMS).
       deps.logger.error({ err, run_id: run.id }, 'planning a run failed');
     }
   }

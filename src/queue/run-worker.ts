@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import type { RunRow } from '../domain/run.js';
-import { claimDueRuns, extendClaims, nextWakeAt } from '../store/runs.js';
+import { claimDueRuns, extendClaims, nextWakeAt, releaseClaims } from '../store/runs.js';
 import { RUNS_CHANNEL } from './wake.js';
 
 export interface RunWorkerOptions {
@@ -47,22 +47,45 @@ export class RunWorker {
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
   }
 
-  /** Claims and advances one batch; returns how many runs it claimed. */
+  /**
+   * Claims and advances one batch; returns how many runs it claimed.
+   *
+   * A run claimed before without that claim finishing (attempts > 1) may be a poison run that
+   * takes its process down. Such suspects are advanced one per claim, alone, after the rest of
+   * the batch has committed, so that a crash they cause counts against them only and never
+   * against the healthy runs claimed beside them; further suspects are given back uncounted.
+   */
   async tick(): Promise<number> {
     const now = this.opts.clock.now();
     // Each claim gets its own owner token, so a stale claim of ours can never checkpoint.
     const owner = `${this.id}/${randomUUID().slice(0, 8)}`;
-    const runs = await claimDueRuns(this.opts.db, owner, now, new Date(now.getTime() + this.leaseMs), this.batchSize);
-    if (runs.length === 0) return 0;
+    const claimed = await claimDueRuns(this.opts.db, owner, now, new Date(now.getTime() + this.leaseMs), this.batchSize);
+    if (claimed.length === 0) return 0;
+    const suspects = claimed.filter((r) => r.attempts > 1);
+    await releaseClaims(this.opts.db, owner, suspects.slice(1).map((r) => r.id), now);
+    const runs = claimed.filter((r) => r.attempts <= 1);
+    const held = suspects.length > 0 ? [...runs, suspects[0]] : runs;
     // A short lease recovers a dead worker's runs quickly; while this one is alive and busy,
     // a heartbeat keeps extending it so a slow batch is never taken over mid-way.
     const heartbeat = setInterval(() => {
-      extendClaims(this.opts.db, owner, runs.map((r) => r.id), new Date(this.opts.clock.now().getTime() + this.leaseMs))
+      extendClaims(this.opts.db, owner, held.map((r) => r.id), new Date(this.opts.clock.now().getTime() + this.leaseMs))
         .catch((err) => this.opts.logger.warn({ err }, 'extending run leases failed'));
     }, Math.max(1000, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
-    // Runs are planned in parallel lanes of up to `concurrency` runs each, and every lane
-    // commits its runs in one checkpoint statement.
+    try {
+      await this.advanceInLanes(runs, owner);
+      if (suspects.length > 0) await this.advanceInLanes([suspects[0]], owner);
+    } finally {
+      clearInterval(heartbeat);
+    }
+    return claimed.length;
+  }
+
+  /**
+   * Runs are planned in parallel lanes of up to `concurrency` runs each, and every lane commits
+   * its runs in one checkpoint statement.
+   */
+  private async advanceInLanes(runs: RunRow[], owner: string): Promise<void> {
     const lanes = Math.max(1, Math.min(this.concurrency, Math.ceil(runs.length / 10)));
     const size = Math.ceil(runs.length / lanes);
     await Promise.all(Array.from({ length: lanes }, async (_, i) => {
@@ -74,8 +97,7 @@ export class RunWorker {
         // The leases expire and another claim retries these runs; nothing is lost.
         this.opts.logger.error({ err, runs: lane.length }, 'advancing runs failed; they will be retried after their lease');
       }
-    })).finally(() => clearInterval(heartbeat));
-    return runs.length;
+    }));
   }
 
   /** Processes until nothing is due at the current clock time (tests and the CLI use this). */

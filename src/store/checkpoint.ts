@@ -15,12 +15,12 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
   if (outcomes.length === 0) return [];
   const progress = outcomes.map((o) => ({
     id: o.runId, status: o.status, position: o.position, state: o.state, wake_at: o.wakeAt,
-    error_count: o.errorCount ?? null, keep_attempts: o.keepAttempts ?? false, data: o.data ?? null,
+    error_count: o.errorCount ?? null, data: o.data ?? null,
   }));
   const rows = await q.query<{ id: string }>(
     `WITH p AS (
        SELECT * FROM jsonb_to_recordset($2::jsonb)
-         AS p(id uuid, status text, position int, state jsonb, wake_at timestamptz, error_count int, keep_attempts boolean, data jsonb)
+         AS p(id uuid, status text, position int, state jsonb, wake_at timestamptz, error_count int, data jsonb)
      ), locked AS (
        SELECT rr.id FROM recipient_runs rr
         WHERE rr.id IN (SELECT id FROM p) AND rr.status = 'processing' AND rr.lease_owner = $1
@@ -32,7 +32,9 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
               data = COALESCE(p.data, rr.data),
               error_count = COALESCE(p.error_count, rr.error_count),
               lease_owner = NULL,
-              attempts = CASE WHEN p.keep_attempts THEN rr.attempts ELSE 0 END,
+              -- Any committed outcome (a pause and a retry included) ends the claim normally:
+              -- attempts counts only claims in a row that never got this far (poison runs).
+              attempts = 0,
               updated_at = $3
          FROM p
         WHERE rr.id = p.id AND rr.id IN (SELECT id FROM locked)

@@ -47,6 +47,8 @@ export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: N
 /**
  * Claims up to `limit` due runs for this worker. Due = unfinished and wake_at <= now; a claimed
  * run's wake_at becomes its lease expiry, so a run whose worker died is due again later.
+ * `attempts` counts the claim in the same autocommitted statement, before any work starts, so
+ * a claim whose process then crashes is counted (PGlite writes through to its files as well).
  * SKIP LOCKED lets any number of workers claim concurrently without blocking or double-claiming.
  */
 export async function claimDueRuns(q: Queryable, owner: string, now: Date, leaseUntil: Date, limit: number): Promise<RunRow[]> {
@@ -61,6 +63,19 @@ export async function claimDueRuns(q: Queryable, owner: string, now: Date, lease
       WHERE r.id = due.id
       RETURNING r.*`,
     [owner, now, leaseUntil, limit],
+  );
+}
+
+/**
+ * Gives claimed runs back without counting the claim: they are due again at once. Used for runs
+ * the worker chose not to advance in this claim (suspected poison runs beyond the first).
+ */
+export async function releaseClaims(q: Queryable, owner: string, ids: string[], now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await q.query(
+    `UPDATE recipient_runs SET wake_at = $3, lease_owner = NULL, attempts = GREATEST(attempts - 1, 0)
+      WHERE id = ANY($2::uuid[]) AND status = 'processing' AND lease_owner = $1`,
+    [owner, ids, now],
   );
 }
 

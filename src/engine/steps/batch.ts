@@ -10,6 +10,16 @@ const MAX_RENDER_LIMIT = 100;
 const MAX_STRING = 256;
 
 /**
+ * A run that wakes after its batch's window ended but before the flush closed it re-checks after
+ * these delays, doubling up to the cap. The flush itself wakes the run that carries the batch on
+ * and ends the others; the re-check only covers a flush that raced with this run's claim, so it
+ * backs off instead of spinning (each spin was a claim, and a busy flush used to see the run
+ * halted as a poison run).
+ */
+const FLUSH_RECHECK_FIRST_MS = 250;
+const FLUSH_RECHECK_MAX_MS = 15_000;
+
+/**
  * Knock's batch step (§5.4). Every run that reaches it joins the open batch for (recipient,
  * tenant, batch key) — one row per key, created atomically — and pauses; the batch-flush task
  * closes the batch exactly once when its window ends (or `batch_items_max_limit` is reached)
@@ -19,7 +29,7 @@ const MAX_STRING = 256;
  */
 export const batchStep: StepHandler = async (ctx) => {
   const waiting = ctx.state.batch && ctx.state.batch.step_ref === ctx.step.ref ? ctx.state.batch : null;
-  return waiting ? settle(ctx, waiting.batch_id) : join(ctx);
+  return waiting ? settle(ctx, waiting.batch_id, waiting.rechecks ?? 0) : join(ctx);
 };
 
 async function join(ctx: StepContext): Promise<StepResult> {
@@ -79,13 +89,16 @@ async function join(ctx: StepContext): Promise<StepResult> {
   };
 }
 
-async function settle(ctx: StepContext, batchId: string): Promise<StepResult> {
+async function settle(ctx: StepContext, batchId: string, rechecks: number): Promise<StepResult> {
   const { deps, run, step, now } = ctx;
   const batch = await deps.store.getBatch(batchId);
   if (!batch) return { kind: 'halted', reason: `batch ${batchId} no longer exists`, error: true };
   if (batch.status !== 'closed') {
-    // Woken early (or the sliding window moved): wait for the flush.
-    return { kind: 'paused', until: batch.closes_at > now ? batch.closes_at : now, retry: true, state: { batch: { batch_id: batchId, step_ref: step.ref } } };
+    // Woken early (or the sliding window moved): wait for the window to end.
+    if (batch.closes_at > now) return { kind: 'paused', until: batch.closes_at, retry: true, state: { batch: { batch_id: batchId, step_ref: step.ref } } };
+    // The window has ended and the flush has not closed the batch yet: wait for it, backing off.
+    const delay = Math.min(FLUSH_RECHECK_MAX_MS, FLUSH_RECHECK_FIRST_MS * 2 ** Math.min(rechecks, 16));
+    return { kind: 'paused', until: new Date(now.getTime() + delay), retry: true, state: { batch: { batch_id: batchId, step_ref: step.ref, rechecks: rechecks + 1 } } };
   }
   if (batch.continued_run_id !== run.id) {
     return { kind: 'halted', reason: 'batched: another run of the batch carries it on', event: { batch_id: batchId, continued_in: batch.continued_run_id }, state: { batch: undefined } };
