@@ -15,6 +15,13 @@ const DEFAULTS = {
   cancellation_key: '{{ workflow.cancellation_key }}',
 };
 
+/**
+ * Runs started by trigger_workflow steps may themselves trigger workflows, at most this deep:
+ * a workflow that (directly or through others) triggers itself stops there, with the reason on
+ * the halted run, instead of running for ever.
+ */
+export const MAX_TRIGGER_WORKFLOW_DEPTH = 10;
+
 /** A rendered recipients/actor value: JSON (a list, an object reference, a string) or a plain id. */
 function readRecipients(text: string): RecipientRequest[] {
   const trimmed = text.trim();
@@ -31,10 +38,19 @@ function readRecipients(text: string): RecipientRequest[] {
  * `trigger_workflow`: triggers another workflow with Liquid-rendered recipients, actor, tenant,
  * data and cancellation key. The child trigger is committed by this run's checkpoint, so a
  * parent cancelled before the step never starts the child, and a replayed step never starts
- * it twice. Its runs' trigger_source is `workflow_step`.
+ * it twice. Its runs' trigger_source is `workflow_step`, with the chain's depth.
  */
 export const triggerWorkflowStep: StepHandler = async ({ deps, run, step, scope, now }) => {
   const settings = step.settings ?? {};
+  // Runs from before depths were recorded count as one step deep.
+  const depth = (run.source?.type === 'workflow_step' ? run.source.depth ?? 1 : 0) + 1;
+  if (depth > MAX_TRIGGER_WORKFLOW_DEPTH) {
+    return {
+      kind: 'halted',
+      reason: `trigger_workflow chain too deep: this run was started by ${depth - 1} chained trigger_workflow steps, the limit is ${MAX_TRIGGER_WORKFLOW_DEPTH}`,
+      error: true,
+    };
+  }
   const render = (field: keyof typeof DEFAULTS) => renderString(String(settings[field] ?? DEFAULTS[field]), scope, `settings.${field}`);
   const workflowKey = (await renderString(String(settings.workflow_key ?? ''), scope, 'settings.workflow_key')).trim();
   if (workflowKey === '') throw new Error('settings.workflow_key rendered empty');
@@ -56,7 +72,7 @@ export const triggerWorkflowStep: StepHandler = async ({ deps, run, step, scope,
   }
 
   const write = planTrigger(workflowKey, head.sha, { recipients, actor, tenant, data, cancellation_key: cancellationKey }, {
-    source: { type: 'workflow_step', parent_recipient_run_id: run.id, step_ref: step.ref },
+    source: { type: 'workflow_step', parent_recipient_run_id: run.id, step_ref: step.ref, depth },
   }, now);
   return {
     kind: 'completed',
