@@ -10,6 +10,10 @@ import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerRealtime } from './routes/realtime.js';
 import { registerValidation } from './plugins/validation.js';
 import { registerRoutes } from './routes/index.js';
+import { parseJsonBody } from './plugins/json-body.js';
+import { registerInputChecks } from './plugins/input-checks.js';
+import { answerClientError, answerFrameworkError } from './plugins/framework-errors.js';
+import { BODY_MAX_BYTES, ID_MAX_LENGTH } from '../domain/limits.js';
 import type { ApiDeps, App } from './types.js';
 
 export interface BuildAppOptions {
@@ -23,22 +27,23 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     logger: typeof opts.logger === 'boolean' ? opts.logger : undefined,
     genReqId: () => randomUUID(),
     // Trigger data may be up to 10 MB.
-    bodyLimit: 11 * 1024 * 1024,
-    routerOptions: { querystringParser: parseQueryString, ignoreTrailingSlash: true },
+    bodyLimit: BODY_MAX_BYTES,
+    // A path id may be ID_MAX_LENGTH characters, each up to 12 once percent-encoded (4 UTF-8 bytes).
+    routerOptions: { querystringParser: parseQueryString, ignoreTrailingSlash: true, maxParamLength: ID_MAX_LENGTH * 12 },
+    // Errors raised before a route runs (router, node's HTTP parser) in Knock's shape too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
-  // Knock's SDKs send `Content-Type: application/json` on bodiless DELETE/POST; treat it as no body.
+  // Depth, prototype poisoning, NUL and lone surrogates are refused here, before anything else.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      const err = new Error('The request body is not valid JSON.') as Error & { statusCode: number };
-      err.statusCode = 400;
-      done(err, undefined);
+      done(null, parseJsonBody(String(body)));
+    } catch (err) {
+      done(err as Error, undefined);
     }
   });
+  registerInputChecks(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

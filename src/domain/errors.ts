@@ -50,5 +50,10 @@ export const errors = {
   idempotencyMismatch: () => new HeraldError(422, 'invalid_params', 'This Idempotency-Key was already used with a different request body.', 'invalid_request_error',
     [{ field: 'Idempotency-Key', message: 'reused with different parameters', type: 'idempotency_mismatch' }]),
   rateLimited: (retryAfterSeconds: number) => new HeraldError(429, 'rate_limit_exceeded', `Too many requests; retry after ${retryAfterSeconds} s.`, 'api_error'),
+  /** The database connection was lost while committing: the write may or may not have happened. */
+  outcomeUnknown: (hasIdempotencyKey = true) => new HeraldError(503, 'outcome_unknown',
+    'The connection to the database was lost while the request was being committed: it may or may not have been applied. '
+    + (hasIdempotencyKey ? 'Retrying with the same Idempotency-Key is safe: it is applied at most once.' : 'Retry with an Idempotency-Key to make retries safe; without one a retry may apply it twice.'),
+    'api_error'),
   internal: () => new HeraldError(500, 'internal_error', 'Something went wrong inside Herald; the request was not completed.', 'api_error'),
 } as const;

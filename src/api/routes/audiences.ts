@@ -3,7 +3,7 @@ import { errors } from '../../domain/errors.js';
 import { USERS, type EntityKey } from '../../domain/recipients.js';
 import { addAudienceMembers, audienceExists, ensureAudience, listAudienceMembers, removeAudienceMembers } from '../../store/audiences.js';
 import { ensureEntities, identifyInline } from '../../store/entities.js';
-import { CursorQuery, pageInfo } from '../schemas/common.js';
+import { CursorQuery, Id, pageInfo } from '../schemas/common.js';
 import { Nullable } from '../schemas/identify.js';
 import { InlineIdentifyUser } from '../schemas/inline-user.js';
 import { serializeAudienceMember } from '../serializers/audiences.js';
@@ -20,7 +20,7 @@ import type { ApiDeps, App } from '../types.js';
 const Params = Type.Object({ key: Type.String({ minLength: 1 }) });
 const Member = Type.Object({
   user: InlineIdentifyUser,
-  tenant: Type.Optional(Nullable(Type.String({ minLength: 1 }))),
+  tenant: Type.Optional(Nullable(Id)),
 });
 const MembersBody = Type.Object({ members: Type.Array(Member, { minItems: 1, maxItems: 1000, description: 'Up to 1,000 members' }) });
 const AddQuery = Type.Object({ create_audience: Type.Optional(Type.Boolean()) });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { RecipientReference, RecipientRequest } from '../schemas/common.js';
+import { Id, RecipientReference, RecipientRequest } from '../schemas/common.js';
 import { AnyObject, CommonIdentifyFields, Nullable } from '../schemas/identify.js';
 import type { ApiDeps, App } from '../types.js';
 import { acceptBulkOperation } from './bulk-operations.js';
@@ -11,7 +11,6 @@ import { objectKey } from './entity-helpers.js';
  */
 
 const MAX = 1000;
-const Id = Type.String({ minLength: 1 });
 const CollectionParams = Type.Object({ collection: Id });
 
 const SetBody = Type.Object({

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
 import { deleteEntity, getEntity, identifyInline, listEntities } from '../../store/entities.js';
-import { pageInfo } from '../schemas/common.js';
+import { Id, pageInfo } from '../schemas/common.js';
 import { serializeObject } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
 import { ChannelDataBody, CommonIdentifyFields, ListQuery, Nullable } from '../schemas/identify.js';
@@ -13,7 +13,6 @@ const SetObjectBody = Type.Object({
   timezone: Type.Optional(Nullable(Type.String())),
 }, { additionalProperties: true, description: 'Known fields plus any custom properties, merged into `properties`' });
 
-const Id = Type.String({ minLength: 1 });
 const CollectionParams = Type.Object({ collection: Id });
 const ObjectParams = Type.Object({ collection: Id, id: Id });
 const ObjectChannelParams = Type.Object({ collection: Id, object_id: Id, channel_id: Id });

@@ -11,7 +11,7 @@ import { findChannel } from '../../store/channels.js';
 import { getEntities } from '../../store/entities.js';
 import { preferenceSetsWithDefault } from '../../store/environment-preferences.js';
 import { getWorkflowHead, getWorkflowVersion } from '../../store/workflows.js';
-import { RecipientReference } from '../schemas/common.js';
+import { Id, RecipientReference } from '../schemas/common.js';
 import { AnyObject, Nullable } from '../schemas/identify.js';
 import type { ApiDeps, App } from '../types.js';
 
@@ -29,7 +29,7 @@ const ExplainBody = Type.Object({
   workflow: Type.String({ minLength: 1, description: 'Workflow key (its current version is explained)' }),
   channel_key: Type.Optional(Type.String({ minLength: 1, description: 'Channel key or id; takes precedence over channel_type' })),
   channel_type: Type.Optional(Type.Union(CHANNEL_TYPES.map((t) => Type.Literal(t)), { description: 'A channel type, when no particular channel is meant' })),
-  tenant: Type.Optional(Nullable(Type.String({ minLength: 1 }))),
+  tenant: Type.Optional(Nullable(Id)),
   actor: Type.Optional(RecipientReference),
   data: Type.Optional(Nullable(AnyObject)),
 }, { description: 'The trigger to explain, as a channel step would see it' });

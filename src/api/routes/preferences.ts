@@ -4,6 +4,7 @@ import { TENANTS, USERS, type EntityKey } from '../../domain/recipients.js';
 import { layerNames, preferenceLayers } from '../../engine/preference-layers.js';
 import { getEntity, type PreferenceSetRow } from '../../store/entities.js';
 import { deletePreferenceSet, getPreferenceSet, listPreferenceSets, writePreferenceSet, type PersistenceStrategy } from '../../store/preferences.js';
+import { Id } from '../schemas/common.js';
 import { AnyObject, Nullable } from '../schemas/identify.js';
 import { serializePreferenceSet } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
@@ -15,7 +16,6 @@ import { objectKey } from './entity-helpers.js';
  * handler; only the way the entity key is read from the path differs.
  */
 
-const Id = Type.String({ minLength: 1 });
 /** A boolean, or a setting object (`{conditions}`, or nested `channel_types`/`channels`). */
 const Setting = Type.Unsafe<boolean | Record<string, unknown> | null>({ type: ['boolean', 'object', 'null'] });
 const SettingMap = Type.Optional(Nullable(Type.Record(Type.String(), Setting)));

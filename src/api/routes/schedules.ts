@@ -3,14 +3,13 @@ import { USERS, toEntityKey, type EntityKey } from '../../domain/recipients.js';
 import { FREQUENCIES, MAX_INTERVAL, WEEKDAYS } from '../../domain/schedule-repeat.js';
 import { createSchedules, updateSchedulesById } from '../../store/schedule-writes.js';
 import { deleteSchedules, listSchedules, type ScheduleFilter } from '../../store/schedules.js';
-import { CursorQuery, RecipientReference, RecipientRequest, TenantRequest, pageInfo } from '../schemas/common.js';
+import { CursorQuery, Id, RecipientReference, RecipientRequest, TenantRequest, pageInfo } from '../schemas/common.js';
 import { AnyObject, Nullable } from '../schemas/identify.js';
 import { serializeSchedule } from '../serializers/schedules.js';
 import type { ApiDeps, App } from '../types.js';
 import { acceptBulkOperation } from './bulk-operations.js';
 import { objectKey } from './entity-helpers.js';
 
-const Id = Type.String({ minLength: 1 });
 const Timestamp = Nullable(Type.String({ format: 'date-time' }));
 
 const RepeatRule = Type.Object({
@@ -37,12 +36,12 @@ const Timing = {
 };
 
 const CreateBody = Type.Object({
-  workflow: Type.String({ minLength: 1 }),
+  workflow: Id,
   recipients: Type.Array(RecipientRequest, { minItems: 1, maxItems: 100, description: 'User ids, object references, or inline users/objects (identified first)' }),
   actor: Type.Optional(Type.Union([RecipientRequest, Type.Null()])),
   ...Timing,
 });
-const ScheduleIds = Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 100 });
+const ScheduleIds = Type.Array(Id, { minItems: 1, maxItems: 100 });
 const UpdateBody = Type.Object({
   schedule_ids: ScheduleIds,
   actor: Type.Optional(Type.Union([RecipientReference, Type.Null()])),
@@ -51,7 +50,7 @@ const UpdateBody = Type.Object({
 const DeleteBody = Type.Object({ schedule_ids: ScheduleIds });
 const BulkCreateBody = Type.Object({
   schedules: Type.Array(Type.Object({
-    workflow: Type.String({ minLength: 1 }),
+    workflow: Id,
     recipient: RecipientRequest,
     actor: Type.Optional(Type.Union([RecipientRequest, Type.Null()])),
     ...Timing,
@@ -59,12 +58,12 @@ const BulkCreateBody = Type.Object({
 });
 
 const ListQuery = Type.Composite([CursorQuery, Type.Object({
-  workflow: Type.String({ minLength: 1 }),
+  workflow: Id,
   recipients: Type.Optional(Type.Array(RecipientReference, { maxItems: 100 })),
   tenant: Type.Optional(Type.String()),
 })]);
 const RecipientListQuery = Type.Composite([CursorQuery, Type.Object({
-  workflow: Type.Optional(Type.String({ minLength: 1 })),
+  workflow: Type.Optional(Id),
   tenant: Type.Optional(Type.String()),
 })]);
 

@@ -3,13 +3,12 @@ import { errors } from '../../domain/errors.js';
 import { USERS, toEntityKey, type EntityKey } from '../../domain/recipients.js';
 import { ensureEntities, getPreferenceSets, identifyInline } from '../../store/entities.js';
 import { addSubscriptions, deleteSubscriptions, listSubscriptions, type SubscriptionRow } from '../../store/subscriptions.js';
-import { CursorQuery, RecipientReference, RecipientRequest, pageInfo } from '../schemas/common.js';
+import { CursorQuery, Id, RecipientReference, RecipientRequest, pageInfo } from '../schemas/common.js';
 import { serializePreferenceSet } from '../serializers/entities.js';
 import { serializeSubscription } from '../serializers/subscriptions.js';
 import type { ApiDeps, App } from '../types.js';
 import { objectKey } from './entity-helpers.js';
 
-const Id = Type.String({ minLength: 1 });
 const ObjectParams = Type.Object({ collection: Id, object_id: Id });
 const Include = Type.Optional(Type.Union([Type.Array(Type.Literal('preferences')), Type.Literal('preferences')]));
 const Refs = Type.Optional(Type.Array(RecipientReference, { maxItems: 100 }));

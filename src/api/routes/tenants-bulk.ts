@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { TenantRequest } from '../schemas/common.js';
+import { Id, TenantRequest } from '../schemas/common.js';
 import type { ApiDeps, App } from '../types.js';
 import { acceptBulkOperation } from './bulk-operations.js';
 
@@ -8,7 +8,7 @@ import { acceptBulkOperation } from './bulk-operations.js';
 const MAX = 1000;
 const SetBody = Type.Object({ tenants: Type.Array(TenantRequest, { maxItems: MAX, description: 'Tenant ids or TenantRequests' }) });
 // The node SDK sends the ids in the query string (`tenant_ids[]=…`) with no body.
-const DeleteQuery = Type.Object({ tenant_ids: Type.Array(Type.String({ minLength: 1 }), { maxItems: MAX }) });
+const DeleteQuery = Type.Object({ tenant_ids: Type.Array(Id, { maxItems: MAX }) });
 
 export function registerTenantBulkRoutes(app: App, deps: ApiDeps): void {
   const tags = ['tenants', 'bulk operations'];

@@ -1,11 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
 import { mergeUsers } from '../../store/user-merge.js';
+import { Id } from '../schemas/common.js';
 import { serializeUser } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
 
 const Params = Type.Object({ user_id: Type.String({ minLength: 1 }) });
-const Body = Type.Object({ from_user_id: Type.String({ minLength: 1, description: 'The user merged into user_id, then deleted' }) });
+const Body = Type.Object({ from_user_id: Type.String({ ...Id, description: 'The user merged into user_id, then deleted' }) });
 
 export function registerUserMergeRoute(app: App, deps: ApiDeps): void {
   app.post('/v1/users/:user_id/merge', {

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { Id } from '../schemas/common.js';
 import { AnyObject, Nullable } from '../schemas/identify.js';
 import { InlineIdentifyUser } from '../schemas/inline-user.js';
 import type { ApiDeps, App } from '../types.js';
@@ -10,7 +11,7 @@ import { acceptBulkOperation } from './bulk-operations.js';
  */
 
 const MAX = 1000;
-const UserIds = Type.Array(Type.String({ minLength: 1 }), { maxItems: MAX, description: 'Up to 1,000 user ids' });
+const UserIds = Type.Array(Id, { maxItems: MAX, description: 'Up to 1,000 user ids' });
 const Setting = Type.Unsafe<boolean | Record<string, unknown> | null>({ type: ['boolean', 'object', 'null'] });
 
 const IdentifyBody = Type.Object({ users: Type.Array(InlineIdentifyUser, { maxItems: MAX }) });
@@ -18,7 +19,7 @@ const DeleteBody = Type.Object({ user_ids: UserIds });
 const PreferencesBody = Type.Object({
   user_ids: UserIds,
   preferences: Type.Object({
-    id: Type.Optional(Type.String({ minLength: 1, description: 'The set to overwrite: "default" (the default) or a tenant id' })),
+    id: Type.Optional(Type.String({ ...Id, description: 'The set to overwrite: "default" (the default) or a tenant id' })),
     workflows: Type.Optional(Nullable(AnyObject)),
     categories: Type.Optional(Nullable(AnyObject)),
     channel_types: Type.Optional(Nullable(AnyObject)),

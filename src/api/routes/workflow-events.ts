@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { RecipientReference } from '../schemas/common.js';
+import { Id, RecipientReference } from '../schemas/common.js';
 import type { ApiDeps, App } from '../types.js';
 
 /**
@@ -9,7 +9,7 @@ import type { ApiDeps, App } from '../types.js';
 const EventBody = Type.Object({
   event: Type.String({ minLength: 1, maxLength: 255, description: 'The event name a wait_for_event step waits for (its settings.event).' }),
   recipient: Type.Optional(Type.Union([RecipientReference, Type.Null()], { description: 'Only runs of this recipient (user id or {id, collection}); absent = every waiting run.' })),
-  tenant: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Only runs triggered with this tenant.' })),
+  tenant: Type.Optional(Type.Union([Id, Type.Null()], { description: 'Only runs triggered with this tenant.' })),
   data: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], { description: 'Seen as `data.*` by match conditions, then shallow-merged into the run\'s data.' })),
 });
 

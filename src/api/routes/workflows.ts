@@ -1,13 +1,14 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps, App } from '../types.js';
-import { RecipientReference, RecipientRequest, TenantRequest } from '../schemas/common.js';
+import { Id, RecipientReference, RecipientRequest, TenantRequest } from '../schemas/common.js';
 
 const WorkflowKeyParams = Type.Object({ key: Type.String({ minLength: 1 }) });
 
 const TriggerBody = Type.Object({
   recipients: Type.Array(RecipientRequest, { maxItems: 1000 }),
   actor: Type.Optional(Type.Union([RecipientRequest, Type.Null()])),
-  cancellation_key: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()])),
+  cancellation_key: Type.Optional(Type.Union([Id, Type.Null()])),
   data: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
   tenant: Type.Optional(Type.Union([TenantRequest, Type.Null()])),
   settings: Type.Optional(Type.Union([Type.Object({
@@ -17,7 +18,7 @@ const TriggerBody = Type.Object({
 });
 
 const CancelBody = Type.Object({
-  cancellation_key: Type.String({ minLength: 1 }),
+  cancellation_key: Id,
   recipients: Type.Optional(Type.Union([Type.Array(RecipientReference, { maxItems: 1000 }), Type.Null()])),
 });
 
@@ -28,22 +29,28 @@ export function registerWorkflowRoutes(app: App, deps: ApiDeps): void {
   app.post('/v1/workflows/:key/trigger', {
     schema: { tags: ['workflows'], summary: 'Trigger a workflow', params: WorkflowKeyParams, body: TriggerBody },
   }, async (request, reply) => {
-    const idempotencyKey = request.headers['idempotency-key'];
-    const outcome = await deps.engine.trigger(request.params.key, request.body as any, {
-      idempotencyKey: typeof idempotencyKey === 'string' && idempotencyKey !== '' ? idempotencyKey.slice(0, 255) : undefined,
-      requestId: request.id,
-    });
-    if (outcome.replayed) {
-      reply.header('idempotent-replayed', 'true');
-      if (outcome.originalRequestId) reply.header('original-x-request-id', outcome.originalRequestId);
-    }
+    // The key's length and characters were checked by the input checks (never truncated).
+    const outcome = await deps.engine.trigger(request.params.key, request.body as any, { idempotencyKey: idempotencyKeyOf(request), requestId: request.id });
+    markReplay(reply, outcome);
     return reply.code(outcome.status).send(outcome.body);
   });
 
   app.post('/v1/workflows/:key/cancel', {
     schema: { tags: ['workflows'], summary: 'Cancel paused runs by cancellation key', params: WorkflowKeyParams, body: CancelBody },
   }, async (request, reply) => {
-    const cancelled = await deps.engine.cancel(request.params.key, request.body as any);
-    return reply.code(204).header(CANCELLED_COUNT_HEADER, String(cancelled)).send();
+    const outcome = await deps.engine.cancel(request.params.key, request.body as any, { idempotencyKey: idempotencyKeyOf(request), requestId: request.id });
+    markReplay(reply, outcome);
+    return reply.code(204).header(CANCELLED_COUNT_HEADER, String(outcome.cancelled)).send();
   });
+}
+
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  return typeof key === 'string' && key !== '' ? key : undefined;
+}
+
+function markReplay(reply: FastifyReply, outcome: { replayed: boolean; originalRequestId?: string }): void {
+  if (!outcome.replayed) return;
+  reply.header('idempotent-replayed', 'true');
+  if (outcome.originalRequestId) reply.header('original-x-request-id', outcome.originalRequestId);
 }
