@@ -16,6 +16,7 @@ const workflows = [
   { key: 'child', name: 'Child', steps: [feed('feed', 'Ticket {{ data.ticket }} for {{ recipient.id }} (actor {{ actor.id }})')] },
   { key: 'defaults', name: 'Defaults', steps: [{ ref: 'go', type: 'trigger_workflow', settings: { workflow_key: 'child' } }] },
   { key: 'to_missing', name: 'To missing', steps: [{ ref: 'go', type: 'trigger_workflow', settings: { workflow_key: 'nope' } }] },
+  { key: 'echo', name: 'Echo', steps: [feed('feed', 'echo'), { ref: 'again', type: 'trigger_workflow', settings: { workflow_key: 'echo' } }] },
 ];
 
 describe.each(engines)('trigger_workflow steps (%s)', (engine) => {
@@ -62,5 +63,19 @@ describe.each(engines)('trigger_workflow steps (%s)', (engine) => {
     const [run] = await runsOf(t, 'to_missing');
     const detail = (await http(t, 'GET', `/v1/workflow_recipient_runs/${run.id}`)).body;
     expect(detail.events.find((e: { event: string }) => e.event === 'step_skipped').data.reason).toBe('workflow "nope" does not exist');
+  });
+
+  it('a workflow that triggers itself stops after a chain of 10, the last run halted with the reason', async () => {
+    await t.knock.workflows.trigger('echo', { recipients: ['ada'] });
+    expect(await t.drain()).toBeLessThan(100); // finite: the chain ends by itself
+    const runs = await runsOf(t, 'echo');
+    expect(runs).toHaveLength(11); // the API's run and 10 chained ones
+    const deepest = runs.find((r) => r.trigger_source.depth === 10)!;
+    expect(deepest.trigger_source).toMatchObject({ type: 'workflow_step', depth: 10 });
+    const detail = (await http(t, 'GET', `/v1/workflow_recipient_runs/${deepest.id}`)).body;
+    const halted = detail.events.find((e: { event: string }) => e.event === 'run_halted');
+    expect(halted).toMatchObject({ step_ref: 'again', status: 'error' });
+    expect(halted.data.reason).toBe('trigger_workflow chain too deep: this run was started by 10 chained trigger_workflow steps, the limit is 10');
+    expect(await feedTexts(t, 'ada')).toHaveLength(11);
   });
 });

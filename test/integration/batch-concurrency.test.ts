@@ -12,9 +12,39 @@ const digest = {
   ],
 };
 
+const thread = {
+  key: 'thread',
+  name: 'Thread',
+  steps: [
+    { ref: 'collect', type: 'batch', settings: { batch_window: { unit: 'seconds', value: 3 }, batch_key: 'thread' } },
+    { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: '{{ total_activities }} replies in {{ data.thread }}' } },
+  ],
+};
+
 describe.each(engines)('batch under concurrency (%s)', (engine) => {
   let t: TestHerald;
   afterEach(async () => { await t.close(); });
+
+  it('a run whose window has ended while the flush is busy waits for it, backing off, and is never halted; its batch is delivered', async () => {
+    t = await startTestHerald(engine, { workflows: [thread] });
+    await t.knock.workflows.trigger('thread', { recipients: ['ada'], data: { thread: 'B' } });
+    await t.knock.workflows.trigger('thread', { recipients: ['ada'], data: { thread: 'B' } });
+    expect(await t.herald.worker.drain()).toBe(2); // both join the batch and pause until it closes
+    t.clock.advance(3_000);
+    // The flush does not get to run (busy elsewhere) while the run worker keeps waking the
+    // runs: each wake is one claim per run, then the run sleeps; it never spins.
+    for (let round = 0; round < 12; round++) {
+      expect(await t.herald.worker.drain()).toBe(2);
+      t.clock.advance(20_000);
+    }
+    const runs = await t.db.query<{ status: string }>('SELECT status FROM recipient_runs');
+    expect(runs).toEqual([{ status: 'paused' }, { status: 'paused' }]);
+    const halted = await t.db.query('SELECT data FROM run_events WHERE event = \'run_halted\'');
+    expect(halted).toEqual([]);
+    // The flush gets its turn at last: one message carries both activities.
+    await t.drain();
+    expect(await t.db.query('SELECT total_activities FROM messages')).toEqual([{ total_activities: 2 }]);
+  });
 
   it('1,000 concurrent triggers at one batch key, advanced by three workers at once: one batch, one flush, 1,000 activities', async () => {
     t = await startTestHerald(engine, { workflows: [digest] });
