@@ -24,12 +24,35 @@ export interface ApiDeps {
   signingPublicKey?: string;
   /** Requests per second per API key / per user token; absent = DEFAULT_RATE_LIMITS. */
   rateLimits?: RateLimitOptions;
+  /**
+   * The base URL clients reach Herald at (`HERALD_PUBLIC_URL`), for absolute URLs in answers
+   * such as `progress_path`. Absent = the address the server listens on. Never the request's
+   * `Host` header, which the caller chooses.
+   */
+  publicUrl?: string;
 }
+
+/**
+ * Who may call a route; every route declares one in `config.auth` and the auth hook decides
+ * from the matched route's declaration alone (src/api/plugins/auth.ts):
+ * - `secret`: the secret key (`Authorization: Bearer sk_...`) only;
+ * - `public`: the secret key, or the public key (browser clients), which under enhanced
+ *   security needs a user token whose grants allow the request (src/api/plugins/access.ts);
+ * - `webhook_token`: a provider, authenticated by the route itself against the channel's token;
+ * - `none`: anyone (the health probe, the OpenAPI document).
+ */
+export type RouteAccess = 'secret' | 'public' | 'webhook_token' | 'none';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route may be called with a public key (pk_...), as Knock allows for browser clients. */
-    publicAccess?: boolean;
+    /** Who may call the route; a route without it is refused (fail closed). */
+    auth?: RouteAccess;
+    /**
+     * On `public` routes: the public key and user token may come as `api_key` / `user_token`
+     * query parameters, for clients that cannot set headers (EventSource, WebSocket). The
+     * secret key is never accepted in a URL.
+     */
+    queryAuth?: boolean;
   }
   interface FastifyRequest {
     /** Which key authenticated the request, and for a public key the user it acts as. */

@@ -96,6 +96,17 @@ export function grantsFromClaims(claims: { sub?: unknown; grants?: unknown; expl
   };
 }
 
+/** How far a token signer's clock and Herald's may disagree, either way (documented in SECURITY.md). */
+export const USER_TOKEN_CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * When a verified token stops being accepted (ms since the epoch): `exp` plus the skew, as the
+ * verifier counts it. Long-lived connections (sockets, SSE streams) close at this moment.
+ */
+export function tokenDeadline(grants: UserGrants): number | undefined {
+  return grants.expiresAt === undefined ? undefined : (grants.expiresAt + USER_TOKEN_CLOCK_SKEW_SECONDS) * 1000;
+}
+
 /** May the token do `p` on this entity (its own user, or an object it was granted)? */
 export function can(g: UserGrants, p: Permission, target: EntityKey): boolean {
   if (target.collection === USERS) {

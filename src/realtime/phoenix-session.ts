@@ -16,7 +16,7 @@
  */
 import type { Clock } from '../domain/clock.js';
 import { USERS } from '../domain/recipients.js';
-import { decideTenant, type UserGrants } from '../domain/user-grants.js';
+import { decideTenant, tokenDeadline, type UserGrants } from '../domain/user-grants.js';
 import { findChannel } from '../store/channels.js';
 import type { Db } from '../store/db.js';
 import type { FeedQuery } from '../store/feed.js';
@@ -87,9 +87,10 @@ export class PhoenixSession {
     for (const topic of [...this.joined.keys()]) this.leave(topic);
   }
 
+  /** Also checked per frame: the expiry timer (token-expiry.ts) counts real time, frames see the clock. */
   private tokenExpired(): boolean {
-    const exp = this.deps.grants?.expiresAt;
-    return exp !== undefined && this.deps.clock.now().getTime() / 1000 >= exp;
+    const deadline = this.deps.grants && tokenDeadline(this.deps.grants);
+    return deadline !== undefined && this.deps.clock.now().getTime() >= deadline;
   }
 
   private send(frame: Frame): void {
@@ -108,7 +109,18 @@ export class PhoenixSession {
     j.unwatch();
   }
 
+  /** Topics joined or being joined: joins are asynchronous, so pipelined joins must count too. */
+  private topicCount(): number {
+    let n = this.joined.size;
+    for (const topic of this.joining.keys()) if (!this.joined.has(topic)) n++;
+    return n;
+  }
+
   private async join(joinRef: string | null, ref: string | null, topic: string, payload: unknown): Promise<void> {
+    // Decided synchronously, before any await, so a burst of joins cannot all pass the check.
+    if (!this.joined.has(topic) && !this.joining.has(topic) && this.topicCount() >= MAX_TOPICS) {
+      return this.reply(joinRef, ref, topic, 'error', { reason: 'too many topics' });
+    }
     this.joining.set(topic, joinRef);
     let joined: Joined;
     try {
@@ -140,7 +152,6 @@ export class PhoenixSession {
     const [, channelIdOrKey, userId] = m;
     const g = this.deps.grants;
     if (g && g.userId !== userId) throw new JoinError('unauthorized');
-    if (!this.joined.has(topic) && this.joined.size >= MAX_TOPICS) throw new JoinError('too many topics');
     const channel = await findChannel(this.deps.db, channelIdOrKey);
     if (!channel) throw new JoinError('channel not found');
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { signUserToken } from '@knocklabs/node';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
+import { ManualClock } from '../../src/domain/clock.js';
 
 const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingPublicKey = publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -41,7 +42,7 @@ describe.each(engines)('authentication and error shapes (%s)', (engine) => {
   });
 
   it('with a signing key, requires a user token for that very user', async () => {
-    t = await startTestHerald(engine, { signingPublicKey });
+    t = await startTestHerald(engine, { signingPublicKey, clock: new ManualClock(new Date()) });
     await t.knock.users.update('ada', { name: 'Ada' });
     const pk = { authorization: `Bearer ${t.publicKey}` };
     const missing = await http(t, 'GET', '/v1/users/ada', undefined, pk);

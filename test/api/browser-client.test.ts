@@ -6,8 +6,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import KnockExport, { isRequestInFlight, type Feed, type FeedClientOptions } from '@knocklabs/client';
-import { signUserToken } from '@knocklabs/node';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
+import { signUserTokenAt } from '../support/user-tokens.js';
 import { channelId, createChannel, createMessages } from '../support/messages.js';
 
 const hello = {
@@ -442,7 +442,7 @@ describe.each(engines)('@knocklabs/client against Herald (%s)', (engine) => {
     it('works with a user token', async () => {
       await t.knock.users.update('ada', { name: 'Ada' });
       await trigger(['ada'], { id: 1 });
-      const token = await signUserToken('ada', { signingKey: signingPrivateKey });
+      const token = await signUserTokenAt(t.clock, 'ada', { signingKey: signingPrivateKey });
       const knock = browser('ada', token);
 
       const feed = await openFeed(knock);
@@ -477,12 +477,12 @@ describe.each(engines)('@knocklabs/client against Herald (%s)', (engine) => {
 
     it('rejects a token for another user or a forged token', async () => {
       await trigger(['ada'], { id: 1 });
-      const bobToken = await signUserToken('bob', { signingKey: signingPrivateKey });
+      const bobToken = await signUserTokenAt(t.clock, 'bob', { signingKey: signingPrivateKey });
       const asBob = await openFeed(browser('ada', bobToken));
       const res = await asBob.fetch();
       expect((res?.data as { response?: { status: number } }).response?.status).toBe(403);
 
-      const adaToken = await signUserToken('ada', { signingKey: signingPrivateKey });
+      const adaToken = await signUserTokenAt(t.clock, 'ada', { signingKey: signingPrivateKey });
       const forged = await openFeed(browser('ada', `${adaToken.slice(0, -4)}AAAA`));
       const forgedRes = await forged.fetch();
       expect((forgedRes?.data as { response?: { status: number; data: { code: string } } }).response)

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, signUserToken } from '@knocklabs/node';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
+import { ManualClock } from '../../src/domain/clock.js';
 import { TEST_VERSION_ID, channelId, createChannel, createMessage, createMessages } from '../support/messages.js';
 
 const START = '2026-03-01T12:00:00.000Z';
@@ -385,7 +386,8 @@ describe.each(engines)('messages API (%s)', (engine) => {
 describe.each(engines)('messages API with user tokens (%s)', (engine) => {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   let t: TestHerald;
-  beforeEach(async () => { t = await startTestHerald(engine, { signingPublicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() }); });
+  // signUserToken stamps its tokens with the real time; the server clock must agree.
+  beforeEach(async () => { t = await startTestHerald(engine, { signingPublicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), clock: new ManualClock(new Date()) }); });
   afterEach(async () => { await t.close(); });
 
   it('lets a user token change only its own user’s messages', async () => {

@@ -63,7 +63,9 @@ describe.each(engines)('realtime feed socket (%s)', (engine) => {
   let worker: RunningHerald;
   let knock: Knock | undefined;
   let channel: string;
-  const clock = new ManualClock('2026-03-01T12:00:00Z');
+  // The SDK's signUserToken stamps tokens with the real time (iat, exp); the server clock must
+  // agree, so each test starts it at the real time.
+  let clock: ManualClock;
 
   /**
    * The browser client, signed in as `userId`. Its API client (and socket) is built while
@@ -87,6 +89,7 @@ describe.each(engines)('realtime feed socket (%s)', (engine) => {
 
   const start = async (opts: { signingPublicKey?: string } = {}) => {
     shared = await openSharedDb(engine);
+    clock = new ManualClock(new Date());
     api = await startHeraldOn(shared.dbs[0], { clock, workflows: [hello], ...opts });
     worker = await startHeraldOn(shared.dbs[1], { clock, workflows: [hello], ...opts });
     channel = (await shared.dbs[0].query<{ id: string }>("SELECT id FROM channels WHERE key = 'in-app-feed'"))[0].id;

@@ -58,10 +58,13 @@ describe.each(engines)('feed event stream (%s)', (engine) => {
   let api: RunningHerald;
   let worker: RunningHerald;
   const streams: { close(): void }[] = [];
-  const clock = new ManualClock('2026-03-01T12:00:00Z');
+  // The SDK's signUserToken stamps tokens with the real time (iat, exp); the server clock must
+  // agree, so each test starts it at the real time.
+  let clock: ManualClock;
 
   const start = async () => {
     shared = await openSharedDb(engine);
+    clock = new ManualClock(new Date());
     api = await startHeraldOn(shared.dbs[0], { clock, workflows: [hello], signingPublicKey });
     worker = await startHeraldOn(shared.dbs[1], { clock, workflows: [hello], signingPublicKey });
   };

@@ -1,5 +1,5 @@
 /**
- * What each browser-callable route (`config.publicAccess`) needs from a user token's grants.
+ * What each browser-callable route (`config.auth: 'public'`) needs from a user token's grants.
  * Runs as a preHandler, after validation, so params, query and body are typed and parsed.
  * Only requests made with a public key AND a verified token reach these checks; without
  * enhanced security a public key may call every public route for any user (Knock's
@@ -34,11 +34,18 @@ const forTenant = (p: Permission, tenant: string | undefined) => (g: UserGrants)
 
 const feedRead: Check = (g, request) => forTenant('feed/read', (request.query as { tenant?: string } | undefined)?.tenant)(g);
 
-/** Preference sets are named "default" or after a tenant; `?tenant=` also narrows a read. */
+/**
+ * Preference sets are named "default" (un-tenanted) or after a tenant; `?tenant=` reads that
+ * tenant's set too. Both the set named in the path and the tenant asked for must be granted,
+ * so a token for tenant T1 never reaches T2's set. The list of all sets is cut down to the
+ * token's reach by the route (preferenceSetVisible).
+ */
 const preferences = (p: Permission): Check => (g, request) => {
   const setId = (request.params as Params).id;
-  const tenant = (request.query as { tenant?: string } | undefined)?.tenant ?? (setId && setId !== 'default' ? setId : undefined);
-  forTenant(p, tenant)(g);
+  const tenant = (request.query as { tenant?: string } | undefined)?.tenant;
+  if (setId !== undefined && setId !== 'default') forTenant(p, setId)(g);
+  if (tenant !== undefined) forTenant(p, tenant)(g);
+  if ((setId === undefined || setId === 'default') && tenant === undefined) forTenant(p, undefined)(g);
 };
 
 /** Status changes by message id: every message of this user must be within the token's tenants. */
@@ -82,18 +89,24 @@ const CHECKS: Record<string, Check> = {
   'POST /v1/channels/:channel_id/messages/bulk/:action': bulk,
 };
 
+/** HEAD is a GET without the body: it needs exactly what GET needs. */
 function checkFor(method: string, url: string): Check | undefined {
-  const exact = CHECKS[`${method} ${url}`];
+  const m = method === 'HEAD' ? 'GET' : method;
+  const exact = CHECKS[`${m} ${url}`];
   if (exact) return exact;
-  if (url.startsWith('/v1/users/:user_id/preferences')) return preferences(method === 'GET' ? 'preferences/read' : 'preferences/write');
+  if (url.startsWith('/v1/users/:user_id/preferences')) return preferences(m === 'GET' ? 'preferences/read' : 'preferences/write');
   return undefined;
+}
+
+/** Whatever the grants say, a token only ever acts for its own user (403 before validation). */
+export function checkOwnUser(request: FastifyRequest, g: UserGrants): void {
+  const params = request.params as Params | undefined;
+  if (params?.user_id !== undefined && params.user_id !== g.userId) throw errors.forbidden('The user token does not belong to this user.');
 }
 
 /** Throws 403 unless the token's grants allow this request. */
 export async function checkGrants(request: FastifyRequest, g: UserGrants, deps: Pick<ApiDeps, 'db'>): Promise<void> {
-  const params = request.params as Params | undefined;
-  // Whatever the grants say, a token only ever acts for its own user.
-  if (params?.user_id !== undefined && params.user_id !== g.userId) throw errors.forbidden('The user token does not belong to this user.');
+  checkOwnUser(request, g);
   const check = checkFor(request.method, request.routeOptions.url ?? '');
   // A public route nobody described here: only a token without explicit grants may call it.
   if (!check) {
@@ -109,4 +122,16 @@ export function feedTenantScope(request: FastifyRequest, tenant: string | undefi
   if (auth?.kind !== 'public' || !auth.grants) return undefined;
   const d = decideTenant(auth.grants, 'feed/read', tenant);
   return d.allowed ? d.scope : { tenants: [], includeNone: false };
+}
+
+/**
+ * For the list of a user's preference sets: which sets the request may see. A secret key or a
+ * token without tenant grants sees them all; a tenant-scoped token sees its tenants' sets, and
+ * the "default" set only if the user itself may read preferences.
+ */
+export function preferenceSetVisible(request: FastifyRequest): (setId: string) => boolean {
+  const auth = request.auth;
+  if (auth?.kind !== 'public' || !auth.grants) return () => true;
+  const g = auth.grants;
+  return (setId) => tenantAllowed(g, 'preferences/read', setId === 'default' ? null : setId);
 }

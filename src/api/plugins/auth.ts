@@ -1,8 +1,15 @@
+/**
+ * Authentication, decided from the MATCHED route's declaration (`config.auth`, see RouteAccess
+ * in ../types.ts), never from the URL text: the router decodes `/%761/users` into `/v1/users`,
+ * so any prefix test on the raw URL can be walked around. A route that declares nothing is
+ * refused, and the route table is recorded so a test can prove that every route declares.
+ */
 import type { FastifyRequest } from 'fastify';
 import { errors } from '../../domain/errors.js';
 import type { UserGrants } from '../../domain/user-grants.js';
-import type { ApiDeps, App } from '../types.js';
-import { checkGrants } from './access.js';
+import type { ApiDeps, App, RouteAccess } from '../types.js';
+import { checkGrants, checkOwnUser } from './access.js';
+import { apiKeyMatcher } from './api-keys.js';
 import { createUserTokenVerifier, presentParam, type UserTokenVerifier } from './user-token.js';
 
 export interface PublicAuth {
@@ -11,12 +18,11 @@ export interface PublicAuth {
 }
 
 /**
- * Who may call with a public key, shared by HTTP and the realtime socket. Enhanced security is
- * on exactly when a signing key is configured: then a user token is required and verified (its
- * `sub`, `exp` and grants); without one, a public key alone acts for any user (Knock's
- * development mode).
+ * Who may call with a public key. Enhanced security is on exactly when a signing key is
+ * configured: then a user token is required and verified (its `sub`, `exp`, `iat` and grants);
+ * without one, a public key alone acts for any user (Knock's development mode).
  */
-export function publicKeyAuthenticator(deps: Pick<ApiDeps, 'keys' | 'signingPublicKey' | 'clock'>) {
+export function publicKeyAuthenticator(deps: Pick<ApiDeps, 'signingPublicKey' | 'clock'>) {
   const verify: UserTokenVerifier | undefined = deps.signingPublicKey ? createUserTokenVerifier(deps.signingPublicKey, deps.clock) : undefined;
   return {
     enhancedSecurity: verify !== undefined,
@@ -30,45 +36,90 @@ export function publicKeyAuthenticator(deps: Pick<ApiDeps, 'keys' | 'signingPubl
   };
 }
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The key and token may come as `api_key` / `user_token` query parameters (EventSource cannot set headers). */
-    queryAuth?: boolean;
-  }
+/** One row of the route table: what a route answers to and who may call it. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  auth: RouteAccess | undefined;
+  queryAuth: boolean;
 }
 
-/** `?api_key=` as a Bearer header, on routes that accept it. */
-function queryKey(request: FastifyRequest): string | undefined {
-  if (!request.routeOptions.config?.queryAuth) return undefined;
-  const key = presentParam((request.query as { api_key?: unknown } | undefined)?.api_key);
-  return key ? `Bearer ${key}` : undefined;
+const tables = new WeakMap<object, RouteEntry[]>();
+
+/** Every route registered on `app` after registerRouteTable, with its declaration. */
+export function routeTable(app: App): readonly RouteEntry[] {
+  return tables.get(app) ?? [];
 }
 
 /**
- * Bearer-key authentication for /v1. A secret key may call anything. A public key may call only
- * routes marked `publicAccess`, and with enhanced security only within its user token's grants
- * (checked after validation, see access.ts).
+ * Records the route table. Call it before any route is registered (plugins included), so the
+ * table is complete. @fastify/cors's catch-all `OPTIONS *` (it answers preflights, which carry
+ * no key, in its own onRequest hook) is the one route Herald does not write; it is declared here.
+ */
+export function registerRouteTable(app: App): void {
+  const table: RouteEntry[] = [];
+  tables.set(app, table);
+  app.addHook('onRoute', (route) => {
+    if (route.url === '*' && route.method === 'OPTIONS' && route.config?.auth === undefined) {
+      route.config = { ...route.config, auth: 'none' };
+    }
+    for (const method of [route.method].flat()) {
+      table.push({ method, url: route.url, auth: route.config?.auth, queryAuth: route.config?.queryAuth === true });
+    }
+  });
+}
+
+/** `Authorization: Bearer <key>`, or on queryAuth routes `?api_key=`; which one it came from. */
+function presentedKey(request: FastifyRequest): { key: string; inUrl: boolean } | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    return match ? { key: match[1], inUrl: false } : undefined;
+  }
+  const key = presentParam((request.query as { api_key?: unknown } | undefined)?.api_key);
+  return key ? { key, inUrl: true } : undefined;
+}
+
+function presentedToken(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-knock-user-token'];
+  if (typeof header === 'string') return header;
+  if (!request.routeOptions.config?.queryAuth) return undefined;
+  return presentParam((request.query as { user_token?: unknown } | undefined)?.user_token);
+}
+
+/**
+ * A secret key may call `secret` and `public` routes. A public key may call only `public`
+ * routes, with enhanced security only for its token's user (checked here, before validation)
+ * and within its grants (checked after validation, see access.ts).
  */
 export function registerAuth(app: App, deps: Pick<ApiDeps, 'keys' | 'signingPublicKey' | 'clock' | 'db'>): void {
   const publicAuth = publicKeyAuthenticator(deps);
+  const keyKind = apiKeyMatcher(deps.keys);
 
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1/')) return;
-    // Provider webhooks authenticate with their channel's token (provider-webhooks.ts).
-    if (request.routeOptions.config?.inboundWebhook) return;
-    const header = request.headers.authorization ?? queryKey(request);
-    if (!header) throw errors.apiKeyMissing();
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw errors.apiKeyMissing();
-    const key = match[1];
-    if (key === deps.keys.secret) {
+    // No route matched: the not-found handler answers 404 and nothing is reached.
+    if (request.routeOptions.url === undefined) return;
+    const access = request.routeOptions.config?.auth;
+    if (access === 'none' || access === 'webhook_token') return;
+    if (access !== 'secret' && access !== 'public') throw errors.routeAccessUndeclared();
+
+    const presented = presentedKey(request);
+    if (!presented) throw errors.apiKeyMissing();
+    const kind = keyKind(presented.key);
+    if (presented.inUrl) {
+      // The secret key in a URL is refused everywhere: it would be written to access logs.
+      if (kind === 'secret') throw errors.secretKeyInUrl();
+      if (!request.routeOptions.config?.queryAuth) throw errors.apiKeyMissing();
+    }
+    if (kind === 'secret') {
       request.auth = { kind: 'secret' };
       return;
     }
-    if (key !== deps.keys.public) throw errors.apiKeyInvalid();
-    if (!request.routeOptions.config?.publicAccess) throw errors.incorrectTokenType();
-    const token = request.headers['x-knock-user-token'] ?? (request.routeOptions.config?.queryAuth ? (request.query as { user_token?: unknown }).user_token : undefined);
-    request.auth = { kind: 'public', ...(await publicAuth.authenticate(typeof token === 'string' ? token : undefined)) };
+    if (kind !== 'public') throw errors.apiKeyInvalid();
+    if (access !== 'public') throw errors.incorrectTokenType();
+    const auth = await publicAuth.authenticate(presentedToken(request));
+    request.auth = { kind: 'public', ...auth };
+    if (auth.grants) checkOwnUser(request, auth.grants);
   });
 
   app.addHook('preHandler', async (request) => {

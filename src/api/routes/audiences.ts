@@ -33,6 +33,7 @@ export function registerAudienceRoutes(app: App, deps: ApiDeps): void {
   const missing = (key: string) => errors.notFound(`Audience "${key}"`);
 
   app.post('/v1/audiences/:key/members', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Add members (inline users are identified); creates the audience unless create_audience=false', params: Params, querystring: AddQuery, body: MembersBody },
   }, async (request, reply) => {
     const { key } = request.params;
@@ -58,6 +59,7 @@ export function registerAudienceRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/audiences/:key/members', {
+    config: { auth: 'secret' },
     schema: { tags, summary: "List an audience's members, oldest first, with their users", params: Params, querystring: CursorQuery },
   }, async (request) => {
     const { key } = request.params;
@@ -70,6 +72,7 @@ export function registerAudienceRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.delete('/v1/audiences/:key/members', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Remove members (by user id and tenant); unknown members are ignored', params: Params, body: MembersBody },
   }, async (request, reply) => {
     const { key } = request.params;

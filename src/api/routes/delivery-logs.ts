@@ -28,6 +28,7 @@ function serializeDeliveryLog(row: DeliveryLogRow) {
  */
 export function registerDeliveryLogRoutes(app: App, deps: ApiDeps): void {
   app.get('/v1/messages/:message_id/delivery_logs', {
+    config: { auth: 'secret' },
     schema: { tags: ['messages'], summary: "List a message's delivery logs (one per provider call), newest first", params: Type.Object({ message_id: Type.String() }), querystring: CursorQuery },
   }, async (request) => {
     const message = await getMessage(deps.db, request.params.message_id);

@@ -14,6 +14,7 @@ const tags = ['preferences'];
 
 export function registerEnvironmentPreferenceRoutes(app: App, deps: ApiDeps): void {
   app.get(PATH, {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Get the environment default preference set; unset answers with null fields (Herald extension)' },
   }, async () => {
     const row = await getEnvironmentPreferenceSet(deps.db);
@@ -21,6 +22,7 @@ export function registerEnvironmentPreferenceRoutes(app: App, deps: ApiDeps): vo
   });
 
   app.put(PATH, {
+    config: { auth: 'secret' },
     schema: {
       tags,
       summary: 'Set the environment default preference set: replaces, or deep-merges with __persistence_strategy__ "merge" (Herald extension)',
@@ -33,6 +35,7 @@ export function registerEnvironmentPreferenceRoutes(app: App, deps: ApiDeps): vo
   });
 
   app.delete(PATH, {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Unset the environment default preference set (Herald extension)' },
   }, async (_request, reply) => {
     await deleteEnvironmentPreferenceSet(deps.db);

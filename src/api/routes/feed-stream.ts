@@ -8,11 +8,15 @@
  * first, `data: {event, item, metadata}` with `id:` = the item's `__cursor`. A client that
  * reconnects sends `Last-Event-ID` (EventSource does so itself) or `?since=<cursor>` and first
  * receives every item it missed. EventSource cannot set headers, so the key and token may also
- * come as `api_key` / `user_token` query parameters.
+ * come as `api_key` / `user_token` query parameters (the public key only: never the secret key).
+ * A stream opened with a user token ends when the token expires; EventSource then reconnects,
+ * and must bring a fresh token.
  */
 import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
 import { USERS } from '../../domain/recipients.js';
+import { tokenDeadline } from '../../domain/user-grants.js';
+import { onDeadline } from '../../realtime/token-expiry.js';
 import type { FeedHub } from '../../realtime/feed-hub.js';
 import { feedFilters, type FeedFilters } from '../../realtime/feed-options.js';
 import { FeedWatch } from '../../realtime/feed-watch.js';
@@ -56,7 +60,7 @@ export function registerFeedStream(app: App, deps: ApiDeps, hub: FeedHub): void 
   app.addHook('preClose', async () => { for (const end of open) end(); });
 
   app.get('/v1/users/:user_id/feeds/:channel_id/stream', {
-    config: { publicAccess: true, queryAuth: true },
+    config: { auth: 'public', queryAuth: true },
     schema: {
       tags: ['feeds'],
       summary: 'Server-Sent Events: one event per new feed item, with the badge counts (Herald extension)',
@@ -104,6 +108,7 @@ export function registerFeedStream(app: App, deps: ApiDeps, hub: FeedHub): void 
       const actors = actorMap(await getEntities(deps.db, feedActorKeys(items, mode)));
       // Oldest first, so the last id the client saw is the newest it has.
       for (const m of [...items].reverse()) {
+        if (res.writableEnded) return; // ended (expired, shutting down) while the actors were read
         res.write(sse('new-message', { event: 'new-message', item: serializeFeedItem(m, actors, mode), metadata: metadata(c) }, messageCursor(m)));
       }
     };
@@ -114,12 +119,19 @@ export function registerFeedStream(app: App, deps: ApiDeps, hub: FeedHub): void 
       onError: (err) => request.log.warn({ err }, 'feed stream'),
     });
     const unwatch = await hub.watch(channel.id, userId, () => watch.poke());
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
+    const keepalive = setInterval(() => { if (!res.writableEnded) res.write(': keepalive\n\n'); }, KEEPALIVE_MS).unref();
     const end = () => res.end();
     open.add(end);
+    const grants = request.auth?.kind === 'public' ? request.auth.grants : undefined;
+    // At the token's expiry, not when the client next speaks (an SSE client never does).
+    const cancelExpiry = onDeadline(deps.clock, grants && tokenDeadline(grants), () => {
+      watch.close();
+      res.end(sse('expired', { reason: 'user token expired' }));
+    });
     // The response's close (not the request's, which ends with its empty body) is the disconnect.
     res.on('close', () => {
       open.delete(end);
+      cancelExpiry();
       clearInterval(keepalive);
       watch.close();
       unwatch();

@@ -57,7 +57,7 @@ export function registerFeedRoutes(app: App, deps: ApiDeps): void {
   const tags = ['feeds'];
 
   app.get('/v1/users/:user_id/feeds/:channel_id', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: "A user's in-app feed, newest first, with badge counts", params: FeedParams, querystring: FeedListQuery },
   }, async (request) => {
     const { user_id: userId, channel_id: channelIdOrKey } = request.params;
@@ -104,7 +104,7 @@ export function registerFeedRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/users/:user_id/feeds/:channel_id/settings', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: "A feed's settings", params: FeedParams },
   }, async (request) => {
     const channel = await findChannel(deps.db, request.params.channel_id);

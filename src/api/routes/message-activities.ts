@@ -15,6 +15,7 @@ import type { ApiDeps, App } from '../types.js';
  */
 export function registerMessageActivityRoutes(app: App, deps: ApiDeps): void {
   app.get('/v1/messages/:message_id/activities', {
+    config: { auth: 'secret' },
     schema: { tags: ['messages'], summary: "List a message's activities (a batch's triggers), oldest first", params: Type.Object({ message_id: Type.String() }), querystring: CursorQuery },
   }, async (request) => {
     const message = await getMessage(deps.db, request.params.message_id);

@@ -12,6 +12,7 @@ import { bulkUpdateMessages, setMessagesStatus, type BulkAction, type StatusActi
 import { CursorQuery, pageInfo } from '../schemas/common.js';
 import { serializeBulkOperation, serializeMessage, serializeMessageContents, serializeMessageEvent } from '../serializers/messages.js';
 import type { ApiDeps, App } from '../types.js';
+import { publicBaseUrl } from '../public-url.js';
 import { recordCompletedBulkOperation } from '../../store/bulk-operations.js';
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -170,14 +171,17 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
   const tags = ['messages'];
 
   app.get('/v1/messages', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'List messages', querystring: MessageListQuery },
   }, async (request) => listMessagesPage(deps, request.query));
 
   app.get('/v1/users/:user_id/messages', {
+    config: { auth: 'secret' },
     schema: { tags, summary: "List a user's messages", params: Type.Object({ user_id: Type.String({ minLength: 1 }) }), querystring: MessageListQuery },
   }, async (request) => listMessagesPage(deps, request.query, { collection: USERS, id: request.params.user_id }));
 
   app.get('/v1/messages/batch/content', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Get the contents of several messages', querystring: Type.Object({ message_ids: Type.Array(Type.String(), { minItems: 1, maxItems: 50 }) }) },
   }, async (request) => (await getMessages(deps.db, request.query.message_ids)).map(serializeMessageContents));
 
@@ -188,14 +192,17 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
   };
 
   app.get('/v1/messages/:message_id', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Get a message', params: MessageParams },
   }, async (request) => serializeMessage(await requireMessage(request.params.message_id)));
 
   app.get('/v1/messages/:message_id/content', {
+    config: { auth: 'secret' },
     schema: { tags, summary: "Get a message's rendered content", params: MessageParams },
   }, async (request) => serializeMessageContents(await requireMessage(request.params.message_id)));
 
   app.get('/v1/messages/:message_id/events', {
+    config: { auth: 'secret' },
     schema: { tags, summary: "List a message's events, newest first", params: MessageParams, querystring: CursorQuery },
   }, async (request) => {
     const message = await requireMessage(request.params.message_id);
@@ -212,7 +219,7 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
   };
 
   app.put('/v1/messages/:message_id/:status', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     preValidation: emptyBodyIsObject,
     schema: { tags, summary: 'Mark a message seen, read, archived or interacted', params: SetStatusParams, body: InteractedBody },
   }, async (request) => {
@@ -221,12 +228,12 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.delete('/v1/messages/:message_id/:status', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: 'Mark a message unseen, unread or unarchived', params: UnsetStatusParams },
   }, async (request) => setOne(request, request.params.message_id, UNSET[request.params.status]));
 
   app.post('/v1/messages/batch/:status', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: 'Change the status of several messages', params: BatchParams, body: BatchBody },
   }, async (request) => {
     const { status } = request.params;
@@ -241,7 +248,7 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
   // Knock queues bulk operations; Herald runs the whole update as one statement before
   // answering, so the operation it returns is already completed.
   app.post('/v1/channels/:channel_id/messages/bulk/:action', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     preValidation: emptyBodyIsObject,
     schema: { tags, summary: "Change the status of a channel's messages in bulk", params: BulkParams, body: BulkBody },
   }, async (request) => {
@@ -255,6 +262,6 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
       const result = await bulkUpdateMessages(tx, criteria, action as BulkAction, now);
       return recordCompletedBulkOperation(tx, { id: result.id, name: `channel_messages.bulk_${action}`, matched: result.matched, at: now });
     });
-    return serializeBulkOperation(op, `${request.protocol}://${request.host}`);
+    return serializeBulkOperation(op, publicBaseUrl(deps, request));
   });
 }

@@ -41,6 +41,7 @@ export function registerObjectBulkRoutes(app: App, deps: ApiDeps): void {
   const tags = ['objects', 'bulk operations'];
 
   app.post('/v1/objects/:collection/bulk/set', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Set (merge upsert) up to 1,000 objects of a collection; answers a queued BulkOperation', params: CollectionParams, body: SetBody },
   }, async (request) => {
     const { collection } = objectKey(request.params.collection, '');
@@ -48,6 +49,7 @@ export function registerObjectBulkRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.post('/v1/objects/:collection/bulk/delete', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Delete up to 1,000 objects of a collection; answers a queued BulkOperation', params: CollectionParams, body: DeleteBody },
   }, async (request) => {
     const { collection } = objectKey(request.params.collection, '');
@@ -55,6 +57,7 @@ export function registerObjectBulkRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.post('/v1/objects/:collection/bulk/subscriptions/add', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Subscribe recipients to up to 1,000 objects (upsert; inline recipients identified); answers a queued BulkOperation', params: CollectionParams, body: AddSubscriptionsBody },
   }, async (request) => {
     const { collection } = objectKey(request.params.collection, '');
@@ -62,6 +65,7 @@ export function registerObjectBulkRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.post('/v1/objects/:collection/bulk/subscriptions/delete', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Unsubscribe recipients from up to 1,000 objects; answers a queued BulkOperation', params: CollectionParams, body: DeleteSubscriptionsBody },
   }, async (request) => {
     const { collection } = objectKey(request.params.collection, '');

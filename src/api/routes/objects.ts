@@ -26,6 +26,7 @@ export function registerObjectRoutes(app: App, deps: ApiDeps): void {
   const tags = ['objects'];
 
   app.get('/v1/objects/:collection', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'List the objects of a collection (oldest first)', params: CollectionParams, querystring: ListQuery },
   }, async (request) => {
     const { collection } = objectKey(request.params.collection, '');
@@ -36,6 +37,7 @@ export function registerObjectRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.put('/v1/objects/:collection/:id', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Set (merge upsert) an object', params: ObjectParams, body: SetObjectBody },
   }, async (request) => {
     const key = objectKey(request.params.collection, request.params.id);
@@ -44,6 +46,7 @@ export function registerObjectRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/objects/:collection/:id', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Get an object', params: ObjectParams },
   }, async (request) => {
     const key = objectKey(request.params.collection, request.params.id);
@@ -53,6 +56,7 @@ export function registerObjectRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.delete('/v1/objects/:collection/:id', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Delete an object with its channel data and preferences', params: ObjectParams },
   }, async (request, reply) => {
     await deleteEntity(deps.db, objectKey(request.params.collection, request.params.id));
@@ -61,17 +65,17 @@ export function registerObjectRoutes(app: App, deps: ApiDeps): void {
 
   const channelPath = '/v1/objects/:collection/:object_id/channel_data/:channel_id';
   app.get(channelPath, {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: "Get an object's channel data (channel id or key)", params: ObjectChannelParams },
   }, async (request) => channelData.get(deps, objectKey(request.params.collection, request.params.object_id), request.params.channel_id));
 
   app.put(channelPath, {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: "Set an object's channel data, creating the object if needed", params: ObjectChannelParams, body: ChannelDataBody },
   }, async (request) => channelData.set(deps, objectKey(request.params.collection, request.params.object_id), request.params.channel_id, request.body.data));
 
   app.delete(channelPath, {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: "Unset an object's channel data", params: ObjectChannelParams },
   }, async (request, reply) => {
     await channelData.unset(deps, objectKey(request.params.collection, request.params.object_id), request.params.channel_id);

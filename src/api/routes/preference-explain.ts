@@ -45,6 +45,7 @@ const ExplainResponse = Type.Object({
 
 export function registerPreferenceExplainRoutes(app: App, deps: ApiDeps): void {
   app.post('/v1/preferences/explain', {
+    config: { auth: 'secret' },
     schema: {
       tags: ['preferences'],
       summary: 'Explain whether a channel step would send, and which preference layer and key decided (Herald extension)',

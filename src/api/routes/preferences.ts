@@ -9,6 +9,7 @@ import { AnyObject, Nullable } from '../schemas/identify.js';
 import { serializePreferenceSet } from '../serializers/entities.js';
 import type { ApiDeps, App } from '../types.js';
 import { objectKey } from './entity-helpers.js';
+import { preferenceSetVisible } from '../plugins/access.js';
 
 /*
  * Preference sets of users and objects (knock-api.md §2.2, §2.3, §3.5, §5.11 "Writes"), plus the
@@ -63,7 +64,7 @@ interface Scope {
   params: Record<string, TSchema>;
   keyOf: (params: Record<string, string>) => EntityKey;
   /** Browser clients (public key) may call these routes; only for users, whose id the token checks. */
-  publicAccess: boolean;
+  access: 'public' | 'secret';
 }
 
 const scopes: Scope[] = [
@@ -72,14 +73,14 @@ const scopes: Scope[] = [
     base: '/v1/users/:user_id/preferences',
     params: { user_id: Id },
     keyOf: (p) => ({ collection: USERS, id: p.user_id }),
-    publicAccess: true,
+    access: 'public',
   },
   {
     tags: ['objects'],
     base: '/v1/objects/:collection/:object_id/preferences',
     params: { collection: Id, object_id: Id },
     keyOf: (p) => objectKey(p.collection, p.object_id),
-    publicAccess: false,
+    access: 'secret',
   },
 ];
 
@@ -99,7 +100,7 @@ export function registerPreferenceRoutes(app: App, deps: ApiDeps): void {
 
   for (const scope of scopes) {
     const { tags, base, keyOf } = scope;
-    const config = { publicAccess: scope.publicAccess };
+    const config = { auth: scope.access };
     const EntityParams = Type.Object(scope.params);
     const SetParams = Type.Object({ ...scope.params, id: Id });
 
@@ -108,7 +109,8 @@ export function registerPreferenceRoutes(app: App, deps: ApiDeps): void {
       schema: { tags, summary: 'List the preference sets (a plain array)', params: EntityParams },
     }, async (request) => {
       const rows = await listPreferenceSets(deps.db, keyOf(request.params as Record<string, string>));
-      return rows.map(serialize);
+      const visible = preferenceSetVisible(request);
+      return rows.filter((r) => visible(r.set_id)).map(serialize);
     });
 
     app.get(`${base}/:id`, {
@@ -140,6 +142,7 @@ export function registerPreferenceRoutes(app: App, deps: ApiDeps): void {
 
     // Idempotent like the other deletes: an unset set still answers 204.
     app.delete(`${base}/:id`, {
+      config: { auth: 'secret' },
       schema: { tags, summary: 'Unset a preference set', params: SetParams },
     }, async (request, reply) => {
       await deletePreferenceSet(deps.db, keyOf(request.params as Record<string, string>), (request.params as Record<string, string>).id);

@@ -6,13 +6,6 @@ import { requireChannel } from '../../store/channel-data.js';
 import { applyInboundStatuses } from '../../store/message-delivery-status.js';
 import type { ApiDeps, App } from '../types.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Called by a provider, not a Knock client: authenticated by the channel's own webhook token. */
-    inboundWebhook?: boolean;
-  }
-}
-
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -37,7 +30,7 @@ export function registerProviderWebhookRoutes(app: App, deps: ApiDeps): void {
     scope.addContentTypeParser(['text/plain', 'message/rfc822', 'message/delivery-status', 'multipart/report'], { parseAs: 'string' }, (_req, body, done) => done(null, String(body)));
 
     scope.post('/v1/channels/:channel_id/provider_webhooks/:provider', {
-      config: { inboundWebhook: true },
+      config: { auth: 'webhook_token' },
       schema: {
         tags: ['channels'],
         summary: 'Receive a provider\'s delivery-status webhook (Herald extension)',

@@ -1,7 +1,9 @@
 /**
  * Knock's realtime socket: `ws(s)://<host>/ws/v1/websocket?api_key=pk_…&user_token=…&vsn=2.0.0`
- * (knock-api.md §4.3), as `@knocklabs/client` derives it from its `host`. Authentication happens
- * before the upgrade, so a bad key or token is an HTTP 401/403 and phoenix.js backs off. The
+ * (knock-api.md §4.3), as `@knocklabs/client` derives it from its `host`. Authentication (the
+ * auth hook, as for every route; the key and token come in the query string) and the rate
+ * limit happen before the upgrade, so a bad key or token is an HTTP 401/403 and phoenix.js
+ * backs off. A socket opened with a user token is closed when the token expires. The
  * protocol itself is src/realtime/phoenix-session.ts; the feed state lives in the database, so
  * any API process can serve any socket.
  */
@@ -10,7 +12,8 @@ import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
 import { FeedHub } from '../../realtime/feed-hub.js';
 import { PhoenixSession } from '../../realtime/phoenix-session.js';
-import { publicKeyAuthenticator, type PublicAuth } from '../plugins/auth.js';
+import { onDeadline } from '../../realtime/token-expiry.js';
+import { tokenDeadline } from '../../domain/user-grants.js';
 import { presentParam } from '../plugins/user-token.js';
 import type { ApiDeps, App } from '../types.js';
 import { registerFeedStream } from './feed-stream.js';
@@ -24,13 +27,6 @@ const SocketQuery = Type.Object({
   branch_slug: Type.Optional(Type.String()),
   vsn: Type.Optional(Type.String()),
 }, { additionalProperties: true });
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set by the socket route's authentication, before the upgrade. */
-    socketAuth?: PublicAuth;
-  }
-}
 
 /**
  * The realtime routes of this process: the Phoenix socket and the SSE stream, sharing one hub
@@ -55,37 +51,44 @@ export async function registerRealtime(app: App, deps: ApiDeps): Promise<void> {
       done();
     },
   });
+  // An upgrade refused before @fastify/websocket's own onRequest hook ran (authentication and
+  // the rate limit run first) is not closed by the plugin: end its connection here, or it
+  // stays open and holds the server's close.
+  app.addHook('onResponse', async (request) => {
+    if (request.raw.headers.upgrade !== undefined && request.ws !== true) request.raw.socket?.destroy();
+  });
   registerRealtimeSocket(app, deps, hub);
   registerFeedStream(app, deps, hub);
 }
 
 function registerRealtimeSocket(app: App, deps: ApiDeps, hub: FeedHub): void {
-  const publicAuth = publicKeyAuthenticator(deps);
-
   app.get('/ws/v1/websocket', {
     websocket: true,
+    config: { auth: 'public', queryAuth: true },
     schema: { hide: true, querystring: SocketQuery },
     preValidation: async (request) => {
-      const q = request.query as { api_key?: string; user_token?: string; vsn?: string };
-      const vsn = presentParam(q.vsn);
+      const vsn = presentParam((request.query as { vsn?: string }).vsn);
       if (vsn !== undefined && !vsn.startsWith('2.')) throw errors.badRequest(`Unsupported serializer version "${vsn}"; use 2.0.0.`);
-      const key = presentParam(q.api_key);
-      if (!key) throw errors.apiKeyMissing();
-      // The secret key must never reach a browser; the socket is for public keys only.
-      if (key === deps.keys.secret) throw errors.forbidden('The realtime socket takes the public key (pk_...), never the secret key.');
-      if (key !== deps.keys.public) throw errors.apiKeyInvalid();
-      request.socketAuth = await publicAuth.authenticate(presentParam(q.user_token));
     },
   }, (socket, request) => {
+    const grants = request.auth?.kind === 'public' ? request.auth.grants : undefined;
+    const close = (reason: string) => {
+      session.close();
+      socket.close(1008, reason);
+      // A peer that does not answer the close handshake is cut off.
+      setTimeout(() => socket.terminate(), 1000).unref();
+    };
     const session = new PhoenixSession({
       db: deps.db,
       clock: deps.clock,
       hub,
-      grants: request.socketAuth?.grants,
+      grants,
       send: (text) => socket.send(text),
-      close: (reason) => socket.close(1008, reason),
+      close,
       onError: (err) => request.log.warn({ err }, 'realtime socket'),
     });
+    // At the token's expiry, not on the client's next frame: pushes must stop then.
+    const cancelExpiry = onDeadline(deps.clock, grants && tokenDeadline(grants), () => close('user token expired'));
     const idle = setTimeout(() => socket.terminate(), IDLE_TIMEOUT_MS).unref();
     socket.on('message', (data, isBinary) => {
       idle.refresh();
@@ -94,6 +97,7 @@ function registerRealtimeSocket(app: App, deps: ApiDeps, hub: FeedHub): void {
     });
     socket.on('close', () => {
       clearTimeout(idle);
+      cancelExpiry();
       session.close();
     });
     socket.on('error', () => { /* the close event follows */ });

@@ -21,6 +21,7 @@ const ListQuery = Type.Composite([CursorQuery, Type.Object({
 
 export function registerRunRoutes(app: App, deps: ApiDeps): void {
   app.get('/v1/workflow_recipient_runs', {
+    config: { auth: 'secret' },
     schema: { tags: ['workflow runs'], summary: 'List workflow recipient runs', querystring: ListQuery },
   }, async (request) => {
     const q = request.query;
@@ -39,6 +40,7 @@ export function registerRunRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/workflow_recipient_runs/:id', {
+    config: { auth: 'secret' },
     schema: { tags: ['workflow runs'], summary: 'Get a workflow recipient run with its events', params: Type.Object({ id: Type.String() }) },
   }, async (request) => {
     const run = await getRun(deps.db, request.params.id);

@@ -76,6 +76,7 @@ export function registerScheduleRoutes(app: App, deps: ApiDeps): void {
   const tags = ['schedules'];
 
   app.post('/v1/schedules', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Create one schedule per recipient (inline recipients, actor and tenant are identified)', body: CreateBody },
   }, async (request) => {
     const rows = await deps.db.transaction((tx) => createSchedules(tx, request.body as any, deps.clock.now()));
@@ -83,6 +84,7 @@ export function registerScheduleRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.put('/v1/schedules', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Apply the same fields to several schedules (absent = unchanged, null = cleared; `repeats: []` makes them one-off)', body: UpdateBody },
   }, async (request) => {
     const rows = await deps.db.transaction((tx) => updateSchedulesById(tx, request.body as any, deps.clock.now()));
@@ -90,6 +92,7 @@ export function registerScheduleRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/schedules', {
+    config: { auth: 'secret' },
     schema: { tags, summary: "List a workflow's schedules, newest first", querystring: ListQuery },
   }, async (request) => {
     const q = request.query;
@@ -97,6 +100,7 @@ export function registerScheduleRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.delete('/v1/schedules', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Delete schedules; returns the deleted ones (unknown ids are skipped)', body: DeleteBody },
   }, async (request) => {
     const rows = await deps.db.transaction((tx) => deleteSchedules(tx, request.body.schedule_ids));
@@ -104,14 +108,17 @@ export function registerScheduleRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.post('/v1/schedules/bulk/create', {
+    config: { auth: 'secret' },
     schema: { tags: [...tags, 'bulk operations'], summary: 'Create up to 1,000 schedules (one recipient each); answers a queued BulkOperation', body: BulkCreateBody },
   }, async (request) => acceptBulkOperation(deps, request, 'schedules.bulk_create', request.body.schedules));
 
   app.get('/v1/users/:user_id/schedules', {
+    config: { auth: 'secret' },
     schema: { tags: ['users'], summary: "List a user's schedules, newest first", params: Type.Object({ user_id: Id }), querystring: RecipientListQuery },
   }, async (request) => listForRecipient(deps, { collection: USERS, id: request.params.user_id }, request.query));
 
   app.get('/v1/objects/:collection/:object_id/schedules', {
+    config: { auth: 'secret' },
     schema: { tags: ['objects'], summary: "List an object's schedules, newest first", params: Type.Object({ collection: Id, object_id: Id }), querystring: RecipientListQuery },
   }, async (request) => listForRecipient(deps, objectKey(request.params.collection, request.params.object_id), request.query));
 }

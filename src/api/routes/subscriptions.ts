@@ -36,6 +36,7 @@ export function registerSubscriptionRoutes(app: App, deps: ApiDeps): void {
   const path = '/v1/objects/:collection/:object_id/subscriptions';
 
   app.get(path, {
+    config: { auth: 'secret' },
     schema: { tags, summary: "List an object's subscriptions (subscribers, or with mode=recipient what it subscribes to), newest first", params: ObjectParams, querystring: ObjectListQuery },
   }, async (request) => {
     const q = request.query;
@@ -46,6 +47,7 @@ export function registerSubscriptionRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.post(path, {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Subscribe recipients to an object (upsert; inline recipients are identified)', params: ObjectParams, body: AddBody },
   }, async (request) => {
     const object = objectKey(request.params.collection, request.params.object_id);
@@ -70,6 +72,7 @@ export function registerSubscriptionRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.delete(path, {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Unsubscribe recipients from an object; returns the deleted subscriptions', params: ObjectParams, body: DeleteBody },
   }, async (request) => {
     const object = objectKey(request.params.collection, request.params.object_id);
@@ -78,6 +81,7 @@ export function registerSubscriptionRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/users/:user_id/subscriptions', {
+    config: { auth: 'secret' },
     schema: { tags: ['users'], summary: 'List the objects a user subscribes to, newest first', params: Type.Object({ user_id: Id }), querystring: UserListQuery },
   }, async (request) => {
     const q = request.query;

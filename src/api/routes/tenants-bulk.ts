@@ -14,10 +14,12 @@ export function registerTenantBulkRoutes(app: App, deps: ApiDeps): void {
   const tags = ['tenants', 'bulk operations'];
 
   app.post('/v1/tenants/bulk/set', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Set (merge upsert) up to 1,000 tenants; answers a queued BulkOperation', body: SetBody },
   }, async (request) => acceptBulkOperation(deps, request, 'tenants.bulk_set', request.body.tenants));
 
   app.post('/v1/tenants/bulk/delete', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Delete up to 1,000 tenants (ids in the query); answers a queued BulkOperation', querystring: DeleteQuery },
   }, async (request) => acceptBulkOperation(deps, request, 'tenants.bulk_delete', request.query.tenant_ids));
 }

@@ -54,6 +54,7 @@ export function registerTenantRoutes(app: App, deps: ApiDeps): void {
   const tags = ['tenants'];
 
   app.get('/v1/tenants', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'List tenants (oldest first)', querystring: ListTenantsQuery },
   }, async (request) => {
     const q = request.query;
@@ -63,6 +64,7 @@ export function registerTenantRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/tenants/:tenant_id', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Get a tenant', params: TenantParams, querystring: ResolveQuery },
   }, async (request) => {
     const row = await getEntity(deps.db, tenant(request.params.tenant_id));
@@ -71,6 +73,7 @@ export function registerTenantRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.put('/v1/tenants/:tenant_id', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Set (merge upsert) a tenant', params: TenantParams, querystring: ResolveQuery, body: SetTenantBody },
   }, async (request) => {
     const body = request.body as Record<string, unknown>;
@@ -79,6 +82,7 @@ export function registerTenantRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.delete('/v1/tenants/:tenant_id', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Delete a tenant', params: TenantParams },
   }, async (request, reply) => {
     await deleteEntity(deps.db, tenant(request.params.tenant_id));

@@ -10,6 +10,7 @@ const Body = Type.Object({ from_user_id: Type.String({ ...Id, description: 'The 
 
 export function registerUserMergeRoute(app: App, deps: ApiDeps): void {
   app.post('/v1/users/:user_id/merge', {
+    config: { auth: 'secret' },
     schema: {
       tags: ['users'],
       summary: "Merge another user into this one (its properties under this user's, channel data, preference sets, subscriptions, audience memberships, messages), then delete it",

@@ -32,15 +32,18 @@ export function registerUserBulkRoutes(app: App, deps: ApiDeps): void {
   const tags = ['users', 'bulk operations'];
 
   app.post('/v1/users/bulk/identify', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Identify up to 1,000 users (merge upsert each); answers a queued BulkOperation', body: IdentifyBody },
   }, async (request) => acceptBulkOperation(deps, request, 'users.bulk_identify', request.body.users));
 
   app.post('/v1/users/bulk/delete', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Delete up to 1,000 users; answers a queued BulkOperation', body: DeleteBody },
   }, async (request) => acceptBulkOperation(deps, request, 'users.bulk_delete', request.body.user_ids));
 
   // Always a replace, as Knock documents: `__persistence_strategy__` is not honoured here.
   app.post('/v1/users/bulk/preferences', {
+    config: { auth: 'secret' },
     schema: { tags, summary: "Overwrite one preference set of up to 1,000 users; answers a queued BulkOperation", body: PreferencesBody },
   }, async (request) => {
     const { id, __persistence_strategy__: _s, __typename: _t, ...preferences } = request.body.preferences as Record<string, unknown>;

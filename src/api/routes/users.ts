@@ -27,6 +27,7 @@ export function registerUserRoutes(app: App, deps: ApiDeps): void {
   const tags = ['users'];
 
   app.get('/v1/users', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'List users (oldest first)', querystring: ListQuery },
   }, async (request) => {
     const pageSize = request.query.page_size ?? 50;
@@ -36,7 +37,7 @@ export function registerUserRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.put('/v1/users/:user_id', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: 'Identify (merge upsert) a user', params: UserParams, body: IdentifyUserBody },
   }, async (request) => {
     const body = request.body as Record<string, unknown>;
@@ -45,7 +46,7 @@ export function registerUserRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/users/:user_id', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: 'Get a user', params: UserParams },
   }, async (request) => {
     const row = await getEntity(deps.db, user(request.params.user_id));
@@ -55,6 +56,7 @@ export function registerUserRoutes(app: App, deps: ApiDeps): void {
 
   // Deleting is idempotent: a retried DELETE whose first attempt succeeded still answers 204.
   app.delete('/v1/users/:user_id', {
+    config: { auth: 'secret' },
     schema: { tags, summary: 'Delete a user with its channel data and preferences', params: UserParams },
   }, async (request, reply) => {
     await deleteEntity(deps.db, user(request.params.user_id));
@@ -62,17 +64,17 @@ export function registerUserRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/users/:user_id/channel_data/:channel_id', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: "Get a user's channel data (channel id or key)", params: UserChannelParams },
   }, async (request) => channelData.get(deps, user(request.params.user_id), request.params.channel_id));
 
   app.put('/v1/users/:user_id/channel_data/:channel_id', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: "Set a user's channel data, creating the user if needed", params: UserChannelParams, body: ChannelDataBody },
   }, async (request) => channelData.set(deps, user(request.params.user_id), request.params.channel_id, request.body.data));
 
   app.delete('/v1/users/:user_id/channel_data/:channel_id', {
-    config: { publicAccess: true },
+    config: { auth: 'public' },
     schema: { tags, summary: "Unset a user's channel data", params: UserChannelParams },
   }, async (request, reply) => {
     await channelData.unset(deps, user(request.params.user_id), request.params.channel_id);

@@ -19,6 +19,7 @@ const EventResponse = Type.Object({
 
 export function registerWorkflowEventRoutes(app: App, deps: ApiDeps): void {
   app.post('/v1/workflow_events', {
+    config: { auth: 'secret' },
     schema: {
       tags: ['workflows'],
       summary: 'Deliver an event to runs waiting for it (Herald extension)',

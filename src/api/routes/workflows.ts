@@ -27,6 +27,7 @@ export const CANCELLED_COUNT_HEADER = 'x-herald-cancelled-runs';
 
 export function registerWorkflowRoutes(app: App, deps: ApiDeps): void {
   app.post('/v1/workflows/:key/trigger', {
+    config: { auth: 'secret' },
     schema: { tags: ['workflows'], summary: 'Trigger a workflow', params: WorkflowKeyParams, body: TriggerBody },
   }, async (request, reply) => {
     // The key's length and characters were checked by the input checks (never truncated).
@@ -36,6 +37,7 @@ export function registerWorkflowRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.post('/v1/workflows/:key/cancel', {
+    config: { auth: 'secret' },
     schema: { tags: ['workflows'], summary: 'Cancel paused runs by cancellation key', params: WorkflowKeyParams, body: CancelBody },
   }, async (request, reply) => {
     const outcome = await deps.engine.cancel(request.params.key, request.body as any, { idempotencyKey: idempotencyKeyOf(request), requestId: request.id });
