@@ -79,6 +79,61 @@ const bodyFor = (route: Route): fc.Arbitrary<string | undefined> => fc.oneof(
   { weight: 1, arbitrary: fc.constant(undefined) },
 );
 
+/**
+ * Valid bodies of the main route families (matched on method and path): a mutation replaces one
+ * value anywhere inside with a nasty one, so the fuzzing reaches the code behind validation.
+ */
+const UUID = '00000000-0000-4000-8000-000000000000';
+const shapes: Array<[string, RegExp, unknown]> = [
+  ['POST', /\/workflows\/\{key\}\/trigger$/, {
+    recipients: ['ada', { id: 'bob', name: 'Bob', email: 'bob@example.com', channel_data: { 'in-app-feed': { tokens: ['t'] } }, $trigger_data: { x: 2 } }, { id: 'p1', collection: 'projects' }],
+    actor: { id: 'cy', name: 'Cy' }, data: { x: 1, items: [{ a: 1 }] }, tenant: { id: 't1', name: 'T1' }, cancellation_key: 'c1', settings: { skip_delay: true },
+  }],
+  ['POST', /\/workflows\/\{key\}\/cancel$/, { cancellation_key: 'c1', recipients: ['ada', { id: 'p1', collection: 'projects' }] }],
+  ['PUT', /^\/v1\/users\/\{user_id\}$/, {
+    name: 'Ada', email: 'ada@example.com', phone_number: '+14155550100', locale: 'en', timezone: 'Europe/Paris', created_at: '2026-01-01T00:00:00Z',
+    channel_data: { 'in-app-feed': { tokens: ['t'] } }, preferences: { default: { workflows: { hello: true }, channel_types: { email: false } } }, custom: { deep: [1] },
+  }],
+  ['PUT', /preferences\/\{[a-z_]+\}$/, { workflows: { hello: { channel_types: { email: true } } }, categories: { c: { channel_types: { sms: false } } }, channel_types: { email: false }, channels: {} }],
+  ['PUT', /channel_data\/\{channel_id\}$/, { data: { tokens: ['a'], connections: [{ incoming_webhook: { url: 'https://hooks.slack.com/services/x' } }] } }],
+  ['POST', /^\/v1\/schedules$/, { workflow: 'hello', recipients: ['ada'], repeats: [{ frequency: 'daily', hours: 9, minutes: 0, days: ['mon'], interval: 1 }], data: { x: 1 }, scheduled_at: '2026-04-01T00:00:00Z', ending_at: '2027-01-01T00:00:00Z', tenant: 't1' }],
+  ['PUT', /^\/v1\/schedules$/, { schedule_ids: [UUID], repeats: [{ frequency: 'weekly', day_of_month: 3 }], data: {}, scheduled_at: '2026-04-01T00:00:00Z' }],
+  ['POST', /\/users\/bulk\/identify$/, { users: [{ id: 'u1', name: 'U', email: 'u@example.com', preferences: { default: { workflows: { hello: false } } } }] }],
+  ['POST', /\/users\/bulk\/preferences$/, { user_ids: ['ada'], preferences: { id: 'default', workflows: { hello: true }, channel_types: { email: false } } }],
+  ['POST', /\/bulk\/set$/, { objects: [{ id: 'o1', name: 'O' }], tenants: [{ id: 't2', name: 'T2' }] }],
+  ['POST', /subscriptions$/, { recipients: ['ada', { id: 'p1', collection: 'projects' }], properties: { role: 'owner' } }],
+  ['POST', /\/messages\/batch\/\{status\}$/, { message_ids: [UUID], metadata: { a: 1 } }],
+  ['POST', /\/workflow_events$/, { event: 'approved', recipient: 'ada', tenant: 't1', data: { ok: true } }],
+  ['POST', /\/preferences\/explain$/, { recipient: 'ada', workflow: 'hello', channel_type: 'in_app_feed', channel_key: 'in-app-feed', tenant: 't1' }],
+  ['POST', /\/audiences\/\{key\}\/members$/, { members: [{ user: { id: 'ada', name: 'Ada' }, tenant: 't1' }] }],
+  ['POST', /\/messages\/bulk\/\{action\}$/, { user_ids: ['ada'], archived: 'include', delivery_status: 'sent', engagement_status: 'seen', tenants: ['t1'], workflows: ['hello'] }],
+  ['PUT', /^\/v1\/tenants\/\{tenant_id\}$/, { name: 'T1', settings: { branding: { primary_color: '#ffffff' }, preference_set: { workflows: { hello: true } } } }],
+  ['PUT', /^\/v1\/objects\/\{collection\}\/\{[a-z_]+\}$/, { name: 'P1', channel_data: { 'in-app-feed': { tokens: ['t'] } }, preferences: { default: { workflows: {} } } }],
+];
+
+/** Every path inside a JSON value (arrays and objects), the root included. */
+function valuePaths(value: unknown, at: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  out.push(at);
+  if (Array.isArray(value)) value.forEach((v, i) => valuePaths(v, [...at, i], out));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) valuePaths(v, [...at, k], out);
+  return out;
+}
+
+/** A copy of `value` with the value at `path` replaced. */
+function replaceAt(value: unknown, path: (string | number)[], by: unknown): unknown {
+  if (path.length === 0) return by;
+  const copy: any = Array.isArray(value) ? [...value] : { ...(value as object) };
+  copy[path[0]] = replaceAt(copy[path[0]], path.slice(1), by);
+  return copy;
+}
+
+/** One or two values deep inside a family's valid body replaced by nasty ones. */
+const mutatedShape = (shape: unknown) => {
+  const paths = valuePaths(shape);
+  const one = fc.tuple(fc.nat(paths.length - 1), nastyJson);
+  return fc.array(one, { minLength: 1, maxLength: 2 }).map((edits) => jsonText(edits.reduce((v, [i, by]) => replaceAt(v, paths[i], by), shape)));
+};
+
 /** A path segment as sent: percent-encoded text, or raw (possibly broken) percent sequences. */
 const pathSegment = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom('ada', 'bob', 'projects', 'hello', 'in-app-feed', 'default', 'seen', 'read', 'archive', '00000000-0000-0000-0000-000000000000') },
@@ -174,6 +229,13 @@ describe.each(engines)('fuzzing every route family (%s)', (engine) => {
     await fuzz('bodies', anyRoute().filter((r) => r.method !== 'GET' && r.method !== 'DELETE').chain((route) => fc.record({
       route: fc.constant(route), segments: plainSegments(route), body: bodyFor(route),
     })).map(({ route, segments, body }) => ({ method: route.method, path: fillPath(route, segments), body })), 5000);
+  }, 300_000);
+
+  it('shapes: valid bodies of each route family with values deep inside replaced', async () => {
+    const families = routes.flatMap((route) => shapes.filter(([m, re]) => m === route.method && re.test(route.path)).map(([, , shape]) => ({ route, shape })));
+    expect(families.length).toBeGreaterThanOrEqual(15);
+    await fuzz('shapes', fc.constantFrom(...families).chain(({ route, shape }) => fc.record({ route: fc.constant(route), segments: plainSegments(route), body: mutatedShape(shape) }))
+      .map(({ route, segments, body }) => ({ method: route.method, path: fillPath(route, segments), body })), 4000);
   }, 300_000);
 
   it('ids: every route with bad, long and badly encoded path segments', async () => {
