@@ -16,7 +16,7 @@ export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;
   const depth = nestingDepth(text, JSON_MAX_DEPTH);
   if (depth > JSON_MAX_DEPTH) {
-    throw new HeraldError(400, 'invalid_json', `The request body nests deeper than ${JSON_MAX_DEPTH} levels of objects and arrays.`, 'invalid_request_error',
+    throw new HeraldError(400, 'invalid_params', `The request body nests deeper than ${JSON_MAX_DEPTH} levels of objects and arrays.`, 'invalid_request_error',
       [{ field: 'body', message: `nests deeper than ${JSON_MAX_DEPTH} levels`, type: 'too_deep' }]);
   }
   let value: unknown;
@@ -24,7 +24,7 @@ export function parseJsonBody(text: string): unknown {
     value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (err) {
     const poisoned = /prototype/i.test((err as Error).message);
-    throw new HeraldError(400, 'invalid_json', poisoned
+    throw new HeraldError(400, 'invalid_params', poisoned
       ? 'The request body contains a "__proto__" or "constructor.prototype" key, which is refused.'
       : `The request body is not valid JSON: ${(err as Error).message}`, 'invalid_request_error');
   }
