@@ -39,6 +39,7 @@ export function registerDeliveryLogRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.get('/v1/channels', {
+    config: { auth: 'secret' },
     schema: { tags: ['channels'], summary: 'List the configured channels (Herald extension; settings are never returned)' },
   }, async () => ({
     items: (await listChannels(deps.db)).map((c) => ({

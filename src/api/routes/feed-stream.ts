@@ -92,6 +92,9 @@ export function registerFeedStream(app: App, deps: ApiDeps, hub: FeedHub): void 
     const counts = await countFeed(deps.db, feed);
     const mode = q.mode ?? 'rich';
 
+    // HEAD (checked as GET was, up to here): the headers, and no stream that would never end.
+    if (request.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
+
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
