@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { HeraldError } from '../../domain/errors.js';
+import { errors, HeraldError } from '../../domain/errors.js';
 
 /*
  * Errors raised before a route runs — by node's HTTP parser (431 headers too large, malformed
@@ -31,7 +31,10 @@ export function frameworkError(code: string | undefined, status: number, message
 
 /** Fastify's `frameworkErrors` option: router errors in Knock's shape. */
 export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const herald = frameworkError(err.code, err.statusCode ?? 400, err.message);
+  const status = err.statusCode ?? 400;
+  // Only the router's own faults (an async constraint failing) are 5xx; they are not the caller's.
+  const herald = status >= 500 ? errors.internal() : frameworkError(err.code, status, err.message);
+  if (herald.status >= 500) reply.header('x-should-retry', 'true');
   reply.code(herald.status).send(herald.toBody());
 }
 
