@@ -10,6 +10,12 @@ import { parseChannelConfigs, parseChannelGroupConfigs, parseEmailLayouts, type 
 export interface HeraldConfig {
   readonly port: number;
   readonly host: string;
+  /**
+   * The base URL clients reach Herald at (scheme, host, optional port and path prefix), for
+   * absolute URLs in answers (`progress_path`). Default `http://<host>:<port>` of the listen
+   * address (`localhost` for 0.0.0.0 / ::). Never taken from a request's Host header.
+   */
+  readonly publicUrl: string | undefined;
   /** PostgreSQL connection string; absent = embedded PGlite in `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
@@ -62,6 +68,17 @@ const bool = (name: string) => (raw: string) => {
   if (/^(false|0|no)$/i.test(raw)) return false;
   throw new Error(`${name} must be true or false, got "${raw}"`);
 };
+const publicUrl = (raw: string) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`HERALD_PUBLIC_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`HERALD_PUBLIC_URL must be an http(s) URL, got "${raw}"`);
+  if (url.search || url.hash || url.username || url.password) throw new Error(`HERALD_PUBLIC_URL must not carry a query, fragment or credentials, got "${raw}"`);
+  return url.href.replace(/\/+$/, '');
+};
 const roles = (raw: string) => {
   const list = raw.split(',').map((r) => r.trim()).filter(Boolean);
   for (const r of list) if (r !== 'api' && r !== 'worker') throw new Error(`HERALD_ROLES: unknown role "${r}" (use api, worker)`);
@@ -72,6 +89,7 @@ const roles = (raw: string) => {
 const FIELDS: Field[] = [
   { key: 'port', env: 'PORT', flag: 'port', parse: int('PORT') },
   { key: 'host', env: 'HOST', flag: 'host', parse: str },
+  { key: 'publicUrl', env: 'HERALD_PUBLIC_URL', flag: 'public-url', parse: publicUrl },
   { key: 'databaseUrl', env: 'DATABASE_URL', flag: 'database-url', parse: str },
   { key: 'dataDir', env: 'HERALD_DATA_DIR', flag: 'data-dir', parse: str },
   { key: 'workflowsDir', env: 'HERALD_WORKFLOWS_DIR', flag: 'workflows-dir', parse: str },
@@ -95,6 +113,7 @@ const FIELDS: Field[] = [
 const DEFAULTS: HeraldConfig = {
   port: 3000,
   host: '127.0.0.1',
+  publicUrl: undefined,
   databaseUrl: undefined,
   dataDir: '.herald/data',
   workflowsDir: 'workflows',
@@ -133,6 +152,10 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   out.channels = parseChannelConfigs(out.channels, 'channels');
   out.channelGroups = parseChannelGroupConfigs(out.channelGroups, 'channelGroups');
   out.emailLayouts = parseEmailLayouts(out.emailLayouts, 'emailLayouts');
+  if (out.publicUrl === undefined) {
+    const host = out.host === '0.0.0.0' || out.host === '::' ? 'localhost' : String(out.host);
+    out.publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${out.port}`;
+  }
   const config = out as unknown as HeraldConfig;
   if (config.secretKey !== undefined && !config.secretKey.startsWith('sk_')) throw new Error('HERALD_SECRET_KEY must start with "sk_"');
   if (config.publicKey !== undefined && !config.publicKey.startsWith('pk_')) throw new Error('HERALD_PUBLIC_KEY must start with "pk_"');

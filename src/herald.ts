@@ -30,6 +30,8 @@ export interface HeraldOptions {
   keys?: { secret?: string; public?: string };
   workflowsDir?: string;
   signingPublicKey?: string;
+  /** Base URL for absolute URLs in answers (HERALD_PUBLIC_URL); absent = the listen address. */
+  publicUrl?: string;
   /** Requests per second per API key and per user token (0 = unlimited); default 10,000 and 200. */
   rateLimits?: RateLimitOptions;
   pollIntervalMs?: number;
@@ -94,7 +96,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId, outbound }),
   ];
   const background = new BackgroundWorker({ db: opts.db, logger: opts.logger, tasks: backgroundTasks, pollIntervalMs: opts.pollIntervalMs });
-  const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits }, { logger: opts.logger });
+  const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl }, { logger: opts.logger });
   return {
     app,
     engine,

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     keys: { secret: config.secretKey, public: config.publicKey },
     workflowsDir: config.workflowsDir,
     signingPublicKey: config.signingPublicKey,
+    publicUrl: config.publicUrl,
     rateLimits: { perKey: config.rateLimitPerKey, perUser: config.rateLimitPerUser },
     pollIntervalMs: config.pollIntervalMs,
     outbound: { allowPrivateNetworks: config.outboundAllowPrivateNetworks },

@@ -5,7 +5,8 @@ import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { parseQueryString } from './plugins/query.js';
 import { registerErrorHandling } from './plugins/errors.js';
-import { registerAuth } from './plugins/auth.js';
+import { registerAuth, registerRouteTable } from './plugins/auth.js';
+import { redactingLogger } from './plugins/log-redaction.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerRealtime } from './routes/realtime.js';
 import { registerValidation } from './plugins/validation.js';
@@ -23,7 +24,8 @@ export interface BuildAppOptions {
 /** Builds the HTTP API without listening, so tests and the server share one construction. */
 export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promise<App> {
   const app = Fastify({
-    loggerInstance: typeof opts.logger === 'object' ? opts.logger : undefined,
+    // Credentials in URLs and headers are masked in every log line (log-redaction.ts).
+    loggerInstance: typeof opts.logger === 'object' ? redactingLogger(opts.logger) : undefined,
     logger: typeof opts.logger === 'boolean' ? opts.logger : undefined,
     genReqId: () => randomUUID(),
     // Trigger data may be up to 10 MB.
@@ -50,6 +52,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
 
   // Browser clients (@knocklabs/client) call from other origins; their preflight carries no key,
   // so CORS answers OPTIONS before authentication runs.
+  // Before any route (the CORS plugin adds one): the table proves every route declares its access.
+  registerRouteTable(app);
   await app.register(cors, {
     origin: true,
     allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'X-Knock-User-Token', 'X-Knock-Client', 'X-Knock-Branch', 'Idempotency-Key'],
@@ -69,7 +73,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   registerRateLimit(app, deps);
   registerRoutes(app, deps);
   await registerRealtime(app, deps);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({ ok: true }));
   return app;
 }

@@ -37,6 +37,10 @@ export const errors = {
   missingUserToken: () => new HeraldError(401, 'missing_user_token', 'A user token (X-Knock-User-Token) is required with a public key.', 'authentication_error'),
   invalidUserToken: (why: string) => new HeraldError(401, 'invalid_user_token', `The user token is not valid: ${why}.`, 'authentication_error'),
   forbidden: (why: string) => new HeraldError(403, 'authorization', why, 'authentication_error'),
+  secretKeyInUrl: () => new HeraldError(401, 'authentication_required',
+    'The secret key is never accepted in a URL (URLs end up in logs and browser history); send it as "Authorization: Bearer <key>".', 'authentication_error'),
+  /** A route that does not say who may call it is refused rather than left open (a Herald bug, not the caller's). */
+  routeAccessUndeclared: () => new HeraldError(403, 'authorization', 'This route declares no access rule, so nobody may call it.', 'authentication_error'),
   invalidParams: (message: string, fieldErrors: FieldError[] = []) =>
     new HeraldError(422, 'invalid_params', message, 'invalid_request_error', fieldErrors),
   badRequest: (message: string) => new HeraldError(400, 'invalid_params', message, 'invalid_request_error'),

@@ -79,6 +79,10 @@ export interface StartOptions {
   emailLayouts?: HeraldOptions['emailLayouts'];
   /** Request rate limits; the defaults never refill under the manual clock, so load tests pass 0 (off). */
   rateLimits?: HeraldOptions['rateLimits'];
+  /** A logger to read what Herald logs (default: silent, or HERALD_TEST_LOG's level). */
+  logger?: HeraldOptions['logger'];
+  /** HERALD_PUBLIC_URL: the base of absolute URLs in answers (default: the listen address). */
+  publicUrl?: string;
 }
 
 /** A real Herald on a loopback port with a manual clock; its worker is driven by `drain()`. */
@@ -89,9 +93,10 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
   const herald = await createHerald({
     db,
     clock,
-    logger: pino({ level: process.env.HERALD_TEST_LOG ?? 'silent' }),
+    logger: opts.logger ?? pino({ level: process.env.HERALD_TEST_LOG ?? 'silent' }),
     workflowsDir,
     signingPublicKey: opts.signingPublicKey,
+    publicUrl: opts.publicUrl,
     fanoutPageSize: opts.fanoutPageSize,
     outbound: { allowPrivateNetworks: true, ...opts.outbound },
     fetch: opts.fetch,
