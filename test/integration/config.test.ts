@@ -34,6 +34,17 @@ describe('configuration (flags > env > config file > defaults)', () => {
     expect(() => loadConfig([], { HERALD_ROLES: 'api,cook' })).toThrow(/cook/);
   });
 
+  it('takes the public URL for absolute URLs from HERALD_PUBLIC_URL, else from the listen address', () => {
+    expect(loadConfig([], {}).publicUrl).toBe('http://127.0.0.1:3000');
+    expect(loadConfig([], { HOST: '0.0.0.0', PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+    expect(loadConfig([], { HOST: '::1' }).publicUrl).toBe('http://[::1]:3000');
+    expect(loadConfig(['--public-url', 'https://notify.example.com/herald/'], { HERALD_PUBLIC_URL: 'https://env.example' }).publicUrl).toBe('https://notify.example.com/herald');
+    expect(loadConfig([], { HERALD_PUBLIC_URL: 'https://env.example' }).publicUrl).toBe('https://env.example');
+    expect(() => loadConfig([], { HERALD_PUBLIC_URL: 'notify.example.com' })).toThrow(/HERALD_PUBLIC_URL/);
+    expect(() => loadConfig([], { HERALD_PUBLIC_URL: 'ftp://notify.example.com' })).toThrow(/HERALD_PUBLIC_URL/);
+    expect(() => loadConfig([], { HERALD_PUBLIC_URL: 'https://notify.example.com/?x=1' })).toThrow(/HERALD_PUBLIC_URL/);
+  });
+
   it('returns a frozen object', () => {
     expect(Object.isFrozen(loadConfig([], {}))).toBe(true);
   });
