@@ -12,6 +12,8 @@ import { findUnstorableText } from '../../domain/stored-text.js';
  * - NUL characters and lone surrogates in any string or key, which PostgreSQL cannot store.
  * An empty body is no body: Knock's SDKs send `Content-Type: application/json` on bodiless calls.
  */
+const MAYBE_UNSTORABLE = /\\u(0000|d[89a-f])/i;
+
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;
   const depth = nestingDepth(text, JSON_MAX_DEPTH);
@@ -28,7 +30,9 @@ export function parseJsonBody(text: string): unknown {
       ? 'The request body contains a "__proto__" or "constructor.prototype" key, which is refused.'
       : `The request body is not valid JSON: ${(err as Error).message}`, 'invalid_request_error');
   }
-  const bad = findUnstorableText(value, '');
+  // Parsed strings can only hold NUL or a lone surrogate through a \u escape (raw ones are invalid
+  // JSON, and UTF-8 decoding never yields a lone surrogate): without one, skip the walk.
+  const bad = MAYBE_UNSTORABLE.test(text) ? findUnstorableText(value, '') : [];
   if (bad.length > 0) {
     const named = bad.map((e) => ({ ...e, field: e.field || 'body' }));
     throw errors.invalidParams(`Invalid request: ${named.map((e) => `${e.field} ${e.message}`).join('; ')}`, named);
