@@ -5,7 +5,7 @@
  * `json_body` (a JSON string or object, e.g. Slack Block Kit) renders to `json_content`; providers
  * send it as the message body when present, else the markdown text.
  */
-import { renderString, type LiquidScope } from './liquid.js';
+import { renderFields, type LiquidScope } from './liquid.js';
 
 export interface ChatContent {
   connection: Record<string, unknown>;
@@ -18,12 +18,18 @@ export interface ChatContent {
 }
 
 export async function renderChat(template: Record<string, unknown>, scope: LiquidScope, connections: Record<string, unknown>[]): Promise<ChatContent> {
-  const markdown = typeof template.markdown_body === 'string' ? (await renderString(template.markdown_body, scope, 'markdown_body')).trim() : '';
-  const summary = typeof template.summary === 'string' ? (await renderString(template.summary, scope, 'summary')).trim() : null;
+  const hasJson = template.json_body != null && template.json_body !== '';
+  // Every field in one round trip to a render process.
+  const rendered = await renderFields({
+    markdown_body: { source: typeof template.markdown_body === 'string' ? template.markdown_body : '' },
+    summary: { source: typeof template.summary === 'string' ? template.summary : '' },
+    json_body: { source: !hasJson ? '' : typeof template.json_body === 'string' ? template.json_body : JSON.stringify(template.json_body) },
+  }, scope);
+  const markdown = rendered.markdown_body.trim();
+  const summary = typeof template.summary === 'string' ? rendered.summary.trim() : null;
   let json: Record<string, unknown> | null = null;
-  if (template.json_body != null && template.json_body !== '') {
-    const source = typeof template.json_body === 'string' ? template.json_body : JSON.stringify(template.json_body);
-    const text = (await renderString(source, scope, 'json_body')).trim();
+  if (hasJson) {
+    const text = rendered.json_body.trim();
     let parsed: unknown;
     try { parsed = JSON.parse(text); } catch { throw new Error(`json_body did not render to valid JSON: ${text.slice(0, 200)}`); }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('json_body must render to a JSON object');

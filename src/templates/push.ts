@@ -5,7 +5,7 @@
  * payload's data (the run's data plus `knock_message_id`, which Knock puts in every push payload
  * for engagement callbacks), merged with the rendered `payload_overrides`.
  */
-import { renderString, type LiquidScope } from './liquid.js';
+import { renderFields, type LiquidScope } from './liquid.js';
 
 export interface PushContent {
   token: string;
@@ -18,12 +18,19 @@ export interface PushContent {
 
 export async function renderPush(template: Record<string, unknown>, scope: LiquidScope, tokens: string[], messageId: string): Promise<PushContent> {
   const settings = (template.settings ?? {}) as Record<string, unknown>;
-  const title = typeof template.title === 'string' ? (await renderString(template.title, scope, 'title')).trim() : '';
-  const body = typeof template.text_body === 'string' ? (await renderString(template.text_body, scope, 'text_body')).trim() : '';
+  // Every field in one round trip to a render process.
+  const rendered = await renderFields({
+    title: { source: typeof template.title === 'string' ? template.title : '' },
+    text_body: { source: typeof template.text_body === 'string' ? template.text_body : '' },
+    'settings.payload_overrides': {
+      source: settings.payload_overrides == null ? '' : typeof settings.payload_overrides === 'string' ? settings.payload_overrides : JSON.stringify(settings.payload_overrides),
+    },
+  }, scope);
+  const title = rendered.title.trim();
+  const body = rendered.text_body.trim();
   let overrides: Record<string, unknown> = {};
   if (settings.payload_overrides != null) {
-    const source = typeof settings.payload_overrides === 'string' ? settings.payload_overrides : JSON.stringify(settings.payload_overrides);
-    const text = (await renderString(source, scope, 'settings.payload_overrides')).trim();
+    const text = rendered['settings.payload_overrides'].trim();
     try {
       const parsed = text === '' ? {} : JSON.parse(text);
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) overrides = parsed;

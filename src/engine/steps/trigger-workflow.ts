@@ -1,6 +1,6 @@
 import type { RecipientRequest } from '../../domain/recipients.js';
 import { validateTriggerData } from '../../domain/trigger-data-schema.js';
-import { renderString } from '../../templates/liquid.js';
+import { renderFields } from '../../templates/liquid.js';
 import { cachedDefinition } from '../caches.js';
 import { planTrigger } from '../trigger.js';
 import { renderJsonObject } from './render-json.js';
@@ -51,18 +51,27 @@ export const triggerWorkflowStep: StepHandler = async ({ deps, run, step, scope,
       error: true,
     };
   }
-  const render = (field: keyof typeof DEFAULTS) => renderString(String(settings[field] ?? DEFAULTS[field]), scope, `settings.${field}`);
-  const workflowKey = (await renderString(String(settings.workflow_key ?? ''), scope, 'settings.workflow_key')).trim();
+  // The text settings in one round trip to a render process.
+  const setting = (field: keyof typeof DEFAULTS) => ({ source: String(settings[field] ?? DEFAULTS[field]) });
+  const rendered = await renderFields({
+    'settings.workflow_key': { source: String(settings.workflow_key ?? '') },
+    'settings.recipients': setting('recipients'),
+    'settings.actor': setting('actor'),
+    'settings.tenant': setting('tenant'),
+    'settings.cancellation_key': setting('cancellation_key'),
+  }, scope);
+  const render = (field: Exclude<keyof typeof DEFAULTS, 'data'>) => rendered[`settings.${field}`];
+  const workflowKey = rendered['settings.workflow_key'].trim();
   if (workflowKey === '') throw new Error('settings.workflow_key rendered empty');
   const head = await deps.store.workflowHead(workflowKey);
   if (!head) return { kind: 'skipped', reason: `workflow "${workflowKey}" does not exist`, error: true };
   if (!head.active) return { kind: 'skipped', reason: `workflow "${workflowKey}" is inactive` };
 
-  const recipients = readRecipients(await render('recipients'));
+  const recipients = readRecipients(render('recipients'));
   if (recipients.length === 0) return { kind: 'skipped', reason: 'settings.recipients rendered no recipient' };
-  const actor = readRecipients(await render('actor'))[0] ?? null;
-  const tenant = (await render('tenant')).trim() || null;
-  const cancellationKey = (await render('cancellation_key')).trim() || null;
+  const actor = readRecipients(render('actor'))[0] ?? null;
+  const tenant = render('tenant').trim() || null;
+  const cancellationKey = render('cancellation_key').trim() || null;
   const data = await renderJsonObject(settings.data ?? DEFAULTS.data, scope, 'settings.data');
   const def = await cachedDefinition(deps.store, deps.caches, head.sha);
   const schema = def?.trigger_data_json_schema;
