@@ -4,12 +4,15 @@
  * every field of a template in one round trip — against the way it used to: liquidjs on the
  * main thread with a parse cache. Reported: renders per second for each, their ratio, and the
  * longest event-loop stall seen during each (the price of rendering on the main thread).
+ * Last: the event-loop delay (p99, max) while eight abusive templates (nested loops that use
+ * their whole time budget) render, which issue 11 bounds at 100 ms p99.
  * Usage: npx tsx bench/render.ts [--renders 20000] [--in-flight 32]
  */
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Liquid, type Template } from 'liquidjs';
 import { renderInAppFeed } from '../src/templates/in-app-feed.js';
-import { closeRenderPool } from '../src/templates/liquid.js';
+import { closeRenderPool, renderString } from '../src/templates/liquid.js';
 
 const { values } = parseArgs({ options: { renders: { type: 'string' }, 'in-flight': { type: 'string' } } });
 const RENDERS = Number(values.renders ?? 20_000);
@@ -73,4 +76,12 @@ const oldRender = mainThreadRenderer();
 const before = await measure('before (main thread)', (i) => oldRender(scope(i)));
 const after = await measure('after (render processes, one round trip per template)', (i) => renderInAppFeed(template, scope(i)));
 console.log(`ratio after/before: ${(after / before).toFixed(2)}`);
+
+const delay = monitorEventLoopDelay({ resolution: 1 });
+delay.enable();
+const abusive = '{% for i in (1..data.n) %}{% for j in (1..data.n) %}{{ i }}{% endfor %}{% endfor %}';
+const started = performance.now();
+const outcomes = await Promise.all(Array.from({ length: 8 }, () => renderString(abusive, { data: { n: 100_000 } }).then(() => 'rendered', (err: Error) => err.message)));
+delay.disable();
+console.log(`8 abusive templates: ${fmt(performance.now() - started)} ms in the pool (${outcomes[0]}); event-loop delay meanwhile p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`);
 await closeRenderPool();
