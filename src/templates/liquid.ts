@@ -31,13 +31,13 @@ export interface LiquidScope {
  * so the step halts the run at once instead of retrying.
  */
 export class TemplateRenderError extends Error {
-  constructor(message: string, readonly field?: string, options?: { cause?: unknown; limit?: RenderLimit | 'crash' }) {
+  constructor(message: string, readonly field?: string, options?: { cause?: unknown; limit?: RenderLimit }) {
     super(message, options);
     this.name = 'TemplateRenderError';
     this.limit = options?.limit ?? null;
   }
 
-  readonly limit: RenderLimit | 'crash' | null;
+  readonly limit: RenderLimit | null;
 }
 
 export interface FieldTemplate {
@@ -91,7 +91,9 @@ export async function renderFields<K extends string>(fields: Record<K, FieldTemp
     pool ??= new RenderPool(RENDER_WORKERS);
     results = await pool.render(jobs, scope);
   } catch (err) {
-    const limit = err instanceof RenderAborted ? err.limit : undefined;
+    // A render process that stopped for another reason (it could not start, something killed
+    // it) is not the template's fault: that failure is retried like any other.
+    const limit = err instanceof RenderAborted && err.limit !== 'crash' ? err.limit : undefined;
     const field = names.length === 1 ? names[0] : undefined;
     throw new TemplateRenderError(field ? `Could not render ${field}: ${(err as Error).message}` : `Could not render template: ${(err as Error).message}`, field, { cause: err, limit });
   }
