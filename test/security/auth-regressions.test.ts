@@ -122,3 +122,22 @@ describe.each(engines)('configured public URL (%s)', (engine) => {
     expect((res.body as { progress_path: string }).progress_path).toMatch(/^https:\/\/notify\.example\.com\/herald\/v1\/bulk_operations\//);
   });
 });
+
+describe.each(engines)('rate limit on realtime upgrades (%s)', (engine) => {
+  let t: TestHerald;
+  // The manual clock never leaves its one-second window, so the quota does not refill.
+  beforeAll(async () => { t = await startTestHerald(engine, { rateLimits: { perKey: 3, perUser: 3 } }); });
+  afterAll(async () => { await t?.close(); });
+
+  it('counts WebSocket upgrades against the key, as any request: the fourth is a 429', async () => {
+    const open = () => new Promise<{ status: number; ws: WebSocket }>((resolve) => {
+      const ws = new WebSocket(`${t.url.replace('http', 'ws')}/ws/v1/websocket?api_key=${t.publicKey}&vsn=2.0.0`);
+      ws.on('unexpected-response', (_q, r) => resolve({ status: r.statusCode ?? 0, ws }));
+      ws.on('open', () => resolve({ status: 101, ws }));
+    });
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await open());
+    expect(answers.map((a) => a.status)).toEqual([101, 101, 101, 429]);
+    for (const a of answers) a.ws.terminate();
+  });
+});

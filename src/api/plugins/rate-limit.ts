@@ -86,7 +86,12 @@ export class QuotaLimiter {
   }
 }
 
-/** Registers the limit as an onRequest hook that runs after authentication. */
+/**
+ * Registers the limit as an onRequest hook that runs after authentication, so it counts every
+ * authenticated request, realtime socket upgrades included (their key and token are checked by
+ * the same auth hook, before the upgrade). Routes that take no Herald key (`none`,
+ * `webhook_token`) are not counted.
+ */
 export function registerRateLimit(app: App, deps: { db: Db; clock: Clock; rateLimits?: RateLimitOptions }): void {
   const limits = deps.rateLimits ?? DEFAULT_RATE_LIMITS;
   if (limits.perKey <= 0 && limits.perUser <= 0) return;
