@@ -6,9 +6,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateLimitError } from '@knocklabs/node';
-import { signUserToken } from '@knocklabs/node';
 import { ManualClock } from '../../src/domain/clock.js';
 import { engines } from '../support/harness.js';
+import { signUserTokenAt } from '../support/user-tokens.js';
 import { openSharedDb, startHeraldOn, type RunningHerald, type SharedDb } from '../support/two-heralds.js';
 
 const { publicKey: rsaPublic, privateKey: rsaPrivate } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -59,7 +59,7 @@ describe.each(engines)('rate limits (%s)', (engine) => {
     const browser = async (userId: string, h: RunningHerald) =>
       get(h, `/v1/users/${userId}/feeds/in-app-feed`, {
         authorization: `Bearer ${h.publicKey}`,
-        'x-knock-user-token': await signUserToken(userId, { signingKey }),
+        'x-knock-user-token': await signUserTokenAt(clock, userId, { signingKey }),
       });
 
     expect((await browser('ada', a)).status).toBe(200);

@@ -1,6 +1,6 @@
 /**
  * Proof in a real browser: a page bundled with Vite uses Knock's own `@knocklabs/client`, pointed
- * at Herald (public key + a user token from `@knocklabs/node`'s `signUserToken`), in headless
+ * at Herald (public key + a user token with the claims `@knocklabs/node`'s `signUserToken` signs), in headless
  * Chromium (Debian's build, driven by playwright-core). A workflow triggered on the server side
  * and run by the worker shows up in the open page over the realtime socket, without a reload;
  * clicking "Mark as read" drops the unread badge and the read lands in Herald.
@@ -14,8 +14,8 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { signUserToken } from '@knocklabs/node';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
+import { signUserTokenAt } from '../support/user-tokens.js';
 import { channelId } from '../support/messages.js';
 import { CHROMIUM_ARGS, ensureChromium } from './support/chromium.js';
 import { buildAndServeFeedPage, type FeedPageServer } from './support/feed-page.js';
@@ -83,7 +83,8 @@ describe.skipIf(skipReason !== undefined)(`the Knock browser client in headless 
       page = await browser.newPage({ viewport: { width: 640, height: 360 } });
       page.on('pageerror', (err) => pageErrors.push(String(err)));
       page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(msg.text()); });
-      const token = await signUserToken('ada', { signingKey: signingPrivateKey });
+      // Signed as signUserToken does, timed by the Herald's (manual) clock, which checks iat and exp.
+      const token = await signUserTokenAt(t.clock, 'ada', { signingKey: signingPrivateKey });
       const query = new URLSearchParams({ host: t.url, key: t.publicKey, user: 'ada', token, channel });
       await page.goto(`${pageServer.url}?${query}`);
 
