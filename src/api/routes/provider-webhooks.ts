@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
 import { readStatusEvents, STATUS_WEBHOOK_PROVIDERS } from '../../providers/status-events.js';
@@ -6,10 +6,10 @@ import { requireChannel } from '../../store/channel-data.js';
 import { applyInboundStatuses } from '../../store/message-delivery-status.js';
 import type { ApiDeps, App } from '../types.js';
 
+/** Compared as equal-length digests, so neither the length nor a prefix shows in the timing. */
 function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 /**
