@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { parseQueryString } from './plugins/query.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerAuth, registerRouteTable } from './plugins/auth.js';
-import { redactingLogger } from './plugins/log-redaction.js';
+import { redactingLogger, serializeRequest } from './plugins/log-redaction.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerRealtime } from './routes/realtime.js';
 import { registerValidation } from './plugins/validation.js';
@@ -26,7 +26,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   const app = Fastify({
     // Credentials in URLs and headers are masked in every log line (log-redaction.ts).
     loggerInstance: typeof opts.logger === 'object' ? redactingLogger(opts.logger) : undefined,
-    logger: typeof opts.logger === 'boolean' ? opts.logger : undefined,
+    logger: opts.logger === true ? { serializers: { req: serializeRequest } } : opts.logger === false ? false : undefined,
     genReqId: () => randomUUID(),
     // Trigger data may be up to 10 MB.
     bodyLimit: BODY_MAX_BYTES,
