@@ -1,9 +1,9 @@
 /**
  * Bounds on one template render. Templates are user-authored (and will come from an API), and
  * the data they loop over comes from triggers, so every render is bounded in time, memory and
- * output, in a worker thread that can be thrown away (render-pool.ts). Each layer backs the
+ * output, in a render process that can be thrown away (render-pool.ts). Each layer backs the
  * previous one up: liquidjs' own limits stop the usual abuse with a clear error, the hard
- * timeout and the worker's heap limit stop whatever slips past them without touching the
+ * timeout and the render process's heap limit stop whatever slips past them without touching the
  * process that serves the API.
  */
 
@@ -11,12 +11,12 @@
 export const RENDER_TIME_LIMIT_MS = 1_000;
 
 /**
- * After this long the render worker is terminated and replaced, whatever it is doing (a filter
+ * After this long the render process is killed and replaced, whatever it is doing (a filter
  * or a loop liquidjs does not check the clock in). Covers copying the variables in, too.
  */
 export const RENDER_HARD_TIMEOUT_MS = 2_000;
 
-/** Heap of each render worker (`resourceLimits.maxOldGenerationSizeMb`); above it the worker dies, not the process. */
+/** Heap of each render process (`--max-old-space-size`); above it that process dies, not Herald. */
 export const RENDER_WORKER_HEAP_MB = 128;
 
 /**
@@ -32,5 +32,5 @@ export const RENDER_OUTPUT_MAX_CHARS = 16 * 1024 * 1024;
 /** liquidjs `parseLimit`: longest template source accepted (characters). */
 export const TEMPLATE_SOURCE_MAX_CHARS = 1_000_000;
 
-/** Render workers per process. Two, so one abusive template never holds every render up. */
+/** Render processes per Herald process. Two, so one abusive template never holds every render up. */
 export const RENDER_WORKERS = 2;
