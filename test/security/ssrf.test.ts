@@ -46,6 +46,8 @@ const TARGETS: [host: string, refusedBecause: string][] = [
   ['198.18.0.1', '198.18.0.1: it is a reserved address'],
 ];
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 type PathName = 'http_fetch step' | 'webhook channel' | 'Slack incoming webhook' | 'Teams incoming webhook' | 'Discord incoming webhook';
 const CHAT: [PathName, string][] = [['Slack incoming webhook', 'slack'], ['Teams incoming webhook', 'teams'], ['Discord incoming webhook', 'discord']];
 const PATHS: PathName[] = ['http_fetch step', 'webhook channel', ...CHAT.map(([name]) => name)];
@@ -136,10 +138,10 @@ describe.each(engines)('SSRF: no outbound path reaches an internal address (%s)'
 
   it.each(cases)('%s to %s is refused for good, with the reason recorded', (path, host, because) => {
     const outcome = outcomes.get(key(path, host));
-    expect(outcome, 'the attempt left no run or message').toBeDefined();
-    expect(outcome!.refused).toBe(true);
-    expect(outcome!.reason).toContain(`refused to connect to ${because}`);
-    expect(outcome!.reason).toContain('set HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS to allow it');
+    expect(outcome).toEqual({
+      refused: true,
+      reason: expect.stringMatching(new RegExp(`refused to connect to ${escape(because)}.*set HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS to allow it`)),
+    });
   });
 
   it('the loopback listener saw zero connections', () => {
