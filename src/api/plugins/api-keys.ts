@@ -8,6 +8,11 @@ import type { ApiKeys } from '../types.js';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
+/** Whether two secrets are equal, in constant time (used for the provider-webhook token too). */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
 export type KeyKind = 'secret' | 'public';
 
 export function apiKeyMatcher(keys: ApiKeys): (presented: string) => KeyKind | undefined {

@@ -1,16 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
 import { readStatusEvents, STATUS_WEBHOOK_PROVIDERS } from '../../providers/status-events.js';
 import { requireChannel } from '../../store/channel-data.js';
 import { applyInboundStatuses } from '../../store/message-delivery-status.js';
 import type { ApiDeps, App } from '../types.js';
+import { sameSecret } from '../plugins/api-keys.js';
 
-/** Compared as equal-length digests, so neither the length nor a prefix shows in the timing. */
-function sameSecret(a: string, b: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
 
 /**
  * Herald extension: `POST /v1/channels/{channel_id}/provider_webhooks/{provider}` takes a
