@@ -1,7 +1,7 @@
 import type { RunEffect, RunOutcome } from '../domain/run.js';
 import type { Queryable } from './db.js';
 import { upsertEntity } from './entities.js';
-import { insertTriggerWithRuns } from './runs.js';
+import { insertTriggerWithRuns } from './trigger-writes.js';
 
 /**
  * Applies the writes steps asked for (update_user/tenant/object, trigger_workflow) for the runs
