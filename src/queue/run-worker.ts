@@ -5,6 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import type { RunRow } from '../domain/run.js';
 import { claimDueRuns, extendClaims, nextWakeAt, releaseClaims } from '../store/runs.js';
+import { analyzeGrownTables } from '../store/table-stats.js';
 import { RUNS_CHANNEL } from './wake.js';
 
 export interface RunWorkerOptions {

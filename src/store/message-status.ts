@@ -108,7 +108,12 @@ export async function deleteMessages(q: Queryable, criteria: MessageCriteria): P
   const s = new Sql();
   applyCriteria(s, criteria);
   const rows = await q.query<{ n: number }>(
-    `WITH d AS (DELETE FROM messages m ${s.where()} RETURNING 1) SELECT count(*)::int AS n FROM d`,
+    // No foreign keys cascade from messages (migrations/015): the children go in the same statement.
+    `WITH d AS (DELETE FROM messages m ${s.where()} RETURNING m.id),
+          e AS (DELETE FROM message_events WHERE message_id IN (SELECT id FROM d)),
+          j AS (DELETE FROM deliveries WHERE message_id IN (SELECT id FROM d)),
+          l AS (DELETE FROM message_delivery_logs WHERE message_id IN (SELECT id FROM d))
+     SELECT count(*)::int AS n FROM d`,
     s.params,
   );
   return rows[0].n;

@@ -1,12 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Db } from './db.js';
+import { analyzeGrownTables } from './table-stats.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
 /**
  * Applies numbered plain-SQL files (`NNN_name.sql`) in order, each in its own transaction.
- * An advisory lock makes concurrent start-ups of several processes apply each file once.
+ * An advisory lock makes concurrent start-ups of several processes apply each file once. Tables
+ * that grew since their statistics were taken are analyzed afterwards (store/table-stats.ts).
  */
 export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
   const files = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
@@ -26,5 +28,7 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
     });
     if (done) applied.push(file);
   }
+  // A database restored or grown while no process ran gets current statistics before any plan.
+  await analyzeGrownTables(db);
   return applied;
 }

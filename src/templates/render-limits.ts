@@ -16,6 +16,12 @@ export const RENDER_TIME_LIMIT_MS = 1_000;
  */
 export const RENDER_HARD_TIMEOUT_MS = 2_000;
 
+/**
+ * How long a render process may take to start (load its code) before it is replaced. Generous:
+ * on a loaded machine loading takes seconds, and no render is timed before the process is ready.
+ */
+export const RENDER_WORKER_START_TIMEOUT_MS = 60_000;
+
 /** Heap of each render process (`--max-old-space-size`); above it that process dies, not Herald. */
 export const RENDER_WORKER_HEAP_MB = 128;
 

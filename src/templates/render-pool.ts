@@ -13,8 +13,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RenderJob, RenderResult } from './liquid-environment.js';
-import type { RenderReply, RenderRequest } from './render-worker.js';
-import { RENDER_HARD_TIMEOUT_MS, RENDER_WORKER_HEAP_MB } from './render-limits.js';
+import type { ReadyReply, RenderReply, RenderRequest } from './render-worker.js';
+import { RENDER_HARD_TIMEOUT_MS, RENDER_WORKER_HEAP_MB, RENDER_WORKER_START_TIMEOUT_MS } from './render-limits.js';
 
 /** Why a whole request failed (its render process had to be stopped), per bound. */
 export class RenderAborted extends Error {
@@ -34,6 +34,12 @@ interface Pending {
 
 interface Slot {
   child: ChildProcess;
+  /**
+   * Whether the process has started and said so. Requests go only to ready processes: on a
+   * loaded machine, starting one can take seconds, and a render's hard timeout must not count
+   * that (it did, and healthy templates were killed and their runs halted).
+   */
+  ready: boolean;
   current: Pending | null;
   timer: NodeJS.Timeout | null;
   /** The end of the child's stderr, where V8 reports running out of heap. */
@@ -82,8 +88,11 @@ export class RenderPool {
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      const slot = this.slots.find((s) => s.current === null) ?? (this.slots.length < this.size ? this.spawn() : null);
-      if (!slot) return;
+      const slot = this.slots.find((s) => s.ready && s.current === null);
+      if (!slot) {
+        if (this.slots.length < this.size) this.spawn();
+        return;
+      }
       const job = this.queue.shift()!;
       const request: RenderRequest = { id: job.id, jobs: job.jobs, scope: job.scope };
       try {
@@ -107,11 +116,19 @@ export class RenderPool {
       execArgv: [...this.entry.execArgv, `--max-old-space-size=${this.heapMb}`],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    const slot: Slot = { child, current: null, timer: null, stderr: '' };
-    this.hold(slot, false);
+    const slot: Slot = { child, ready: false, current: null, timer: null, stderr: '' };
+    // Held while starting, so a render waiting for it keeps the process alive.
+    this.hold(slot, true);
+    slot.timer = setTimeout(() => this.abort(slot, new RenderAborted(`the render process did not start within ${RENDER_WORKER_START_TIMEOUT_MS} ms`, 'crash')), RENDER_WORKER_START_TIMEOUT_MS);
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => { slot.stderr = (slot.stderr + chunk).slice(-2_000); });
-    child.on('message', (msg: RenderReply) => {
+    child.on('message', (msg: RenderReply | ReadyReply) => {
+      if ('ready' in msg) {
+        this.settle(slot);
+        slot.ready = true;
+        this.dispatch();
+        return;
+      }
       const job = slot.current;
       if (!job || job.id !== msg.id) return;
       this.settle(slot);
@@ -153,7 +170,9 @@ export class RenderPool {
     const index = this.slots.indexOf(slot);
     if (index < 0) return;
     this.slots.splice(index, 1);
-    const job = slot.current;
+    // A process that died starting fails the oldest waiting request, so a process that can never
+    // start surfaces its error instead of being respawned for ever behind a stuck queue.
+    const job = slot.current ?? (slot.ready ? null : this.queue.shift() ?? null);
     this.settle(slot);
     slot.child.kill('SIGKILL');
     job?.reject(err);

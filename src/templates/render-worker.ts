@@ -16,8 +16,12 @@ export interface RenderReply {
   results: ReturnType<typeof renderJobs>;
 }
 
+/** Sent once, when the process has loaded and can render: its start-up is not a render's time. */
+export interface ReadyReply { ready: true }
+
 process.on('message', (req: RenderRequest) => {
   process.send!({ id: req.id, results: renderJobs(req.jobs, req.scope) } satisfies RenderReply);
 });
+process.send!({ ready: true } satisfies ReadyReply);
 // Herald went away (or closed the pool): nothing is left to render for.
 process.on('disconnect', () => process.exit(0));
