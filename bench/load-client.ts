@@ -1,7 +1,7 @@
 /**
  * HTTP load generator, run as a separate process so it does not steal the server's event loop:
  * `concurrency` keep-alive loops POST the same body for `seconds` and report throughput and
- * latency percentiles as one JSON line.
+ * latency percentiles as one JSON line. Used by bench/support/http-load.ts.
  */
 import http from 'node:http';
 
@@ -34,5 +34,5 @@ await Promise.all(Array.from({ length: Number(concurrency) }, async () => {
 }));
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-console.log(JSON.stringify({ perSec: latencies.length / Number(seconds), p50: pct(0.5), p99: pct(0.99), failures }));
+console.log(JSON.stringify({ perSec: latencies.length / Number(seconds), p50: pct(0.5), p99: pct(0.99), failures, requests: latencies.length }));
 agent.destroy();
