@@ -9,7 +9,11 @@ import { openPostgres } from './store/pg-adapter.js';
 /** Composition root: config -> store -> herald (engine, worker, api) -> listen. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = pino({ level: config.logLevel });
+  // Asynchronous stdout: a log line never blocks a request on a write(2). Buffered lines are
+  // flushed synchronously when the process exits, however it exits.
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  process.once('exit', () => { try { destination.flushSync(); } catch { /* stdout already gone */ } });
+  const logger = pino({ level: config.logLevel }, destination);
   let db: Db;
   if (config.databaseUrl) {
     db = await openPostgres({ connectionString: config.databaseUrl, max: 16 });

@@ -29,10 +29,17 @@ export interface EngineStore {
 
   findIdempotencyRecord(key: string, now: Date): Promise<IdempotencyRecord | null>;
   /**
-   * Commits a trigger atomically: inline identifications, the trigger and its runs (only if the
-   * workflow is still active at `trigger.workflowSha`), and the idempotency record.
+   * Commits a group of triggers in one transaction (group commit), each atomically: its trigger
+   * and runs (only if the workflow is still active at `trigger.workflowSha`), fan-out jobs,
+   * idempotency record and inline identifications. One result per write, in order: a stale
+   * workflow, a taken Idempotency-Key or an invalid inline entity concerns only that write (it
+   * writes nothing, the others commit). Throws (for the whole group) only when the group as a
+   * whole failed, e.g. CommitOutcomeUnknown. Writes in one group must not share an
+   * Idempotency-Key.
    */
-  writeTrigger(write: TriggerWrite): Promise<'written' | 'stale_workflow' | 'idempotency_taken'>;
+  writeTriggers(writes: TriggerWrite[]): Promise<TriggerWriteResult[]>;
+  /** How many trigger groups the store writes at once (a single-connection store: 1). */
+  readonly triggerWriters: number;
 
   /**
    * Cancels matching unfinished runs and records the request, atomically; returns the run ids.
@@ -165,5 +172,8 @@ export interface TriggerWrite {
   idempotency?: { record: IdempotencyRecord; expiresAt: Date };
   now: Date;
 }
+
+/** What became of one trigger of a group: `error` = refused on its own (e.g. an invalid inline entity). */
+export type TriggerWriteResult = 'written' | 'stale_workflow' | 'idempotency_taken' | { error: unknown };
 
 export const entityMapKey = (k: EntityKey) => `${k.collection}\u0000${k.id}`;

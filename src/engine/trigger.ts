@@ -9,7 +9,7 @@ import { cachedDefinition, type EngineCaches } from './caches.js';
 import { canonicalHash } from './canonical-hash.js';
 import { checkTriggerSize } from './trigger-limits.js';
 import type { TriggerOptions, TriggerOutcome, TriggerRequest } from './engine.js';
-import { entityMapKey, type EngineStore, type IdempotencyRecord, type TriggerWrite } from './ports.js';
+import { entityMapKey, type EngineStore, type IdempotencyRecord, type TriggerWrite, type TriggerWriteResult } from './ports.js';
 
 export interface TriggerDeps {
   store: EngineStore;
@@ -18,14 +18,20 @@ export interface TriggerDeps {
   caches: EngineCaches;
   /** Tells the workers that runs became due (after commit); only shortens latency. */
   wakeWorkers: () => void;
+  /**
+   * Commits one trigger together with the concurrent ones (trigger-group-commit.ts); resolves
+   * only after the group's commit.
+   */
+  writeTrigger: (write: TriggerWrite) => Promise<TriggerWriteResult>;
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 /**
  * Accepts a trigger: validates it, then commits inline identifications, the trigger row, one
- * run per distinct recipient and the idempotency record atomically, and only then answers with
- * the workflow_run_id; then the workers are woken.
+ * run per distinct recipient and the idempotency record atomically (in one transaction shared
+ * with concurrent triggers), and only then answers with the workflow_run_id; then the workers
+ * are woken.
  */
 export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req: TriggerRequest, opts: TriggerOptions, fresh = false): Promise<TriggerOutcome> {
   checkTriggerSize(req);
@@ -45,7 +51,8 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
     const record = { key: opts.idempotencyKey, request_hash: hash, status_code: 200, response: { workflow_run_id: write.trigger.id }, request_id: opts.requestId ?? null };
     write.idempotency = { record, expiresAt: new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS) };
   }
-  const result = await deps.store.writeTrigger(write);
+  const result = await deps.writeTrigger(write);
+  if (typeof result === 'object') throw result.error;
   if (result === 'stale_workflow') {
     // The workflow changed since the version hint was cached: decide again from the database.
     deps.caches.activeHeads.delete(workflowKey);

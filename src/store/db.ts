@@ -5,9 +5,19 @@
  */
 export interface Queryable {
   /** Runs one parameterised statement and returns its rows. */
-  query<T = any>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T = any>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+}
+
+export interface QueryOptions {
+  /**
+   * Hot statement: prepare it once per connection and reuse it (PostgreSQL; ignored by PGlite).
+   * Opt-in, because after five executions PostgreSQL may keep a generic plan made without the
+   * parameter values; only mark statements whose best plan does not depend on them (lookups by
+   * a key, JSON-document parameters), never a scan whose selectivity depends on a value.
+   */
+  prepare?: boolean;
 }
 
 export interface Db extends Queryable {

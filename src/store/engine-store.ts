@@ -6,11 +6,11 @@ import { findChannelGroup, findEmailLayout } from './configured-channels.js';
 import { getChannelData } from './channel-data.js';
 import { checkpointRuns } from './checkpoint.js';
 import { NEW_MESSAGES_CHANNEL } from './message-notify.js';
-import { getEntities, getEntity, identifyInline } from './entities.js';
+import { getEntities, getEntity } from './entities.js';
 import { preferenceSetsWithDefault } from './environment-preferences.js';
 import { claimIdempotencyKey, findIdempotencyRecord } from './idempotency.js';
 import { cancelMatchingRuns, insertRunEvents, recordCancellation } from './runs.js';
-import { insertTriggerWithRuns } from './trigger-writes.js';
+import { writeTriggerGroup } from './trigger-writes.js';
 import { getWorkflowHead, getWorkflowVersion } from './workflows.js';
 import { cancelPendingFanouts } from './fanouts.js';
 import { applyRunEffects } from './run-effects.js';
@@ -20,18 +20,20 @@ import { batchActivities, getBatch, joinBatch } from './batches.js';
 import { runMessages } from './run-messages.js';
 import { claimTriggerFrequency } from './trigger-frequency.js';
 
-/** Signals a rollback of the trigger transaction with the reason the caller gets back. */
+/** Signals a rollback of the cancel transaction with the reason the caller gets back. */
 class Abort extends Error {
-  constructor(readonly outcome: 'stale_workflow' | 'idempotency_taken') { super(outcome); }
+  constructor(readonly outcome: 'idempotency_taken') { super(outcome); }
 }
+
+/**
+ * Trigger groups written at once on PostgreSQL. Few: while they are written the next group
+ * gathers, so the load turns into bigger groups (fewer commits) rather than more transactions
+ * queueing on the WAL; the pool keeps connections for everything else.
+ */
+const TRIGGER_WRITERS = 4;
 
 /** The engine's storage port implemented with the SQL modules of this folder. */
 export function createEngineStore(db: Db, newId: () => string): EngineStore {
-  const writeTriggerIn = async (q: Queryable, w: TriggerWrite) => {
-    for (const { key, properties } of w.identify) await identifyInline(q, key, properties, w.now);
-    if (!(await insertTriggerWithRuns(q, w.trigger, w.runs, w.state, w.fanOut))) throw new Abort('stale_workflow');
-    if (w.idempotency && !(await claimIdempotencyKey(q, w.idempotency.record, w.now, w.idempotency.expiresAt))) throw new Abort('idempotency_taken');
-  };
   return {
     workflowHead: (key) => getWorkflowHead(db, key),
     workflowVersion: (sha) => getWorkflowVersion(db, sha),
@@ -57,17 +59,9 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
       return { byEntity, environmentDefault };
     },
     findIdempotencyRecord: (key, now) => findIdempotencyRecord(db, key, now),
-    async writeTrigger(w) {
-      try {
-        // A plain trigger is one atomic statement; inline entities or an idempotency key need a transaction.
-        if (w.identify.length === 0 && !w.idempotency) await writeTriggerIn(db, w);
-        else await db.transaction((tx) => writeTriggerIn(tx, w));
-        return 'written';
-      } catch (err) {
-        if (err instanceof Abort) return err.outcome;
-        throw err;
-      }
-    },
+    writeTriggers: (writes) => writeTriggerGroup(db, writes),
+    // PGlite has one connection: a second group would only queue behind the first.
+    triggerWriters: db.engine === 'pglite' ? 1 : TRIGGER_WRITERS,
     async cancelRuns(match, now, eventsFor, idempotency) {
       try {
         return await db.transaction(async (tx) => {

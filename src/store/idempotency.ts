@@ -6,6 +6,7 @@ export async function findIdempotencyRecord(q: Queryable, key: string, now: Date
   const rows = await q.query<IdempotencyRecord>(
     'SELECT key, request_hash, status_code, response, request_id FROM idempotency_keys WHERE key = $1 AND expires_at > $2',
     [key, now],
+    { prepare: true },
   );
   return rows[0] ?? null;
 }
@@ -22,4 +23,18 @@ export async function claimIdempotencyKey(q: Queryable, r: IdempotencyRecord, no
     [r.key, r.request_hash, r.status_code, JSON.stringify(r.response), r.request_id, now, expiresAt],
   );
   return rows.length === 1;
+}
+
+/**
+ * Deletes the expired records of these keys (one statement for a group of triggers), so that the
+ * claim that follows in the same transaction can take them.
+ */
+export async function sweepExpiredKeys(q: Queryable, keys: { key: string; now: Date }[]): Promise<void> {
+  if (keys.length === 0) return;
+  await q.query(
+    `DELETE FROM idempotency_keys k USING unnest($1::text[], $2::timestamptz[]) AS u(key, at)
+      WHERE k.key = u.key AND k.expires_at <= u.at`,
+    [keys.map((k) => k.key), keys.map((k) => k.now)],
+    { prepare: true },
+  );
 }

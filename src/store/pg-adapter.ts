@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CommitOutcomeUnknown, type Db, type Queryable } from './db.js';
 
@@ -31,8 +32,12 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
   const prefix = schema ? `${schema}_` : '';
   const channelName = (channel: string) => `${prefix}${channel}`.slice(0, 63);
   const asQueryable = (c: pg.Pool | pg.PoolClient): Queryable => ({
-    async query(sql, params) {
-      const r = await c.query(sql, params as unknown[] | undefined);
+    async query(sql, params, queryOpts) {
+      // A hot statement is parsed and planned once per connection (node-postgres remembers
+      // which named statements each connection has prepared).
+      const r = queryOpts?.prepare
+        ? await c.query({ name: statementName(sql), text: sql, values: params as unknown[] | undefined })
+        : await c.query(sql, params as unknown[] | undefined);
       return r.rows;
     },
     async exec(sql) { await c.query(sql); },
@@ -127,6 +132,21 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
       await pool.end();
     },
   };
+}
+
+/**
+ * The name of a prepared statement: derived from its text, so one text is one statement on every
+ * connection and two texts never collide. Only statements marked `prepare` get one, a fixed set
+ * in the code, so the per-connection cache stays small.
+ */
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `h_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 /**
