@@ -1,6 +1,6 @@
-import type { EngineStore, TriggerWrite } from '../engine/ports.js';
+import type { EngineStore } from '../engine/ports.js';
 import { entityMapKey } from '../engine/ports.js';
-import type { Db, Queryable } from './db.js';
+import type { Db } from './db.js';
 import { findChannel } from './channels.js';
 import { findChannelGroup, findEmailLayout } from './configured-channels.js';
 import { getChannelData } from './channel-data.js';
