@@ -18,6 +18,12 @@ export interface QueryOptions {
    * a key, JSON-document parameters), never a scan whose selectivity depends on a value.
    */
   prepare?: boolean;
+  /**
+   * The statement is a write committed on its own (autocommit): if the connection is lost while
+   * it runs, it may have committed or not, so the adapter throws CommitOutcomeUnknown, as for a
+   * lost COMMIT.
+   */
+  commits?: boolean;
 }
 
 export interface Db extends Queryable {

@@ -35,10 +35,13 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
     async query(sql, params, queryOpts) {
       // A hot statement is parsed and planned once per connection (node-postgres remembers
       // which named statements each connection has prepared).
-      const r = queryOpts?.prepare
-        ? await c.query({ name: statementName(sql), text: sql, values: params as unknown[] | undefined })
-        : await c.query(sql, params as unknown[] | undefined);
-      return r.rows;
+      const config = queryOpts?.prepare ? { name: statementName(sql), text: sql, values: params as unknown[] | undefined } : { text: sql, values: params as unknown[] | undefined };
+      try {
+        return (await c.query(config)).rows;
+      } catch (err) {
+        if (queryOpts?.commits && isConnectionLoss(err)) throw new CommitOutcomeUnknown(err);
+        throw err;
+      }
     },
     async exec(sql) { await c.query(sql); },
   });

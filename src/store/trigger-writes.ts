@@ -65,7 +65,7 @@ export interface GroupedTriggerResult { active: boolean; written: boolean }
  * caller keeps duplicate keys out of one group (only one of them could be told apart here).
  * Prepared: every parameter is a JSON document, so the generic plan is the custom plan.
  */
-export async function insertTriggerGroup(q: Queryable, group: GroupedTrigger[]): Promise<GroupedTriggerResult[]> {
+export async function insertTriggerGroup(q: Queryable, group: GroupedTrigger[], commits = false): Promise<GroupedTriggerResult[]> {
   const triggers = group.map((g, i) => ({
     i,
     id: g.trigger.id,
@@ -121,7 +121,7 @@ export async function insertTriggerGroup(q: Queryable, group: GroupedTrigger[]):
      )
      SELECT x.i, EXISTS (SELECT 1 FROM ok WHERE ok.i = x.i) AS active, EXISTS (SELECT 1 FROM w WHERE w.i = x.i) AS written FROM x`,
     [JSON.stringify(triggers), JSON.stringify(runs), JSON.stringify(fanOut)],
-    { prepare: true },
+    { prepare: true, commits },
   );
   const out: GroupedTriggerResult[] = group.map(() => ({ active: false, written: false }));
   for (const row of rows) out[row.i] = { active: row.active, written: row.written };
@@ -150,7 +150,8 @@ function isOwnInputError(err: unknown): boolean {
 
 /**
  * Commits a group of triggers in ONE transaction (group commit) with a constant number of
- * statements — the expired-key sweep and `insertTriggerGroup` — plus the upserts of inline
+ * statements — the expired-key sweep and `insertTriggerGroup` (alone, without BEGIN/COMMIT, when
+ * no trigger of the group has an Idempotency-Key or inline entities) — plus the upserts of inline
  * entities for the triggers that carry some. Each trigger gets its own result. A trigger whose
  * inline entity is refused fails alone: the transaction rolls back and the group is written
  * again without it (rare: input is validated before). A lost COMMIT throws CommitOutcomeUnknown
@@ -162,7 +163,11 @@ export async function writeTriggerGroup(db: Db, writes: TriggerWrite[]): Promise
   for (let transient = 0; pending.length > 0;) {
     const group = pending.map((i) => writes[i]);
     try {
-      const results = await db.transaction((tx) => writeGroupIn(tx, group));
+      // Without keys or inline entities the group is ONE statement: atomic on its own, so it
+      // commits without BEGIN/COMMIT round trips (a lost connection is still an unknown outcome).
+      const results = group.some((w) => w.idempotency || w.identify.length > 0)
+        ? await db.transaction((tx) => writeGroupIn(tx, group))
+        : outcomes(await insertTriggerGroup(db, group, true));
       pending.forEach((i, j) => { out[i] = results[j]; });
       return out;
     } catch (err) {
@@ -194,8 +199,11 @@ async function writeGroupIn(tx: Queryable, group: TriggerWrite[]): Promise<Trigg
       throw err;
     }
   }
-  return rows.map((r) => (r.written ? 'written' : r.active ? 'idempotency_taken' : 'stale_workflow'));
+  return outcomes(rows);
 }
+
+const outcomes = (rows: GroupedTriggerResult[]): TriggerWriteResult[] =>
+  rows.map((r) => (r.written ? 'written' : r.active ? 'idempotency_taken' : 'stale_workflow'));
 
 function compareKeys(a: EntityKey, b: EntityKey): number {
   if (a.collection !== b.collection) return a.collection < b.collection ? -1 : 1;
