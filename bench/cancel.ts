@@ -17,8 +17,8 @@ import { enqueueRuns, feedStep, startHerald } from './support/herald.js';
 import { runBench, until } from './support/lifecycle.js';
 
 const { engine, quick, opt } = benchArgs(['runs', 'races']);
-const RUNS = sized(opt('runs'), quick, 2_000, 10_000);
-const RACES = sized(opt('races'), quick, 100, 300);
+const RUNS = sized(opt('runs'), quick, 1_000, 10_000);
+const RACES = sized(opt('races'), quick, 50, 300);
 
 const hello = { key: 'hello', name: 'Hello', steps: [feedStep] };
 const later = { key: 'later', name: 'Later', steps: [{ ref: 'wait', type: 'delay', settings: { delay_for: { unit: 'hours', value: 1 } } }, feedStep] };

@@ -13,10 +13,10 @@ import { benchArgs, sized } from './support/args.js';
 import { count, openBenchDb } from './support/db.js';
 import { enqueueRuns, feedStep, startHerald } from './support/herald.js';
 import { httpLoad } from './support/http-load.js';
-import { runBench } from './support/lifecycle.js';
+import { runBench, until } from './support/lifecycle.js';
 
 const { engine, quick, opt } = benchArgs(['backlog', 'seconds', 'connections']);
-const BACKLOG = sized(opt('backlog'), quick, 3_000, 10_000);
+const BACKLOG = sized(opt('backlog'), quick, 2_000, 10_000);
 const SECONDS = sized(opt('seconds'), quick, 3, 8);
 const CONNECTIONS = sized(opt('connections'), quick, 16, 16);
 
@@ -32,6 +32,9 @@ runBench(async () => {
 
   herald.worker.start();
   herald.background.start();
+  // The window opens once the worker is seen working (its first claims committed), not before.
+  const queued = await waiting();
+  await until('the worker to start on the backlog', async () => (await waiting()) < queued, { intervalMs: 50, timeoutMs: 120_000 });
   const before = await waiting();
   const busy = await trigger(SECONDS);
   const left = await waiting();

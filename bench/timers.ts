@@ -19,7 +19,7 @@ import { runBench, sleep } from './support/lifecycle.js';
 import { setTimeoutLateness } from './support/timer-baseline.js';
 
 const { engine, quick, opt } = benchArgs(['runs', 'windows']);
-const RUNS = sized(opt('runs'), quick, 2_000, 10_000);
+const RUNS = sized(opt('runs'), quick, 1_000, 10_000);
 const WINDOWS = sized(opt('windows'), quick, 200, 1_000);
 const GROUPS = 10;
 const DELAY_S = 3;

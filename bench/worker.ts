@@ -20,7 +20,7 @@ import { spawnTs, stop, whileAlive } from './support/children.js';
 import { defer, runBench, sleep } from './support/lifecycle.js';
 
 const { engine, quick, opt } = benchArgs(['runs']);
-const RUNS = sized(opt('runs'), quick, 5_000, 50_000);
+const RUNS = sized(opt('runs'), quick, 2_000, 50_000);
 const TIMEOUT_MS = quick ? 120_000 : 600_000;
 
 /**
