@@ -49,27 +49,29 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
   ]);
   const lookup = (k: EntityKey) => entities.get(entityMapKey(k));
 
-  const outcomes: RunOutcome[] = [];
-  for (const run of runs) {
+  // Runs are planned concurrently: their renders then reach the render processes together and
+  // travel in one message (render-pool.ts), instead of one round trip per run.
+  const planned = await Promise.all(runs.map(async (run): Promise<RunOutcome | null> => {
     try {
       const def = await cachedDefinition(deps.store, deps.caches, run.workflow_sha);
       // `attempts` includes this claim.
       if (!def || run.attempts > POISON_RUN_MAX_UNFINISHED_CLAIMS) {
-        outcomes.push(haltedOutcome(run, deps.clock.now(), def
+        return haltedOutcome(run, deps.clock.now(), def
           ? `the run's worker stopped ${run.attempts - 1} times while advancing it (crashed or ran out of time); halted so it cannot stop workers again`
-          : `workflow version ${run.workflow_sha} is missing`));
-        continue;
+          : `workflow version ${run.workflow_sha} is missing`);
       }
       const scope = buildRunScope(run, def, lookup);
       if (messageRefs.has(run.id)) scope.refs = messageRefs.get(run.id);
       const layers = preferenceLayers(preferenceSets.byEntity.get(entityMapKey({ collection: run.recipient_collection, id: run.recipient_id })), run.tenant_id, scope.tenant, preferenceSets.environmentDefault);
-      outcomes.push(await planRun(deps, run, def, scope, layers));
+      return await planRun(deps, run, def, scope, layers);
     } catch (err) {
       // Left claimed: the lease expires and the run is retried (and halted as a poison run after
       // POISON_RUN_MAX_UNFINISHED_CLAIMS).
       deps.logger.error({ err, run_id: run.id }, 'planning a run failed');
+      return null;
     }
-  }
+  }));
+  const outcomes = planned.filter((o): o is RunOutcome => o !== null);
   return deps.store.checkpointRuns(owner, outcomes, deps.clock.now());
 }
 

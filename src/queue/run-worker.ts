@@ -21,7 +21,16 @@ export interface RunWorkerOptions {
   concurrency?: number;
   /** How long a claim lasts before another worker may take the run over. */
   leaseMs?: number;
+  /**
+   * Claims this process works on at once while it runs (`start`). While one batch waits for
+   * the database or the render processes, the next is already being claimed and planned, so
+   * throughput is not bounded by one batch's round trips. SKIP LOCKED keeps them disjoint.
+   */
+  claimsInFlight?: number;
 }
+
+/** How often a running worker checks whether tables grew enough to need fresh statistics. */
+const ANALYZE_CHECK_INTERVAL_MS = 10_000;
 
 
 /**
@@ -35,15 +44,19 @@ export class RunWorker {
   private readonly concurrency: number;
   private readonly leaseMs: number;
   private readonly pollIntervalMs: number;
+  private readonly claimsInFlight: number;
   private running = false;
   private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  /** Every sleeping claim loop's wake-up. */
+  private readonly wakers = new Set<() => void>();
+  private nextAnalyzeAt = 0;
   private unlisten: (() => Promise<void>) | null = null;
 
   constructor(private readonly opts: RunWorkerOptions) {
     this.id = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.batchSize = opts.batchSize ?? 50;
+    this.batchSize = opts.batchSize ?? 100;
     this.concurrency = opts.concurrency ?? 4;
+    this.claimsInFlight = opts.claimsInFlight ?? 3;
     this.leaseMs = opts.leaseMs ?? 20_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
   }
@@ -87,7 +100,7 @@ export class RunWorker {
    * its runs in one checkpoint statement.
    */
   private async advanceInLanes(runs: RunRow[], owner: string): Promise<void> {
-    const lanes = Math.max(1, Math.min(this.concurrency, Math.ceil(runs.length / 10)));
+    const lanes = Math.max(1, Math.min(this.concurrency, Math.ceil(runs.length / 25)));
     const size = Math.ceil(runs.length / lanes);
     await Promise.all(Array.from({ length: lanes }, async (_, i) => {
       const lane = runs.slice(i * size, (i + 1) * size);
@@ -114,15 +127,15 @@ export class RunWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.opts.db.listen(RUNS_CHANNEL, () => this.wake?.())
+    this.opts.db.listen(RUNS_CHANNEL, () => { for (const wake of [...this.wakers]) wake(); })
       .then((unlisten) => { this.unlisten = unlisten; })
       .catch((err) => this.opts.logger.warn({ err }, 'LISTEN failed; relying on polling'));
-    this.loop = this.run();
+    this.loop = Promise.all(Array.from({ length: this.claimsInFlight }, () => this.run())).then(() => {});
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    for (const wake of [...this.wakers]) wake();
     await this.loop;
     this.loop = null;
     await this.unlisten?.().catch(() => {});
@@ -134,12 +147,25 @@ export class RunWorker {
       let claimed = 0;
       try {
         claimed = await this.tick();
+        await this.keepStatisticsCurrent();
       } catch (err) {
         this.opts.logger.warn({ err }, 'claiming runs failed (database unavailable?); retrying');
       }
       if (claimed > 0 || !this.running) continue;
       await this.sleep(await this.idleDelay());
     }
+  }
+
+  /**
+   * Re-analyzes tables that grew (store/table-stats.ts), at most every few seconds: plans cached
+   * while the tables were small would otherwise stay, autovacuum or not.
+   */
+  private async keepStatisticsCurrent(): Promise<void> {
+    const now = Date.now();
+    if (now < this.nextAnalyzeAt) return;
+    this.nextAnalyzeAt = now + ANALYZE_CHECK_INTERVAL_MS;
+    const analyzed = await analyzeGrownTables(this.opts.db);
+    if (analyzed.length > 0) this.opts.logger.debug({ tables: analyzed }, 'analyzed tables that grew');
   }
 
   /** Sleep until the next run is due, but never longer than the poll interval. */
@@ -155,9 +181,9 @@ export class RunWorker {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      const done = () => { clearTimeout(timer); this.wakers.delete(done); resolve(); };
       const timer = setTimeout(done, ms);
-      function done() { clearTimeout(timer); resolve(); }
-      this.wake = () => { this.wake = null; done(); };
+      this.wakers.add(done);
     });
   }
 }

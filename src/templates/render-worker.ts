@@ -5,22 +5,26 @@
  */
 import { renderJobs, type RenderJob } from './liquid-environment.js';
 
+/**
+ * One message to a render process: the renders of several callers (each its jobs and its own
+ * scope), sent together so that many runs cost one round trip (render-pool.ts).
+ */
 export interface RenderRequest {
   id: number;
-  jobs: RenderJob[];
-  scope: object;
+  groups: { jobs: RenderJob[]; scope: object }[];
 }
 
 export interface RenderReply {
   id: number;
-  results: ReturnType<typeof renderJobs>;
+  results: ReturnType<typeof renderJobs>[];
 }
 
 /** Sent once, when the process has loaded and can render: its start-up is not a render's time. */
 export interface ReadyReply { ready: true }
 
 process.on('message', (req: RenderRequest) => {
-  process.send!({ id: req.id, results: renderJobs(req.jobs, req.scope) } satisfies RenderReply);
+  // Each group has its own time budget (renderJobs), as if it had come alone.
+  process.send!({ id: req.id, results: req.groups.map((g) => renderJobs(g.jobs, g.scope)) } satisfies RenderReply);
 });
 process.send!({ ready: true } satisfies ReadyReply);
 // Herald went away (or closed the pool): nothing is left to render for.

@@ -145,3 +145,34 @@ describe('a render process that exhausts its heap', () => {
     }
   }, 30_000);
 });
+
+describe('renders of many runs sent to a render process together', () => {
+  it('fail only for the template that overran; the others render as if they had come alone', async () => {
+    // One render process and a 0.5 s hard timeout (below liquidjs' 1 s budget, so the process is
+    // killed): the waiting requests travel in one message,
+    // the hanging one gets that process killed, and every request is then rendered on its own.
+    const pool = new RenderPool(1, 500, 64);
+    try {
+      const hang = '{% for i in (1..1000000000) %}{% for j in (1..1000000000) %}{% endfor %}{% endfor %}';
+      const renders = [
+        pool.render([{ source: 'a {{ data.n }}' }], { data: { n: 1 } }),
+        pool.render([{ source: 'b {{ data.n }}' }], { data: { n: 2 } }),
+        pool.render([{ source: hang }], { data: {} }),
+        pool.render([{ source: 'c {{ data.n }}' }], { data: { n: 3 } }),
+      ];
+      const settled = await Promise.allSettled(renders);
+      expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : 'rejected'))).toEqual([
+        [{ ok: true, text: 'a 1' }],
+        [{ ok: true, text: 'b 2' }],
+        expect.anything(),
+        [{ ok: true, text: 'c 3' }],
+      ]);
+      // The overrunning template fails, by liquidjs' own budget or by the hard timeout.
+      const third = settled[2];
+      const failed = third.status === 'rejected' || (third.status === 'fulfilled' && !third.value[0].ok);
+      expect(failed).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+});
