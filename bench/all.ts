@@ -151,7 +151,7 @@ async function main() {
       for (const s of scripts) {
         const t0 = Date.now();
         console.error(`▶ ${s.name} on ${engine}${quick ? ' (quick)' : ''} …`);
-        const run = await runScript(s.name, engine, env, quick);
+        let run = await runScript(s.name, engine, env, quick);
         if (run.unknownQuick) {
           // A smoke run must stay short: a script that does not take --quick yet is not run at full size.
           run = { results: [], failure: 'does not take --quick yet (run without --quick, or bench:<name>)', unknownQuick: true };
