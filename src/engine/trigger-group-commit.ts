@@ -7,16 +7,14 @@
  * than `maxInFlight` groups are being written starts a group at the end of the current event-loop
  * turn (so requests parsed in the same turn share it); otherwise it waits for the next free slot
  * and joins every item that queued meanwhile (up to `maxItems`). An idle server therefore adds no
- * latency, and a busy one writes bigger groups instead of queueing more transactions on the WAL.
- * `gatherMs` optionally holds a group open a little longer (bounded, default 0).
+ * latency, and a busy one writes bigger groups instead of queueing more transactions on the WAL
+ * (a fixed gathering delay would add its whole length to every trigger at low load).
  */
 export interface GroupCommitOptions<I> {
   /** Most items written by one call. */
   maxItems: number;
   /** Most groups being written at once (database connections the writer may use). */
   maxInFlight: number;
-  /** Extra time a group waits for company before it starts (ms); 0 = end of the event-loop turn. */
-  gatherMs?: number;
   /**
    * Items with the same key never share a group: the later one waits for the next group, which
    * sees the earlier one's commit (e.g. two requests with the same Idempotency-Key).
@@ -42,9 +40,7 @@ export function groupCommit<I, O>(write: (items: I[]) => Promise<O[]>, opts: Gro
   const schedule = () => {
     if (scheduled || queue.length === 0 || inFlight >= opts.maxInFlight) return;
     scheduled = true;
-    const start = () => { scheduled = false; startGroups(); };
-    if (opts.gatherMs) setTimeout(start, opts.gatherMs);
-    else setImmediate(start);
+    setImmediate(() => { scheduled = false; startGroups(); });
   };
 
   const takeGroup = (): Pending<I, O>[] => {
