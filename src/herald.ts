@@ -21,6 +21,7 @@ import { migrate } from './store/migrate.js';
 import { ensureApiKeys, type KeyPair } from './store/api-keys.js';
 import { releaseAllClaims } from './store/runs.js';
 import { createEngineStore } from './store/engine-store.js';
+import { backgroundCalls, backgroundDb, inBackground } from './store/pglite-priority.js';
 import { syncWorkflowsFromDirectory, type WorkflowSyncReport } from './workflows/sync.js';
 
 export interface HeraldOptions {
@@ -86,7 +87,9 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const wakeWorkers = createRunWaker(opts.db, (err) => opts.logger.warn({ err }, 'NOTIFY failed; workers will poll'));
   const outbound = { allowPrivateNetworks: opts.outbound?.allowPrivateNetworks ?? false };
   const engine = createEngine({ store: createEngineStore(opts.db, randomUUID), clock, logger: opts.logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
-  const worker = new RunWorker({ db: opts.db, clock, logger: opts.logger, engine, pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
+  // Workers run in the background lane: on PGlite's one connection the API goes first.
+  const bgDb = backgroundDb(opts.db);
+  const worker = new RunWorker({ db: bgDb, clock, logger: opts.logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
   // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
   const backgroundTasks: BackgroundTask[] = [
     createFanoutTask({ db: opts.db, clock, wakeWorkers, pageSize: opts.fanoutPageSize }),
@@ -95,7 +98,12 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     createScheduleTask({ db: opts.db, clock, engine, logger: opts.logger }),
     createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId, outbound }),
   ];
-  const background = new BackgroundWorker({ db: opts.db, logger: opts.logger, tasks: backgroundTasks, pollIntervalMs: opts.pollIntervalMs });
+  const background = new BackgroundWorker({
+    db: bgDb,
+    logger: opts.logger,
+    tasks: backgroundTasks.map((task) => ({ name: task.name, tick: () => inBackground(() => task.tick()) })),
+    pollIntervalMs: opts.pollIntervalMs,
+  });
   const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl }, { logger: opts.logger });
   return {
     app,

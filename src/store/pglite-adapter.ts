@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db.js';
+import { PriorityGate } from './pglite-priority.js';
 
 export interface PgliteOptions {
   /** Directory for the database files; omitted = in memory. */
@@ -10,7 +11,8 @@ export interface PgliteOptions {
 
 /**
  * The embedded default: PGlite, Postgres compiled to WASM, running in this process. It is a
- * single session, so it serialises all statements; transactions hold it exclusively.
+ * single session, so it serialises all statements; transactions hold it exclusively. Who goes
+ * next is decided by a PriorityGate (pglite-priority.ts): API work before background work.
  */
 export async function openPglite(opts: PgliteOptions = {}): Promise<Db> {
   const db = await PGlite.create({ dataDir: opts.dataDir, loadDataDir: opts.loadDataDir });
@@ -26,18 +28,20 @@ export function wrapPglite(db: PGlite): Db {
     async exec(sql) { await q.exec(sql); },
   });
   const root = toQueryable(db);
+  const gate = new PriorityGate();
   return {
     engine: 'pglite',
-    query: root.query,
-    exec: root.exec,
-    transaction: (fn) => db.transaction((tx) => fn(toQueryable(tx))),
+    query: (sql, params) => gate.run(() => root.query(sql, params)),
+    exec: (sql) => gate.run(() => root.exec(sql)),
+    // The gate is held for the whole transaction; its statements go straight to the session.
+    transaction: (fn) => gate.run(() => db.transaction((tx) => fn(toQueryable(tx)))),
     channelName: (channel) => channel,
     async listen(channel, onNotify) {
       const unsub = await db.listen(channel, onNotify);
       return async () => { await unsub(); };
     },
     async notify(channel, payload = '') {
-      await db.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      await gate.run(() => db.query('SELECT pg_notify($1, $2)', [channel, payload]));
     },
     async close() { if (!db.closed) await db.close(); },
     // Exposed for tests that snapshot a migrated database.
