@@ -1,11 +1,14 @@
 import nodemailer, { type Transporter } from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { CallSummary, OutboundMessage, Provider, SendContext, SendResult } from './types.js';
 
 /**
  * Email over SMTP with nodemailer. Channel settings: `host`, `port` (587), `secure` (TLS from
  * the first byte, for port 465), `user` / `password`, `ignore_tls` (never STARTTLS),
  * `require_tls`, `tls_reject_unauthorized` (default true), `from` (default sender),
- * `message_id_domain`.
+ * `message_id_domain`, `max_connections` (SMTP connections kept open to the server, default 10),
+ * `max_messages_per_connection` (default 100; then the connection is replaced).
  *
  * SMTP has no idempotency key, so the `Message-ID` header is derived from Herald's message id:
  * every attempt of a message carries the same one, and receivers that dedupe on it see one email.
@@ -22,30 +25,92 @@ interface SmtpSettings {
   tls_reject_unauthorized?: boolean;
   from?: string;
   message_id_domain?: string;
+  max_connections?: number;
+  max_messages_per_connection?: number;
 }
 
-// One transport per distinct channel settings, so a changed configuration takes effect.
-const transports = new Map<string, Transporter>();
+/**
+ * Connections to one server are bounded: servers commonly refuse more than a handful from one
+ * client. Sends beyond them wait in the pool's queue for a free connection.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 10;
+/** An idle pooled connection is closed after this long, so a quiet channel holds no sockets. */
+const IDLE_MS = 2_000;
 
-function transportFor(channelId: string, s: SmtpSettings): Transporter {
-  const cacheKey = channelId + JSON.stringify(s);
-  let t = transports.get(cacheKey);
-  if (!t) {
-    t = nodemailer.createTransport({
-      host: s.host,
-      port: s.port ?? 587,
-      secure: s.secure ?? false,
-      ignoreTLS: s.ignore_tls ?? false,
-      requireTLS: s.require_tls ?? false,
-      auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
-      tls: { rejectUnauthorized: s.tls_reject_unauthorized ?? true },
-      connectionTimeout: 15_000,
-      greetingTimeout: 15_000,
-      socketTimeout: 30_000,
-    });
-    transports.set(cacheKey, t);
+/**
+ * One pooled transport per channel and provider settings (a channel's fallbacks have their own).
+ * Opening an SMTP connection (TCP, greeting, EHLO, AUTH) costs several round trips and often a
+ * deliberate greeting delay; a pool pays it once per connection and sends message after message
+ * on it. When a channel's settings change, sends go to a new pool, and the channel's pools left
+ * unused for STALE_MS are closed once the sends they hold have finished (closing a pool at once
+ * would fail them).
+ */
+interface Pool {
+  channelId: string;
+  transport: Transporter<SMTPPool.SentMessageInfo, SMTPPool.Options>;
+  /** Sends handed to this transport and not finished yet. */
+  inFlight: number;
+  lastUsed: number;
+  retired: boolean;
+}
+const pools = new Map<string, Pool>();
+const STALE_MS = 60_000;
+
+const positive = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback);
+
+function poolFor(channelId: string, s: SmtpSettings): Pool {
+  const key = `${channelId}\n${JSON.stringify(s)}`;
+  const current = pools.get(key);
+  if (current) return current;
+  const now = Date.now();
+  for (const [k, old] of pools) {
+    if (old.channelId === channelId && now - old.lastUsed > STALE_MS) {
+      pools.delete(k);
+      retire(old);
+    }
   }
-  return t;
+  const options: SMTPPool.Options & { idleTimeout: number } = {
+    pool: true,
+    maxConnections: positive(s.max_connections, DEFAULT_MAX_CONNECTIONS),
+    maxMessages: positive(s.max_messages_per_connection, 100),
+    idleTimeout: IDLE_MS,
+    host: s.host,
+    port: s.port ?? 587,
+    secure: s.secure ?? false,
+    ignoreTLS: s.ignore_tls ?? false,
+    requireTLS: s.require_tls ?? false,
+    auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
+    tls: { rejectUnauthorized: s.tls_reject_unauthorized ?? true },
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 30_000,
+  };
+  const pool: Pool = { channelId, transport: nodemailer.createTransport(options), inFlight: 0, lastUsed: now, retired: false };
+  pools.set(key, pool);
+  return pool;
+}
+
+function retire(pool: Pool): void {
+  pool.retired = true;
+  if (pool.inFlight === 0) pool.transport.close();
+}
+
+/** Closes every pooled SMTP connection once its current sends finish (shutdown); later sends open new pools. */
+export function closeSmtpTransports(): void {
+  for (const pool of pools.values()) retire(pool);
+  pools.clear();
+}
+
+async function sendPooled(channelId: string, s: SmtpSettings, mail: Mail.Options): Promise<SMTPPool.SentMessageInfo> {
+  const pool = poolFor(channelId, s);
+  pool.inFlight += 1;
+  pool.lastUsed = Date.now();
+  try {
+    return await pool.transport.sendMail(mail);
+  } finally {
+    pool.inFlight -= 1;
+    if (pool.retired && pool.inFlight === 0) pool.transport.close();
+  }
 }
 
 const list = (v: unknown): string[] | undefined => {
@@ -84,7 +149,7 @@ export const smtpProvider: Provider = {
     if (!s.host) return { outcome: 'permanent', error: 'the channel has no SMTP host', call: { request, response: { status: 0, headers: {}, body: 'not sent: the channel has no SMTP host' } } };
     if (!from) return { outcome: 'permanent', error: 'no from address', call: { request, response: { status: 0, headers: {}, body: 'not sent: no from address (channel settings.from or the step\'s channel_overrides.from)' } } };
     try {
-      const info = await transportFor(context.channel.id, s).sendMail({
+      const info = await sendPooled(context.channel.id, s, {
         from,
         to,
         cc: headers.cc ?? undefined,

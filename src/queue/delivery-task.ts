@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
-import { claimDueDeliveries, settleDelivery, type ClaimedDelivery, type DeliveryLogInput, type Settlement } from '../store/deliveries.js';
+import { claimDueDeliveries, settleDeliveries, type ClaimedDelivery, type DeliveryLogInput, type SettleInput, type Settlement } from '../store/deliveries.js';
+import type { Queryable } from '../store/db.js';
 import { readCircuits, recordCircuit, type CircuitRow } from '../store/provider-circuits.js';
 import { getChannelData, removePushTokens } from '../store/channel-data.js';
 import { pushTokens } from '../domain/channel-address.js';
@@ -16,8 +17,13 @@ const BASE_DELAY_MS = 15_000;
 const JITTER = 0.2;
 /** A claimed job is left alone this long; a worker killed mid-send gives it up after it. */
 const LEASE_MS = 60_000;
-/** Jobs per tick, sent concurrently. */
-const BATCH = 20;
+/** Sends in flight at once (the rolling window), unless DeliveryTaskOptions.window says otherwise. */
+export const DEFAULT_WINDOW = 64;
+/**
+ * A tick keeps its window rolling at most this long, then stops claiming, finishes the sends it
+ * started and returns, so the background worker's other tasks get their turn.
+ */
+const TICK_BUDGET_MS = 1_000;
 /** This many consecutive retryable failures of one provider open its circuit for CIRCUIT_OPEN_MS. */
 export const CIRCUIT_THRESHOLD = 5;
 export const CIRCUIT_OPEN_MS = 60_000;
@@ -35,6 +41,8 @@ export interface DeliveryTaskOptions {
   providers?: ReadonlyMap<string, Provider>;
   /** The SSRF policy for addresses from data (chat webhook URLs, webhook channel URLs); private networks refused by default. */
   outbound?: { allowPrivateNetworks: boolean };
+  /** Sends in flight at once (default DEFAULT_WINDOW). */
+  window?: number;
 }
 
 interface Attempted {
@@ -53,10 +61,15 @@ const noCall = (reason: string): SendResult['call'] => ({
 /**
  * Sends queued messages: claims due delivery jobs (SKIP LOCKED + lease), calls each channel's
  * provider with an idempotency key derived from the message id, failing over to the channel's
- * fallback providers on a retryable failure or an open circuit, and settles every attempt in one
- * statement: `sent` (`delivered` for webhooks), a retry (`delivery_attempted`) after exponential
- * backoff with jitter, or `undelivered` after a permanent failure or the last attempt. Every
- * provider call leaves a log row; the message records the provider that sent it.
+ * fallback providers on a retryable failure or an open circuit, and settles every attempt:
+ * `sent` (`delivered` for webhooks), a retry (`delivery_attempted`) after exponential backoff
+ * with jitter, or `undelivered` after a permanent failure or the last attempt. Every provider
+ * call leaves a log row; the message records the provider that sent it.
+ *
+ * Throughput comes from never waiting in lock-step: up to `window` sends are in flight, and a
+ * freed slot is refilled by the next claim (claims of several jobs at once, still SKIP LOCKED
+ * with a lease), while finished attempts are settled many per statement (group commit). The
+ * providers keep their connections open between sends (pooled SMTP, keep-alive HTTP).
  */
 export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
   const owner = `delivery:${opts.workerId ?? randomUUID()}`;
@@ -127,23 +140,107 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
     else settlement = { kind: 'final', status: 'undelivered' };
     if (result.outcome !== 'sent') opts.logger.info({ message_id: job.message_id, attempt: job.attempts, error: result.error, settlement: settlement.kind }, 'delivery attempt failed');
     if (invalidTokens.length > 0) await removePushTokens(opts.db, job.recipient, job.channel.id, [...new Set(invalidTokens)], now);
-    const held = await settleDelivery(opts.db, owner, job.message_id, job.attempts, settlement, logs, now,
-      provider ? { provider, externalId: result.outcome === 'sent' ? result.providerMessageId : null } : undefined);
+    const held = await settler.settle({ messageId: job.message_id, attempt: job.attempts, outcome: settlement, logs, now,
+      by: provider ? { provider, externalId: result.outcome === 'sent' ? result.providerMessageId : null } : undefined });
     if (!held) opts.logger.warn({ message_id: job.message_id }, 'delivery claim lost before its outcome was recorded');
   }
 
+  const window = Math.max(1, opts.window ?? DEFAULT_WINDOW);
+  // Claim when a quarter of the window is free (or it is empty): claims stay multi-row.
+  const refill = Math.max(1, Math.floor(window / 4));
+  const settler = createSettler(opts.db, owner);
+
   return {
     name: 'deliveries',
+    /**
+     * A rolling window: up to `window` sends in flight, more claimed as slots free, until
+     * nothing is due or the tick's budget is spent; then the sends in flight finish and their
+     * outcomes are committed before the tick returns (drain() and stop() rely on that).
+     */
     async tick() {
-      const now = opts.clock.now();
-      const jobs = await claimDueDeliveries(opts.db, owner, now, new Date(now.getTime() + LEASE_MS), BATCH);
-      if (jobs.length === 0) return 0;
-      const circuits = await readCircuits(opts.db, [...new Set(jobs.map((j) => j.channel.id))]);
-      // One failing job (e.g. a lost connection while settling) must not strand the others' outcomes.
-      const results = await Promise.allSettled(jobs.map((j) => deliver(j, circuits)));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      return jobs.length;
+      const started = performance.now();
+      let inFlight = 0;
+      let handled = 0;
+      let dry = false;
+      const failures: unknown[] = [];
+      const waiting: (() => void)[] = [];
+      const start = (job: ClaimedDelivery, circuits: CircuitRow[]) => {
+        inFlight += 1;
+        deliver(job, circuits)
+          .then(() => { handled += 1; }, (reason: unknown) => { failures.push(reason); })
+          .finally(() => { inFlight -= 1; waiting.shift()?.(); });
+      };
+      for (;;) {
+        const free = window - inFlight;
+        const claiming = !dry && failures.length === 0 && performance.now() - started < TICK_BUDGET_MS && (inFlight === 0 || free >= refill);
+        if (claiming) {
+          const now = opts.clock.now();
+          const jobs = await claimDueDeliveries(opts.db, owner, now, new Date(now.getTime() + LEASE_MS), free);
+          // Fewer than asked: nothing more is due now. The next tick looks again.
+          if (jobs.length < free) dry = true;
+          if (jobs.length > 0) {
+            const circuits = await readCircuits(opts.db, [...new Set(jobs.map((j) => j.channel.id))]);
+            for (const job of jobs) start(job, circuits);
+          }
+        }
+        if (inFlight === 0) break;
+        // One failing job (e.g. a lost connection while settling) must not strand the others' outcomes.
+        await new Promise<void>((resolve) => { waiting.push(resolve); });
+      }
+      if (failures.length > 0) throw failures[0];
+      return handled;
+    },
+  };
+}
+
+/** Outcomes are gathered this long (at most) before one statement writes them. */
+const SETTLE_GATHER_MS = 2;
+/** At most this many outcomes per statement. */
+const SETTLE_MAX = 500;
+
+/**
+ * Group commit of delivery outcomes: `settle` queues an outcome and resolves once the statement
+ * carrying it has committed (true when the claim was still held). One statement runs at a time;
+ * outcomes arriving meanwhile go into the next one, so the number of statements follows the
+ * database's pace, not the number of sends. When a grouped statement fails, its outcomes are
+ * retried one by one, so one bad outcome (say a provider answer PostgreSQL refuses to store)
+ * cannot hold back the rest: only it stays unrecorded, to be retried after its lease.
+ */
+function createSettler(db: Queryable, owner: string) {
+  let queue: { input: SettleInput; resolve: (held: boolean) => void; reject: (err: unknown) => void }[] = [];
+  let running = false;
+
+  async function flush(): Promise<void> {
+    running = true;
+    while (queue.length > 0) {
+      const batch = queue.slice(0, SETTLE_MAX);
+      queue = queue.slice(batch.length);
+      try {
+        const held = await settleDeliveries(db, owner, batch.map((b) => b.input));
+        for (const b of batch) b.resolve(held.has(b.input.messageId));
+      } catch (err) {
+        if (batch.length === 1) { batch[0].reject(err); continue; }
+        for (const b of batch) {
+          try {
+            b.resolve((await settleDeliveries(db, owner, [b.input])).has(b.input.messageId));
+          } catch (one) {
+            b.reject(one);
+          }
+        }
+      }
+    }
+    running = false;
+  }
+
+  return {
+    settle(input: SettleInput): Promise<boolean> {
+      return new Promise<boolean>((resolve, reject) => {
+        queue.push({ input, resolve, reject });
+        if (!running) {
+          running = true;
+          setTimeout(() => void flush(), SETTLE_GATHER_MS);
+        }
+      });
     },
   };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Queryable } from './db.js';
 import { encodeCursor, decodeCursor, keysetPage } from './cursor.js';
 import { errors } from '../domain/errors.js';
@@ -65,50 +64,91 @@ export interface AttemptProvider {
   externalId: string | null;
 }
 
+/** One attempt's outcome, as the delivery task settles it. */
+export interface SettleInput {
+  messageId: string;
+  /** The attempt the claim counted (deliveries.attempts after the claim). */
+  attempt: number;
+  outcome: Settlement;
+  logs: DeliveryLogInput[];
+  now: Date;
+  by?: AttemptProvider;
+}
+
 /**
- * Records one attempt in ONE statement, only while `owner` still holds the job: its log rows (one
- * per provider call), the job's end or next attempt, the provider that answered last (with the
- * message's id there when it was sent) and the message's status with an event when the status
- * changes. Returns false when the claim was lost (another worker took the job after the lease ended).
+ * Records many attempts in ONE statement, each only while `owner` still holds its job at the
+ * attempt it claimed: their log rows (one per provider call, seq drawn in call order), each job's
+ * end or next attempt, the provider that answered last (with the message's id there when it was
+ * sent) and each message's status with an event when the status changes. Returns the message ids
+ * whose claim was still held; the others were lost (another worker took the job after the lease
+ * ended) and nothing was written for them.
+ *
+ * The statement's shape does not depend on how many outcomes it carries: one jsonb parameter is
+ * unpacked with jsonb_to_recordset, so a batch of 1 or 500 is the same parsed statement. Rows of
+ * `deliveries` and `messages` are keyed by primary key (message_id / id), and the only rows locked
+ * are this owner's own deliveries, so two processes settling at once never wait on each other.
  */
-export async function settleDelivery(q: Queryable, owner: string, messageId: string, attempt: number, outcome: Settlement, logs: DeliveryLogInput[], now: Date, by?: AttemptProvider): Promise<boolean> {
-  const status = outcome.kind === 'final' ? outcome.status : 'delivery_attempted';
+export async function settleDeliveries(q: Queryable, owner: string, items: SettleInput[]): Promise<Set<string>> {
+  if (items.length === 0) return new Set();
+  const input = items.map((it, ord) => ({
+    ord,
+    message_id: it.messageId,
+    attempt: it.attempt,
+    retry_at: it.outcome.kind === 'retry' ? it.outcome.at.toISOString() : null,
+    status: it.outcome.kind === 'final' ? it.outcome.status : 'delivery_attempted',
+    provider: it.by?.provider ?? null,
+    external_id: it.by?.externalId ?? null,
+    at: it.now.toISOString(),
+    logs: it.logs.map((l, n) => ({ service_name: l.serviceName, request: l.request, response: l.response, n })),
+  }));
   const rows = await q.query<{ message_id: string }>(
-    `WITH held AS (
-       SELECT message_id FROM deliveries WHERE message_id = $1 AND lease_owner = $2 FOR UPDATE
+    `WITH i AS (
+       SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(ord int, message_id text, attempt int, retry_at timestamptz, status text,
+                                                         provider text, external_id text, at timestamptz, logs jsonb)
+     ), held AS (
+       SELECT d.message_id FROM deliveries d JOIN i ON i.message_id = d.message_id
+        WHERE d.lease_owner = $1 AND d.attempts = i.attempt
+          FOR UPDATE OF d
+     ), h AS (
+       SELECT i.* FROM i WHERE i.message_id IN (SELECT message_id FROM held)
      ), done AS (
-       DELETE FROM deliveries WHERE message_id IN (SELECT message_id FROM held) AND $3::timestamptz IS NULL
-       RETURNING message_id
+       DELETE FROM deliveries d USING h WHERE d.message_id = h.message_id AND h.retry_at IS NULL
+       RETURNING d.message_id
      ), later AS (
-       UPDATE deliveries SET next_attempt_at = $3, lease_owner = NULL
-        WHERE message_id IN (SELECT message_id FROM held) AND $3::timestamptz IS NOT NULL
-       RETURNING message_id
+       UPDATE deliveries d SET next_attempt_at = h.retry_at, lease_owner = NULL
+         FROM h WHERE d.message_id = h.message_id AND h.retry_at IS NOT NULL
+       RETURNING d.message_id
      ), before AS (
-       SELECT id, status AS old_status FROM messages WHERE id IN (SELECT message_id FROM held)
+       SELECT m.id, m.status AS old_status, h.status, h.provider, h.external_id, h.at
+         FROM messages m JOIN h ON m.id = h.message_id
      ), m AS (
-       UPDATE messages SET status = $4,
-              updated_at = CASE WHEN messages.status <> $4 THEN $5 ELSE messages.updated_at END,
-              provider = COALESCE($8, messages.provider), external_id = COALESCE($9, messages.external_id)
-         FROM before
-        WHERE messages.id = before.id AND (before.old_status <> $4 OR $8::text IS NOT NULL)
-       RETURNING messages.id, before.old_status
+       UPDATE messages SET status = b.status,
+              updated_at = CASE WHEN messages.status <> b.status THEN b.at ELSE messages.updated_at END,
+              provider = COALESCE(b.provider, messages.provider), external_id = COALESCE(b.external_id, messages.external_id)
+         FROM before b
+        WHERE messages.id = b.id AND (b.old_status <> b.status OR b.provider IS NOT NULL)
+       RETURNING messages.id, b.old_status, b.status, b.at
      ), ev AS (
        INSERT INTO message_events (id, message_id, type, inserted_at)
-       SELECT gen_random_uuid(), id, 'message.' || $4, $5 FROM m WHERE old_status <> $4
+       SELECT gen_random_uuid(), id, 'message.' || status, at FROM m WHERE old_status <> status
      ), lg AS (
-       -- seq is drawn over the calls in order, so the log lists them as they were made.
+       -- seq is drawn over the calls in order, so each message's log lists them as they were made.
        INSERT INTO message_delivery_logs (id, message_id, attempt, service_name, request, response, inserted_at, seq)
-       SELECT o.id, o.message_id, $7, o.service_name, o.request, o.response, $5, nextval('message_delivery_logs_seq_seq')
-         FROM (SELECT l.*, held.message_id
-                 FROM held CROSS JOIN jsonb_to_recordset($6::jsonb) AS l(id uuid, service_name text, request jsonb, response jsonb, n int)
-                ORDER BY l.n) o
+       SELECT gen_random_uuid(), o.message_id, o.attempt, o.service_name, o.request, o.response, o.at, nextval('message_delivery_logs_seq_seq')
+         FROM (SELECT h.message_id, h.attempt, h.at, l.service_name, l.request, l.response
+                 FROM h CROSS JOIN LATERAL jsonb_to_recordset(h.logs) AS l(service_name text, request jsonb, response jsonb, n int)
+                ORDER BY h.ord, l.n) o
      )
-     SELECT message_id FROM held`,
-    [messageId, owner, outcome.kind === 'retry' ? outcome.at : null, status, now,
-      JSON.stringify(logs.map((l, n) => ({ id: randomUUID(), service_name: l.serviceName, request: l.request, response: l.response, n }))), attempt,
-      by?.provider ?? null, by?.externalId ?? null],
+     SELECT message_id FROM h`,
+    [owner, JSON.stringify(input)],
   );
-  return rows.length > 0;
+  return new Set(rows.map((r) => r.message_id));
+}
+
+/** One attempt settled on its own (settleDeliveries with one outcome); false when the claim was lost. */
+export async function settleDelivery(q: Queryable, owner: string, messageId: string, attempt: number, outcome: Settlement, logs: DeliveryLogInput[], now: Date, by?: AttemptProvider): Promise<boolean> {
+  const held = await settleDeliveries(q, owner, [{ messageId, attempt, outcome, logs, now, by }]);
+  return held.has(messageId);
 }
 
 export interface DeliveryLogRow {
