@@ -6,7 +6,8 @@
  *  1. connects N sockets and joins `feeds:in-app-feed:<prefix><i>` on each;
  *  2. transport floor: a heartbeat sent on every socket at once, time to each `phx_reply`;
  *  3. one trigger for all N users (secret key, HTTP); time from sending it (and from its 200) to
- *     each socket's first `new-message`.
+ *     each socket's first `new-message`, and the wall-clock time of each arrival (the server
+ *     compares it with the message's `inserted_at`: both clocks are this machine's).
  * With `sockets` = `none` it only sends the trigger (the no-socket baseline), so both triggers
  * travel the same way, from a process that is not the server.
  * Prints one JSON line with the latencies (ms) on stdout; progress goes to stderr.
@@ -33,6 +34,8 @@ interface Client {
   /** Replies awaited, by ref. */
   waiting: Map<string, (frame: Frame) => void>;
   newMessageAt?: number;
+  /** Wall-clock ms (sub-millisecond) of the first new-message. */
+  newMessageWallMs?: number;
   onNewMessage?: () => void;
 }
 
@@ -56,7 +59,11 @@ async function connect(i: number): Promise<Client> {
     const frame = JSON.parse(data.toString()) as Frame;
     const [, ref, , event] = frame;
     if (event === 'new-message') {
-      if (c.newMessageAt === undefined) { c.newMessageAt = performance.now(); c.onNewMessage?.(); }
+      if (c.newMessageAt === undefined) {
+        c.newMessageAt = performance.now();
+        c.newMessageWallMs = performance.timeOrigin + c.newMessageAt;
+        c.onNewMessage?.();
+      }
       return;
     }
     if (event === 'phx_reply' && ref !== null) {
@@ -98,6 +105,8 @@ const main = async () => {
   // Every socket's first new-message, from the trigger's 200.
   const arrived = Promise.all(clients.map((c) => new Promise<void>((resolve) => { c.onNewMessage = resolve; })));
   const recipients = Array.from({ length: N }, (_, i) => `${prefix}${i + 1}`);
+  // The server starts counting its feed statements on this line (bench/sockets.ts).
+  log('triggering');
   const requestStart = performance.now();
   const res = await fetch(`${baseUrl}/v1/workflows/${workflowKey}/trigger`, {
     method: 'POST',
@@ -105,7 +114,7 @@ const main = async () => {
     body: JSON.stringify({ recipients, data: { note: 'socket benchmark' } }),
   });
   const acceptedAt = performance.now();
-  const requestWallMs = Date.now() - (acceptedAt - requestStart);
+  const requestWallMs = performance.timeOrigin + requestStart;
   if (res.status !== 200) throw new Error(`trigger answered ${res.status}: ${await res.text()}`);
   await res.text();
   let timer: NodeJS.Timeout | undefined;
@@ -122,6 +131,8 @@ const main = async () => {
     requestWallMs,
     /** From the moment the trigger request was sent; subtract triggerMs for "from its 200". */
     newMessageMs: delivered.map((c) => c.newMessageAt! - requestStart),
+    /** Each user's first new-message, as wall-clock ms. */
+    arrivals: Object.fromEntries(delivered.map((c) => [c.userId, c.newMessageWallMs!])),
     missing: clients.length - delivered.length,
   };
   for (const c of clients) c.ws.terminate();

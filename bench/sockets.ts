@@ -1,14 +1,21 @@
 /**
- * Realtime socket benchmark: 1,000 WebSocket clients (bench/socket-clients.ts, a separate
- * process) each join the feed topic of their own user, then ONE trigger with those 1,000
- * recipients runs through the worker, and every client records the time to its `new-message`
- * push, from sending the trigger and from its 200. Two baselines from the same run, same database:
- *  - transport floor: the same 1,000 sockets answering a heartbeat sent on all of them at once
- *    (a server reply with no database work behind it);
- *  - engine floor: the same trigger for 1,000 other users with no socket open, timed from sending
- *    it to each message's `inserted_at` and to the moment all 1,000 are visible.
- * The gap between the engine floor and the pushes is what the realtime path costs (LISTEN/NOTIFY,
- * one feed-count query per socket, the frames). Figures only; there is no pass/fail threshold.
+ * Realtime socket benchmark (issue 12, target "realtime"): N WebSocket clients
+ * (bench/socket-clients.ts, a separate process) each join the feed topic of their own user, then
+ * ONE trigger with those N recipients runs through the worker, and every client records when its
+ * `new-message` push arrives.
+ *
+ * Figures:
+ *  - push latency: each socket's first `new-message`, from its message's `inserted_at` (written
+ *    by the worker just before the checkpoint that commits it, so this is an upper bound on
+ *    "from commit"), on the machine's one wall clock;
+ *  - message creation with the sockets open: N ÷ (newest `inserted_at` − the trigger's send).
+ * Same-run baseline: the same trigger for N other users with no socket open. Phases run
+ * bare, sockets, sockets, bare (ABBA) so the table's growth and the machine's drift weigh on both
+ * alike; each figure is the mean of its two phases. Also reported: the feed statements the server
+ * ran from the trigger to the last push (joins excluded), and the heartbeat floor on the same
+ * sockets (a server reply with no database work behind it).
+ *
+ * Prints a human summary and one `BENCH` line (bench/report.ts).
  * Usage: npm run bench:sockets [-- --engine pglite|postgres] [--sockets 1000]
  */
 import { parseArgs } from 'node:util';
@@ -24,13 +31,16 @@ import type { Db } from '../src/store/db.js';
 import { openPglite } from '../src/store/pglite-adapter.js';
 import { openPostgres } from '../src/store/pg-adapter.js';
 import { writeWorkflowsDir } from '../test/support/harness.js';
+import { fmt, percentile, report } from './report.js';
 
 const { values } = parseArgs({ options: { engine: { type: 'string' }, sockets: { type: 'string' } } });
-const engine = values.engine ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
+const engine = (values.engine ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite')) as 'pglite' | 'postgres';
 const N = Number(values.sockets ?? 1000);
 /** Every wait is bounded, so a broken run ends instead of hanging. */
 const WAIT_MS = 120_000;
-const POLL_MS = 10;
+const POLL_MS = 50;
+const GOAL_RATIO = 0.9;
+const GOAL_P99_MS = 100;
 
 const notice = {
   key: 'socket-bench',
@@ -38,21 +48,32 @@ const notice = {
   steps: [{ ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Hello **{{ recipient.id }}**: {{ data.note }}' } }],
 };
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN; };
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const dist = (xs: number[]) => `p50 ${fmt(pct(xs, 0.5))}  p99 ${fmt(pct(xs, 0.99))}  max ${fmt(Math.max(...xs))} ms`;
+const dist = (xs: number[]) => `p50 ${fmt(percentile(xs, 0.5))}  p99 ${fmt(percentile(xs, 0.99))}  max ${fmt(Math.max(...xs))} ms`;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 interface ClientResult {
   sockets: number;
   connectMs: number;
   heartbeatMs: number[];
-  /** The trigger's 200 came this long after the request was sent. */
   triggerMs: number;
-  /** Wall-clock time the trigger request was sent (to compare with messages' inserted_at). */
+  /** Wall-clock ms when the trigger request was sent. */
   requestWallMs: number;
-  /** Each socket's first new-message, from the moment the trigger request was sent. */
   newMessageMs: number[];
+  /** Each user's first new-message, wall-clock ms. */
+  arrivals: Record<string, number>;
   missing: number;
+}
+
+interface Phase {
+  prefix: string;
+  sockets: boolean;
+  client: ClientResult;
+  /** Messages per second: N ÷ (newest inserted_at − the trigger's send). */
+  rate: number;
+  /** Each push, ms after its message's inserted_at (socket phases). */
+  push: number[];
+  /** Feed statements from the trigger to the end of the phase. */
+  feedStatements: number;
 }
 
 async function openDb(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
@@ -66,44 +87,69 @@ async function openDb(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
   return { db, cleanup: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-function runClients(url: string, publicKey: string, secretKey: string, prefix: string, sockets: boolean): Promise<ClientResult> {
+/** Counts the statements that read the feed (`FROM messages m`: lists, counts, realtime probes). */
+function countingFeedStatements(db: Db): { db: Db; count: () => number } {
+  let n = 0;
+  const counted = new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'query') {
+        return (sql: string, params?: readonly unknown[]) => {
+          if (sql.includes('FROM messages m')) n++;
+          return target.query(sql, params);
+        };
+      }
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { db: counted, count: () => n };
+}
+
+function runClients(url: string, keys: { public: string; secret: string }, prefix: string, sockets: boolean, onTrigger: () => void): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const script = fileURLToPath(new URL('./socket-clients.ts', import.meta.url));
-    const args = [url, publicKey, secretKey, notice.key, String(N), prefix, ...(sockets ? [] : ['none'])];
+    const args = [url, keys.public, keys.secret, notice.key, String(N), prefix, ...(sockets ? [] : ['none'])];
     const child = spawn(process.execPath, ['--import', 'tsx', script, ...args]);
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.stderr.on('data', (d: Buffer) => {
+      const text = d.toString();
+      if (text.includes('[socket-clients] triggering')) onTrigger();
+      process.stderr.write(text.replace(/\[socket-clients\] triggering\n/, ''));
+    });
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`socket clients exited ${code}`))));
   });
 }
 
-/** Milliseconds from `sinceWallMs` to each message's `inserted_at`, for the users with this prefix. */
-async function insertedAfter(db: Db, prefix: string, sinceWallMs: number): Promise<number[]> {
-  const rows = await db.query<{ ms: number }>(
-    `SELECT (extract(epoch FROM inserted_at) * 1000)::float8 AS ms FROM messages WHERE workflow_key = $1 AND recipient_id LIKE $2`,
+/** Each message's inserted_at (wall-clock ms), by recipient, for the users with this prefix. */
+async function insertedAt(db: Db, prefix: string): Promise<Map<string, number>> {
+  const rows = await db.query<{ recipient_id: string; ms: number }>(
+    `SELECT recipient_id, (extract(epoch FROM inserted_at) * 1000)::float8 AS ms FROM messages WHERE workflow_key = $1 AND recipient_id LIKE $2`,
     [notice.key, `${prefix}%`],
   );
-  return rows.map((r) => r.ms - sinceWallMs);
+  return new Map(rows.map((r) => [r.recipient_id, r.ms]));
 }
 
-async function countMessages(db: Db, prefix: string): Promise<number> {
-  const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM messages WHERE workflow_key = $1 AND recipient_id LIKE $2`, [notice.key, `${prefix}%`]);
-  return row.n;
-}
-
-/** Waits (bounded) until all N messages for `prefix` exist; returns when, as wall-clock ms. */
-async function allVisible(db: Db, prefix: string): Promise<number> {
+/** Waits (bounded) until every run for `prefix` has finished and returns how many messages it made. */
+async function settled(db: Db, prefix: string): Promise<number> {
   const deadline = performance.now() + WAIT_MS;
-  while ((await countMessages(db, prefix)) < N) {
-    if (performance.now() > deadline) throw new Error(`messages for ${prefix}* not all created within ${WAIT_MS} ms`);
+  for (;;) {
+    const [row] = await db.query<{ open: number; done: number; messages: number }>(
+      `SELECT count(*) FILTER (WHERE status IN ('queued', 'processing', 'paused'))::int AS open,
+              count(*)::int AS done,
+              (SELECT count(*)::int FROM messages WHERE workflow_key = $1 AND recipient_id LIKE $2) AS messages
+         FROM recipient_runs WHERE workflow_key = $1 AND recipient_id LIKE $2`,
+      [notice.key, `${prefix}%`],
+    );
+    if (row.done === N && row.open === 0) return row.messages;
+    if (performance.now() > deadline) throw new Error(`runs for ${prefix}* not all finished within ${WAIT_MS} ms`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  return Date.now();
 }
 
 async function main() {
-  const { db, cleanup } = await openDb();
+  const { db: raw, cleanup } = await openDb();
+  const { db, count } = countingFeedStatements(raw);
   const herald = await createHerald({ db, logger: pino({ level: 'silent' }), workflowsDir: writeWorkflowsDir([notice]), pollIntervalMs: 50 });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const addr = herald.app.server.address();
@@ -113,36 +159,72 @@ async function main() {
   herald.background.start();
   console.log(`Realtime socket benchmark on ${engine}: ${fmt(N)} WebSocket clients (separate process), one trigger with ${fmt(N)} recipients, worker running\n`);
 
-  // Set-up (not measured): the users.
-  for (const prefix of ['warm', 'bare', 'sock']) {
-    await db.query(`INSERT INTO entities (collection, id, properties, inserted_at, updated_at) SELECT '$users', $1 || g, '{}', now(), now() FROM generate_series(1, $2::int) g`, [prefix, N]);
+  const order: [string, boolean][] = [['bare1', false], ['sock1', true], ['sock2', true], ['bare2', false]];
+  for (const prefix of ['warm', ...order.map(([p]) => p)]) {
+    await raw.query(`INSERT INTO entities (collection, id, properties, inserted_at, updated_at) SELECT '$users', $1 || g, '{}', now(), now() FROM generate_series(1, $2::int) g`, [`${prefix}_`, N]);
   }
-  await db.exec('ANALYZE');
-  const { public: pk, secret: sk } = herald.keys;
+  await raw.exec('ANALYZE');
 
-  // Warm-up (workflow cache, JIT, query plans), then the engine floor: the same trigger with no
-  // socket open. Both triggers come from the client process: an HTTP client inside the server's
-  // process would read its 200 only when the worker leaves the event loop.
-  await runClients(url, pk, sk, 'warm', false);
-  await allVisible(db, 'warm');
-  const bare = await runClients(url, pk, sk, 'bare', false);
-  const bareVisibleMs = (await allVisible(db, 'bare')) - bare.requestWallMs;
-  const bareInserted = await insertedAfter(db, 'bare', bare.requestWallMs);
+  // Warm-up (workflow cache, render processes, JIT, query plans). Triggers come from the client
+  // process: an HTTP client inside the server's process would read its 200 only when the worker
+  // leaves the event loop. The first renders may fail while render processes start on a loaded
+  // machine; the warm-up only needs its runs finished.
+  await runClients(url, herald.keys, 'warm_', false, () => {});
+  await settled(raw, 'warm_');
 
-  // The sockets: join, heartbeat floor, then the trigger and its pushes.
-  const r = await runClients(url, pk, sk, 'sock', true);
-  const sockInserted = await insertedAfter(db, 'sock', r.requestWallMs);
+  const phases: Phase[] = [];
+  for (const [name, sockets] of order) {
+    const prefix = `${name}_`;
+    let atTrigger = 0;
+    const client = await runClients(url, herald.keys, prefix, sockets, () => { atTrigger = count(); });
+    const made = await settled(raw, prefix);
+    if (made !== N) throw new Error(`${name}: ${made} of ${N} messages created`);
+    const feedStatements = count() - atTrigger;
+    const inserted = await insertedAt(raw, prefix);
+    const newest = Math.max(...inserted.values());
+    const rate = N / ((newest - client.requestWallMs) / 1000);
+    const push = Object.entries(client.arrivals).map(([user, at]) => at - inserted.get(user)!);
+    phases.push({ prefix, sockets, client, rate, push, feedStatements });
+    console.log(`${name.padEnd(6)} ${sockets ? `${fmt(client.sockets)} sockets` : 'no socket'}: ${fmt(N)} messages at ${fmt(rate)}/s`
+      + `${sockets ? `; push after inserted_at ${dist(push)} (${client.missing} sockets got none); feed statements ${fmt(feedStatements)}` : ''}`);
+  }
   await herald.close();
 
-  const push = r.newMessageMs;
-  console.log(`sockets    ${fmt(r.sockets)} connected and joined, one feed topic per user, in ${fmt(r.connectMs)} ms`);
-  console.log(`push       trigger for ${fmt(N)} users answered 200 after ${fmt(r.triggerMs)} ms (all times below from sending the trigger)`);
-  console.log(`           each socket's new-message:                   ${push.length ? dist(push) : 'none'}  (${r.missing} sockets got none)`);
-  console.log(`           the same, counted from the trigger's 200:    ${push.length ? dist(push.map((ms) => ms - r.triggerMs)) : 'none'}`);
-  console.log(`           those messages' inserted_at:                 ${dist(sockInserted)}`);
-  console.log(`baseline   heartbeat reply on the same 1,000 sockets:   ${dist(r.heartbeatMs)}  (sent on all at once; no database work)`);
-  console.log(`baseline   same trigger, no socket open: 200 after ${fmt(bare.triggerMs)} ms; inserted_at ${dist(bareInserted)}; all ${fmt(N)} seen by a poll every ${POLL_MS} ms after ${fmt(bareVisibleMs)} ms`);
-  if (r.missing > 0) process.exitCode = 1;
+  const sock = phases.filter((p) => p.sockets);
+  const bare = phases.filter((p) => !p.sockets);
+  const push = sock.flatMap((p) => p.push);
+  const missing = sock.reduce((n, p) => n + p.client.missing, 0);
+  const sockRate = mean(sock.map((p) => p.rate));
+  const bareRate = mean(bare.map((p) => p.rate));
+  const ratio = sockRate / bareRate;
+  const p50 = percentile(push, 0.5);
+  const p99 = percentile(push, 0.99);
+  const heartbeat = sock.flatMap((p) => p.client.heartbeatMs);
+  console.log(`\nbaseline   heartbeat reply on the same sockets: ${dist(heartbeat)} (sent on all at once; no database work)`);
+  console.log(`creation   ${fmt(sockRate)}/s with ${fmt(N)} sockets open vs ${fmt(bareRate)}/s with none: ratio ${fmt(ratio, 2)}`);
+  console.log(`push       p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms after inserted_at; feed statements per socket phase ${sock.map((p) => fmt(p.feedStatements)).join(', ')}\n`);
+  report({
+    target: 'realtime',
+    engine,
+    figure: `${fmt(N)} sockets: push p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms after inserted_at; messages created at ${fmt(sockRate)}/s`,
+    baseline: `messages created at ${fmt(bareRate)}/s with no socket open`,
+    ratio: Number(ratio.toFixed(3)),
+    goal: `ratio ≥ ${GOAL_RATIO} (≤ 10 % slower), push p99 ≤ ${GOAL_P99_MS} ms`,
+    met: ratio >= GOAL_RATIO && p99 <= GOAL_P99_MS && missing === 0,
+    extra: {
+      sockets: N,
+      missingPushes: missing,
+      pushP50Ms: Math.round(p50),
+      pushP99Ms: Math.round(p99),
+      pushMaxMs: Math.round(Math.max(...push)),
+      ratesWithSockets: sock.map((p) => Math.round(p.rate)),
+      ratesWithout: bare.map((p) => Math.round(p.rate)),
+      feedStatementsPerSocketPhase: sock.map((p) => p.feedStatements),
+      heartbeatP99Ms: Math.round(percentile(heartbeat, 0.99)),
+      triggerMs: sock.map((p) => Math.round(p.client.triggerMs)),
+    },
+  });
+  if (missing > 0) process.exitCode = 1;
   await cleanup();
 }
 
