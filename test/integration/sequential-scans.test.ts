@@ -1,0 +1,94 @@
+/**
+ * No hot query scans a hot table sequentially once the tables have grown (issue 12). Herald keeps
+ * the planner's statistics current itself (store/table-stats.ts: the run worker re-analyzes
+ * tables that grew, whether autovacuum runs or not) and writes no foreign-key check whose cached
+ * plan could scan a table (migrations/015). PostgreSQL only: PGlite does not flush the
+ * pg_stat counters this test reads.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { analyzeGrownTables } from '../../src/store/table-stats.js';
+import { openPostgres } from '../../src/store/pg-adapter.js';
+import { http, startTestHerald, type TestHerald } from '../support/harness.js';
+
+const feedStep = { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Hi **{{ recipient.id }}**' } };
+const hello = { key: 'hello', name: 'Hello', steps: [feedStep] };
+const later = { key: 'later', name: 'Later', steps: [{ ref: 'wait', type: 'delay', settings: { delay_for: { unit: 'hours', value: 1 } } }, feedStep] };
+
+/** The tables every trigger, claim, checkpoint, feed read and cancel touches. */
+const HOT_TABLES = ['recipient_runs', 'run_events', 'messages', 'message_events', 'entities'];
+
+const recipients = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+describe.skipIf(!process.env.DATABASE_URL)('sequential scans on hot tables (postgres)', () => {
+  let t: TestHerald;
+  afterEach(async () => { await t.close(); });
+
+  /**
+   * pg_stat counters of other connections are flushed when those connections end: end Herald's
+   * (the pool reconnects on its next statement) and read them from a connection of our own.
+   */
+  async function seqScans(): Promise<Record<string, number>> {
+    const [{ schema }] = await t.db.query<{ schema: string }>('SELECT current_schema() AS schema');
+    const admin = await openPostgres({ connectionString: process.env.DATABASE_URL!, max: 1 });
+    try {
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [schema]);
+      // Terminated backends report their counters as they exit; wait until none is left.
+      for (let i = 0; i < 100; i++) {
+        const [{ n }] = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [schema]);
+        if (n === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await admin.query('SELECT pg_stat_clear_snapshot()');
+      const rows = await admin.query<{ relname: string; seq_scan: number }>(
+        'SELECT relname, seq_scan FROM pg_stat_user_tables WHERE schemaname = $1', [schema]);
+      return Object.fromEntries(rows.map((r) => [r.relname, Number(r.seq_scan)]));
+    } finally {
+      await admin.close();
+    }
+  }
+
+  it('triggers, claims, checkpoints, feed reads, status updates and cancels use indexes once the tables have grown', async () => {
+    t = await startTestHerald('postgres', { workflows: [hello, later], rateLimits: { enabled: false } as never });
+    // Grow the tables as a day of traffic would: 1,000 runs through the API, and 30,000 older
+    // users, runs and messages written directly (past traffic; at this size an index lookup
+    // beats a scan for every hot query by far, so a sequential scan is a wrong plan).
+    await t.knock.workflows.trigger('hello', { recipients: recipients('grow-', 1000).map((id) => ({ id, name: id })) });
+    await t.drain();
+    const [{ channel, trigger }] = await t.db.query<{ channel: string; trigger: string }>(
+      `SELECT channel_id AS channel, workflow_run_id AS trigger FROM messages LIMIT 1`);
+    await t.db.query(`INSERT INTO entities (collection, id, properties, inserted_at, updated_at)
+                      SELECT '$users', 'old-' || g, '{}', now(), now() FROM generate_series(1, 30000) g`);
+    await t.db.query(`INSERT INTO recipient_runs (id, workflow_run_id, workflow_key, workflow_sha, recipient_collection, recipient_id, status, inserted_at, updated_at)
+                      SELECT gen_random_uuid(), $1, 'hello', 'old', '$users', 'old-' || g, 'completed', now(), now() FROM generate_series(1, 30000) g`, [trigger]);
+    await t.db.query(`INSERT INTO messages (id, channel_id, recipient_collection, recipient_id, workflow_key, status, inserted_at, updated_at)
+                      SELECT 'old' || lpad(g::text, 24, '0'), $1, '$users', 'old-' || g, 'hello', 'delivered', now(), now() FROM generate_series(1, 30000) g`, [channel]);
+    await t.db.query(`INSERT INTO message_events (id, message_id, type, inserted_at)
+                      SELECT gen_random_uuid(), 'old' || lpad(g::text, 24, '0'), 'message.sent', now() FROM generate_series(1, 30000) g`);
+    await t.db.query(`INSERT INTO run_events (id, recipient_run_id, event, inserted_at)
+                      SELECT gen_random_uuid(), gen_random_uuid(), 'run_completed', now() FROM generate_series(1, 30000) g`);
+    // What a running worker does every few seconds: the tables grew, so they are analyzed.
+    const analyzed = await analyzeGrownTables(t.db);
+    expect(analyzed).toEqual(expect.arrayContaining(['recipient_runs', 'messages', 'run_events', 'message_events', 'entities']));
+
+    const before = await seqScans();
+
+    // The hot paths, through the public API.
+    for (let i = 0; i < 20; i++) await t.knock.workflows.trigger('hello', { recipients: [`grow-${i}`], data: { n: i } });
+    await t.knock.workflows.trigger('later', { recipients: recipients('grow-', 50), cancellation_key: 'order-1' });
+    await t.drain();
+    const feed = await http(t, 'GET', '/v1/users/grow-1/feeds/in-app-feed');
+    expect(feed.status).toBe(200);
+    expect(feed.body.entries.length).toBe(2);
+    const messageId = feed.body.entries[0].id as string;
+    expect((await http(t, 'PUT', `/v1/messages/${messageId}/read`)).status).toBe(200);
+    expect((await http(t, 'GET', `/v1/messages/${messageId}/events`)).status).toBe(200);
+    expect((await http(t, 'GET', '/v1/users/grow-1/messages')).status).toBe(200);
+    await t.knock.workflows.cancel('later', { cancellation_key: 'order-1' });
+
+    const after = await seqScans();
+    const runs = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM recipient_runs WHERE cancellation_key = 'order-1' AND status = 'cancelled'`);
+    expect(runs[0].n).toBe(50);
+    const scans = Object.fromEntries(HOT_TABLES.map((table) => [table, (after[table] ?? 0) - (before[table] ?? 0)]));
+    expect(scans).toEqual(Object.fromEntries(HOT_TABLES.map((table) => [table, 0])));
+  }, 180_000);
+});
