@@ -11,7 +11,9 @@ import type { CallSummary, SendResult } from './types.js';
  * - `settings`: the operator's channel configuration (a `base_url`, a service account's
  *   `token_uri`, a provider's default origin). Trusted like the rest of the operator's
  *   configuration, so it may point at a proxy or stand-in on a private network; sent with the
- *   global `fetch` (pooled connections), redirects not followed.
+ *   global `fetch` (its connections are kept alive and reused), redirects not followed, at most
+ *   MAX_CALLS_PER_ORIGIN calls in flight per origin (the rest wait their turn), so a burst of
+ *   deliveries does not open hundreds of connections to one provider.
  * - `data`: recipient channel data or a rendered template (chat incoming-webhook URLs). Sent
  *   only through the guarded client (net/outbound-http.ts): the resolved address is checked at
  *   connect time, redirects are never followed, and a refused address is a permanent failure
@@ -64,6 +66,27 @@ function scrubValue(value: unknown, secrets: string[]): unknown {
   return value;
 }
 
+/** Calls in flight per origin through `fetch`; guarded calls are bounded by their agents' sockets. */
+export const MAX_CALLS_PER_ORIGIN = 32;
+const origins = new Map<string, { active: number; waiting: (() => void)[] }>();
+
+/** Runs `call` once fewer than MAX_CALLS_PER_ORIGIN calls to `origin` are in flight. */
+async function bounded<T>(origin: string, call: () => Promise<T>): Promise<T> {
+  let slot = origins.get(origin);
+  if (!slot) origins.set(origin, slot = { active: 0, waiting: [] });
+  const s = slot;
+  if (s.active >= MAX_CALLS_PER_ORIGIN) await new Promise<void>((resolve) => s.waiting.push(resolve));
+  else s.active += 1;
+  try {
+    return await call();
+  } finally {
+    // The slot passes straight to the next waiter; the origin's entry goes once nobody uses it.
+    const next = s.waiting.shift();
+    if (next) next();
+    else if (--s.active === 0) origins.delete(origin);
+  }
+}
+
 export async function httpCall(req: HttpRequest): Promise<HttpAnswer> {
   const secrets = (req.secretValues ?? []).filter((s): s is string => typeof s === 'string' && s !== '');
   const hidden = new Set(['authorization', ...(req.secretHeaders ?? []).map((h) => h.toLowerCase())]);
@@ -91,8 +114,10 @@ export async function httpCall(req: HttpRequest): Promise<HttpAnswer> {
   };
   if (req.urlFrom === 'data') return guardedCall(url, req, headers, body, secrets, request);
   try {
-    const res = await fetch(url, { method: req.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
-    const text = await res.text();
+    const { res, text } = await bounded(url.origin, async () => {
+      const res = await fetch(url, { method: req.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
+      return { res, text: await res.text() };
+    });
     let parsed: unknown = text;
     if (text !== '' && (res.headers.get('content-type') ?? '').includes('json')) {
       try { parsed = JSON.parse(text); } catch { /* keep the text */ }
