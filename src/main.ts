@@ -9,9 +9,10 @@ import { openPostgres } from './store/pg-adapter.js';
 /** Composition root: config -> store -> herald (engine, worker, api) -> listen. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  // Asynchronous stdout: a log line never blocks a request on a write(2). Buffered lines are
-  // flushed synchronously when the process exits, however it exits.
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Asynchronous stdout: a log line never blocks a request on a write(2). Lines are written as
+  // soon as the event loop is free, never held back for a fuller buffer (a supervisor or a test
+  // waiting for "Herald listening" must see it at once); what is pending is flushed at exit.
+  const destination = pino.destination({ dest: 1, sync: false });
   process.once('exit', () => { try { destination.flushSync(); } catch { /* stdout already gone */ } });
   const logger = pino({ level: config.logLevel }, destination);
   let db: Db;
