@@ -27,7 +27,7 @@ const SCRIPTS: { name: string; targets: string[] }[] = [
   { name: 'timers', targets: ['timers-delay', 'timers-batch'] },
   { name: 'cancel', targets: ['cancel', 'race'] },
   { name: 'email', targets: ['email'] },
-  { name: 'sockets', targets: ['sockets'] },
+  { name: 'sockets', targets: ['realtime'] },
   { name: 'pglite-responsiveness', targets: ['pglite-api'] },
 ];
 const ENGINES = ['postgres', 'pglite'] as const;
