@@ -14,6 +14,7 @@ import { createBulkOperationTask } from './queue/bulk-operation-task.js';
 import { createDeliveryTask } from './queue/delivery-task.js';
 import { upsertChannelGroups, upsertChannels, upsertEmailLayouts } from './store/configured-channels.js';
 import type { ChannelConfig, ChannelGroupConfig, EmailLayoutConfig } from './domain/channel-config.js';
+import { closeSmtpTransports } from './providers/smtp.js';
 import { RunWorker } from './queue/run-worker.js';
 import { createRunWaker } from './queue/wake.js';
 import type { Db } from './store/db.js';
@@ -116,6 +117,8 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
       await worker.stop();
       await background.stop();
       await app.close();
+      // Pooled SMTP connections close once their sends finish (later sends open new pools).
+      closeSmtpTransports();
     },
   };
 }

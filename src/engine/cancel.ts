@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
 import { errors } from '../domain/errors.js';
 import { toEntityKey } from '../domain/recipients.js';
@@ -39,13 +38,8 @@ export async function cancelRuns(deps: { store: EngineStore; clock: Clock }, wor
       expiresAt: new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS),
     }
     : undefined;
-  const ids = await deps.store.cancelRuns(match, now, (runIds) => runIds.map((id) => ({
-    id: randomUUID(),
-    recipient_run_id: id,
-    event: 'run_cancelled',
-    data: { cancellation_key: req.cancellation_key },
-    inserted_at: now,
-  })), idempotency);
+  // Each cancelled run gets a run_cancelled event with this data, written with the cancel.
+  const ids = await deps.store.cancelRuns(match, now, { cancellation_key: req.cancellation_key }, idempotency);
   if (ids === 'idempotency_taken') {
     // A concurrent duplicate committed first (and rolled this one back): answer what it answered.
     const winner = await deps.store.findIdempotencyRecord(opts.idempotencyKey!, now);

@@ -1,5 +1,5 @@
 import type { EntityKey } from '../domain/recipients.js';
-import type { CancelMatch, NewRun, NewTrigger, ReceivedEvent, RunEvent, RunOutcome, RunRow, RunState } from '../domain/run.js';
+import type { CancelMatch, NewRun, NewTrigger, ReceivedEvent, RunOutcome, RunRow, RunState } from '../domain/run.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
 
 /**
@@ -46,7 +46,7 @@ export interface EngineStore {
    * With `idempotency`, its record is claimed in the same transaction, whose response is made
    * from the count; 'idempotency_taken' (nothing changed) when a concurrent request holds the key.
    */
-  cancelRuns(match: CancelMatch, now: Date, eventsFor: (runIds: string[]) => RunEvent[],
+  cancelRuns(match: CancelMatch, now: Date, cancelledEventData: Record<string, unknown>,
     idempotency?: { record: (cancelled: number) => IdempotencyRecord; expiresAt: Date }): Promise<string[] | 'idempotency_taken'>;
   /**
    * Counts a throttle step's execution in its window; false = over the limit. Idempotent per

@@ -54,9 +54,12 @@ export class RunWorker {
 
   constructor(private readonly opts: RunWorkerOptions) {
     this.id = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.batchSize = opts.batchSize ?? 100;
+    // PGlite runs one statement at a time on the API's thread: smaller claims, one in flight, so
+    // an API request never waits behind more than one short checkpoint (pglite-priority.ts).
+    const embedded = opts.db.engine === 'pglite';
+    this.batchSize = opts.batchSize ?? (embedded ? 50 : 100);
     this.concurrency = opts.concurrency ?? 4;
-    this.claimsInFlight = opts.claimsInFlight ?? 3;
+    this.claimsInFlight = opts.claimsInFlight ?? (embedded ? 1 : 3);
     this.leaseMs = opts.leaseMs ?? 20_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
   }

@@ -9,7 +9,7 @@ import { NEW_MESSAGES_CHANNEL } from './message-notify.js';
 import { getEntities, getEntity } from './entities.js';
 import { preferenceSetsWithDefault } from './environment-preferences.js';
 import { claimIdempotencyKey, findIdempotencyRecord } from './idempotency.js';
-import { cancelMatchingRuns, insertRunEvents, recordCancellation } from './runs.js';
+import { cancelMatchingRuns, recordCancellation } from './runs.js';
 import { writeTriggerGroup } from './trigger-writes.js';
 import { getWorkflowHead, getWorkflowVersion } from './workflows.js';
 import { cancelPendingFanouts } from './fanouts.js';
@@ -62,13 +62,13 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
     writeTriggers: (writes) => writeTriggerGroup(db, writes),
     // PGlite has one connection: a second group would only queue behind the first.
     triggerWriters: db.engine === 'pglite' ? 1 : TRIGGER_WRITERS,
-    async cancelRuns(match, now, eventsFor, idempotency) {
+    async cancelRuns(match, now, cancelledEventData, idempotency) {
       try {
         return await db.transaction(async (tx) => {
           // Fan-outs first: this waits for a page in flight, so the runs it creates are cancelled below.
           await cancelPendingFanouts(tx, match, now);
-          const ids = await cancelMatchingRuns(tx, match, now);
-          await insertRunEvents(tx, eventsFor(ids));
+          // The runs and their run_cancelled events in one statement (10,000 runs: one round trip).
+          const ids = await cancelMatchingRuns(tx, match, now, cancelledEventData);
           await recordCancellation(tx, newId(), match, ids.length, now);
           if (idempotency && !(await claimIdempotencyKey(tx, idempotency.record(ids.length), now, idempotency.expiresAt))) throw new Abort('idempotency_taken');
           return ids;

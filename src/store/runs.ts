@@ -6,7 +6,7 @@
  * - list (run-queries.ts): Index Scan using recipient_runs_list_idx, no Sort.
  */
 import type { Queryable } from './db.js';
-import type { CancelMatch, RunEvent, RunRow } from '../domain/run.js';
+import type { CancelMatch, RunRow } from '../domain/run.js';
 
 /**
  * Claims up to `limit` due runs for this worker. Due = unfinished and wake_at <= now; a claimed
@@ -59,16 +59,6 @@ export async function nextWakeAt(q: Queryable): Promise<Date | null> {
   return rows[0]?.wake_at ?? null;
 }
 
-export async function insertRunEvents(q: Queryable, events: RunEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await q.query(
-    `INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, attempt, data, inserted_at)
-     SELECT e.id, e.recipient_run_id, e.event, COALESCE(e.status, 'ok'), e.step_ref, e.step_type, e.attempt, e.data, e.inserted_at
-     FROM jsonb_to_recordset($1::jsonb)
-       AS e(id uuid, recipient_run_id uuid, event text, status text, step_ref text, step_type text, attempt int, data jsonb, inserted_at timestamptz)`,
-    [JSON.stringify(events)],
-  );
-}
 
 
 /**
@@ -77,7 +67,7 @@ export async function insertRunEvents(q: Queryable, events: RunEvent[]): Promise
  * the process: 10,000 runs are one statement). Runs a worker is holding are included: the row
  * lock makes their next checkpoint fail, discarding the outcome. Returns the cancelled ids.
  */
-export async function cancelRunsRecordingEvents(q: Queryable, m: CancelMatch, now: Date, eventData: unknown = { cancellation_key: m.cancellationKey }): Promise<string[]> {
+export async function cancelMatchingRuns(q: Queryable, m: CancelMatch, now: Date, eventData: unknown = { cancellation_key: m.cancellationKey }): Promise<string[]> {
   const byRecipient = m.recipients !== null;
   const rows = await q.query<{ id: string }>(
     `WITH c AS (
@@ -100,27 +90,6 @@ export async function cancelRunsRecordingEvents(q: Queryable, m: CancelMatch, no
      )
      SELECT id FROM c`,
     [m.workflowKey, m.cancellationKey, now, byRecipient, (m.recipients ?? []).map((r) => r.collection), (m.recipients ?? []).map((r) => r.id), JSON.stringify(eventData)],
-  );
-  return rows.map((r) => r.id);
-}
-
-/** The same without the events (the caller records them). */
-export async function cancelMatchingRuns(q: Queryable, m: CancelMatch, now: Date): Promise<string[]> {
-  const byRecipient = m.recipients !== null;
-  const rows = await q.query<{ id: string }>(
-    `UPDATE recipient_runs
-        SET status = 'cancelled', wake_at = NULL, lease_owner = NULL, updated_at = $3
-      WHERE id IN (
-              SELECT id FROM recipient_runs
-               WHERE workflow_key = $1 AND cancellation_key = $2
-                 AND status IN ('queued', 'processing', 'paused')
-                 AND (NOT $4 OR (recipient_collection, recipient_id) IN (
-                       SELECT c, i FROM unnest($5::text[], $6::text[]) AS x(c, i)))
-               ORDER BY id
-               FOR UPDATE)
-        AND status IN ('queued', 'processing', 'paused')
-      RETURNING id`,
-    [m.workflowKey, m.cancellationKey, now, byRecipient, (m.recipients ?? []).map((r) => r.collection), (m.recipients ?? []).map((r) => r.id)],
   );
   return rows.map((r) => r.id);
 }
