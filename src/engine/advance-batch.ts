@@ -49,9 +49,11 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
   ]);
   const lookup = (k: EntityKey) => entities.get(entityMapKey(k));
 
-  // Runs are planned concurrently: their renders then reach the render processes together and
-  // travel in one message (render-pool.ts), instead of one round trip per run.
-  const planned = await Promise.all(runs.map(async (run): Promise<RunOutcome | null> => {
+  // Runs of different recipients are planned concurrently: their renders then reach the render
+  // processes together and travel in one message (render-pool.ts). One recipient's runs are
+  // planned one after another in claim order, as they were triggered: a batch step joins them
+  // to their batch in that order, which is the order of its activities.
+  const planOne = async (run: RunRow): Promise<RunOutcome | null> => {
     try {
       const def = await cachedDefinition(deps.store, deps.caches, run.workflow_sha);
       // `attempts` includes this claim.
@@ -70,7 +72,19 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
       deps.logger.error({ err, run_id: run.id }, 'planning a run failed');
       return null;
     }
+  };
+  const byRecipient = new Map<string, RunRow[]>();
+  for (const run of runs) {
+    const key = entityMapKey({ collection: run.recipient_collection, id: run.recipient_id });
+    const list = byRecipient.get(key);
+    if (list) list.push(run);
+    else byRecipient.set(key, [run]);
+  }
+  const plannedById = new Map<string, RunOutcome | null>();
+  await Promise.all([...byRecipient.values()].map(async (list) => {
+    for (const run of list) plannedById.set(run.id, await planOne(run));
   }));
+  const planned = runs.map((run) => plannedById.get(run.id) ?? null);
   const outcomes = planned.filter((o): o is RunOutcome => o !== null);
   return deps.store.checkpointRuns(owner, outcomes, deps.clock.now());
 }
