@@ -76,6 +76,9 @@ export class QuotaLimiter {
 
   /** Takes one request from `bucket`; returns 0 if allowed, else the ms until the window ends. */
   async take(bucket: string, limit: number): Promise<number> {
+    // Not a positive finite limit = no limit (a NaN limit would otherwise never be granted nor
+    // exhausted, and the loop below would spin).
+    if (!Number.isFinite(limit) || limit <= 0) return 0;
     const now = this.clock.now().getTime();
     const window = Math.floor(now / WINDOW_MS) * WINDOW_MS;
     const key = countKey(bucket, window);
