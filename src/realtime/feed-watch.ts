@@ -1,32 +1,42 @@
 /**
  * Watches one user's feed through one or more filter sets ("references": Knock's browser client
- * joins with one per feed instance) and says, when poked, which references gained messages and
- * their new badge counts. Transport-independent: the Phoenix socket and the SSE stream both use
- * it.
+ * joins with one per feed instance) and says which references gained messages and their new
+ * badge counts. Transport-independent: the Phoenix socket and the SSE stream both use it.
  *
  * Each distinct filter set keeps a watermark: the cursor of the newest matching item it has
- * reported. A poke asks the feed for items newer than the watermark with that reference's own
- * filters (tenant, source, categories, data, status, archived...), so a reference is told only
- * about messages it would show. Pokes are coalesced: while one check runs, further pokes make
- * exactly one more.
+ * reported. The hub (feed-hub.ts) checks every watched feed in batches, asking for items newer
+ * than each watermark with that reference's own filters (tenant, source, categories, data,
+ * status, archived...), so a reference is told only about messages it would show. This class
+ * holds the watermarks and turns the hub's answers into changes; it runs no query per
+ * notification itself.
  */
 import type { Queryable } from '../store/db.js';
-import { countFeed, listFeedItems, type FeedCounts, type FeedQuery } from '../store/feed.js';
+import { listFeedItems, type FeedCounts, type FeedNews, type FeedProbe, type FeedQuery } from '../store/feed.js';
 import { messageCursor, type MessageRow } from '../store/messages.js';
+import type { FeedHub, Watcher } from './feed-hub.js';
 
 export interface FeedChange {
   refs: string[];
   /** The new items, newest first (only when the watch was made `withItems`). */
   items: MessageRow[];
   counts: FeedCounts;
+  /**
+   * The hub's answer this change was made from: the same object for every watcher of the same
+   * feed at the same cursor, so a transport can encode one payload for all of them.
+   */
+  source: FeedNews;
 }
 
 export interface FeedWatchOptions {
+  hub: FeedHub;
+  channelId: string;
+  userId: string;
   /** Report the new items themselves (SSE), not just that there are some (Phoenix). */
   withItems: boolean;
   /** Start after this cursor instead of the feed's current head (SSE `Last-Event-ID`). */
   since?: string;
-  onChange: (changes: FeedChange[]) => void | Promise<void>;
+  /** Called synchronously from the hub's flush: queue slow work, never block on a consumer. */
+  onChange: (changes: FeedChange[]) => void;
   onError: (err: unknown) => void;
 }
 
@@ -36,16 +46,13 @@ interface Group {
   watermark: string | null;
 }
 
-const PAGE = 100;
-/** Items reported per poke at most; a burst larger than this is cut to its newest part. */
-const MAX_ITEMS = 1000;
-
-export class FeedWatch {
+export class FeedWatch implements Watcher {
   private readonly groups: Group[] = [];
-  private running = false;
-  private again = false;
   private closed = false;
   private started = false;
+  /** The hub asked while the watermarks were being read: check once they are. */
+  private missed = false;
+  private unwatch: (() => void) | undefined;
 
   constructor(private readonly db: Queryable, refs: Map<string, FeedQuery>, private readonly opts: FeedWatchOptions) {
     const byFilter = new Map<string, Group>();
@@ -58,79 +65,54 @@ export class FeedWatch {
     this.groups = [...byFilter.values()];
   }
 
-  /** Sets each watermark to the feed's current head (or `since`). */
-  async start(): Promise<void> {
-    for (const g of this.groups) {
-      if (this.opts.since !== undefined) { g.watermark = this.opts.since; continue; }
-      const head = await listFeedItems(this.db, g.query, { pageSize: 1 });
-      g.watermark = head.messages[0] ? messageCursor(head.messages[0]) : null;
+  /**
+   * Subscribes to the hub, then sets each watermark to the feed's current head (or `since`).
+   * Watch first, then read the head: a message committed in between is then still reported.
+   */
+  async open(): Promise<void> {
+    const { hub, channelId, userId, since } = this.opts;
+    this.unwatch = await hub.watch(channelId, userId, this);
+    if (this.closed) { this.unwatch(); return; } // the connection ended meanwhile
+    try {
+      for (const g of this.groups) {
+        if (since !== undefined) { g.watermark = since; continue; }
+        const head = await listFeedItems(this.db, g.query, { pageSize: 1 });
+        g.watermark = head.messages[0] ? messageCursor(head.messages[0]) : null;
+      }
+    } catch (err) {
+      this.close();
+      throw err;
     }
     this.started = true;
-    // A poke that came while the watermarks were being read may be about a message they missed.
-    if (this.again) { this.again = false; this.poke(); }
-  }
-
-  /** The feed may have changed; checks (again, once the current check is done). */
-  poke(): void {
-    if (this.closed) return;
-    if (this.running || !this.started) { this.again = true; return; }
-    this.running = true;
-    void this.run();
+    // A replay (`since`) reports what came after it now, not at the next notification.
+    if (this.missed || since !== undefined) hub.poke(this);
   }
 
   close(): void {
     this.closed = true;
+    this.unwatch?.();
   }
 
-  private async run(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        const changes: FeedChange[] = [];
-        for (const g of this.groups) {
-          const items = this.opts.withItems ? await this.newItems(g) : await this.newHead(g);
-          if (items === null) continue;
-          changes.push({ refs: g.refs, items, counts: await countFeed(this.db, g.query) });
-        }
-        if (changes.length > 0 && !this.closed) await this.opts.onChange(changes);
-      } catch (err) {
-        this.opts.onError(err);
-      }
-    } while (this.again && !this.closed);
-    this.running = false;
+  probes(): FeedProbe[] | null {
+    if (this.closed) return null;
+    if (!this.started) { this.missed = true; return null; }
+    const mode = this.opts.withItems ? 'items' : 'head';
+    return this.groups.map((g) => ({ query: g.query, after: g.watermark, mode }));
   }
 
-  /** Phoenix: is anything newer than the watermark? Then move the watermark to the head. */
-  private async newHead(g: Group): Promise<MessageRow[] | null> {
-    if (g.watermark !== null) {
-      const newer = await listFeedItems(this.db, g.query, { before: g.watermark, pageSize: 1 });
-      if (newer.messages.length === 0) return null;
-    }
-    const head = await listFeedItems(this.db, g.query, { pageSize: 1 });
-    if (head.messages.length === 0) return null;
-    const cursor = messageCursor(head.messages[0]);
-    if (cursor === g.watermark) return null;
-    g.watermark = cursor;
-    return [];
-  }
-
-  /** SSE: every item newer than the watermark, oldest pages first, reported newest first. */
-  private async newItems(g: Group): Promise<MessageRow[] | null> {
-    const out: MessageRow[] = [];
-    if (g.watermark === null) {
-      const head = await listFeedItems(this.db, g.query, { pageSize: PAGE });
-      out.push(...head.messages);
-    } else {
-      for (;;) {
-        const page = await listFeedItems(this.db, g.query, { before: g.watermark, pageSize: PAGE });
-        if (page.messages.length === 0) break;
-        out.unshift(...page.messages);
-        g.watermark = messageCursor(page.messages[0]);
-        if (page.messages.length < PAGE || out.length >= MAX_ITEMS) break;
-      }
-    }
-    if (out.length === 0) return null;
-    g.watermark = messageCursor(out[0]);
-    return out;
+  settle(news: FeedNews[]): void {
+    if (this.closed) return;
+    const changes: FeedChange[] = [];
+    let more = false;
+    this.groups.forEach((g, i) => {
+      const n = news[i];
+      if (n.newest === null || n.newest === g.watermark) return;
+      g.watermark = n.newest;
+      more ||= n.more;
+      changes.push({ refs: g.refs, items: this.opts.withItems ? [...n.items].reverse() : [], counts: n.counts, source: n });
+    });
+    // A burst larger than one flush reports continues in the next one.
+    if (more) this.opts.hub.poke(this);
+    if (changes.length > 0) this.opts.onChange(changes);
   }
 }

@@ -40,7 +40,6 @@ export interface PhoenixSessionDeps {
 interface Joined {
   joinRef: string | null;
   watch: FeedWatch;
-  unwatch: () => void;
 }
 
 /** A socket may join this many topics; Knock's client joins one per feed channel. */
@@ -106,7 +105,6 @@ export class PhoenixSession {
     if (!j) return;
     this.joined.delete(topic);
     j.watch.close();
-    j.unwatch();
   }
 
   /** Topics joined or being joined: joins are asynchronous, so pipelined joins must count too. */
@@ -133,7 +131,6 @@ export class PhoenixSession {
     // Superseded by a later join of the same topic, or the socket closed, while subscribing.
     if (this.closed || this.joining.get(topic) !== joinRef) {
       joined.watch.close();
-      joined.unwatch();
       return;
     }
     this.joining.delete(topic);
@@ -175,31 +172,45 @@ export class PhoenixSession {
     }
 
     const watch = new FeedWatch(this.deps.db, refs, {
+      hub: this.deps.hub,
+      channelId: channel.id,
+      userId,
       withItems: false,
       onChange: (changes) => this.push(topic, joinRef, changes),
       onError: this.deps.onError,
     });
-    // Watch first, then read the head: a message committed in between is then still reported.
-    const unwatch = await this.deps.hub.watch(channel.id, userId, () => watch.poke());
-    try {
-      await watch.start();
-    } catch (err) {
-      unwatch();
-      throw err;
-    }
-    return { joinRef, watch, unwatch };
+    await watch.open();
+    return { joinRef, watch };
   }
 
   private push(topic: string, joinRef: string | null, changes: FeedChange[]): void {
-    if (this.joined.get(topic)?.joinRef !== joinRef) return;
-    const meta = (c: FeedChange) => ({ __typename: 'FeedMetadata', ...c.counts });
-    const data: Record<string, { metadata: ReturnType<typeof meta> }> = {};
-    for (const c of changes) for (const r of c.refs) data[r] = { metadata: meta(c) };
-    this.send([joinRef, null, topic, 'new-message', {
-      event: 'new-message',
-      metadata: meta(changes[0]),
-      data,
-      attn: changes.flatMap((c) => c.refs),
-    }]);
+    if (this.closed || this.joined.get(topic)?.joinRef !== joinRef) return;
+    // Spliced rather than stringified whole: the payload is shared, only the join ref is ours.
+    this.deps.send(`[${JSON.stringify(joinRef)},null,${JSON.stringify(topic)},"new-message",${pushPayload(changes)}]`);
   }
+}
+
+/**
+ * Encoded payloads by the hub's answer they came from, then by references: every socket of the
+ * same feed at the same cursor gets the same answer object, so its payload is encoded once.
+ */
+const encoded = new WeakMap<object, Map<string, string>>();
+
+/** The `new-message` payload: `{event, metadata, data, attn}`, as JSON. */
+function pushPayload(changes: FeedChange[]): string {
+  if (changes.length !== 1) return JSON.stringify(payloadOf(changes));
+  const [c] = changes;
+  const refsKey = c.refs.join('\u0000');
+  let bySource = encoded.get(c.source);
+  if (!bySource) { bySource = new Map(); encoded.set(c.source, bySource); }
+  let text = bySource.get(refsKey);
+  if (text === undefined) { text = JSON.stringify(payloadOf(changes)); bySource.set(refsKey, text); }
+  return text;
+}
+
+function payloadOf(changes: FeedChange[]) {
+  const meta = (c: FeedChange) => ({ __typename: 'FeedMetadata', ...c.counts });
+  const data: Record<string, { metadata: ReturnType<typeof meta> }> = {};
+  for (const c of changes) for (const r of c.refs) data[r] = { metadata: meta(c) };
+  return { event: 'new-message', metadata: meta(changes[0]), data, attn: changes.flatMap((c) => c.refs) };
 }

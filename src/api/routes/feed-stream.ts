@@ -19,17 +19,21 @@ import { tokenDeadline } from '../../domain/user-grants.js';
 import { onDeadline } from '../../realtime/token-expiry.js';
 import type { FeedHub } from '../../realtime/feed-hub.js';
 import { feedFilters, type FeedFilters } from '../../realtime/feed-options.js';
-import { FeedWatch } from '../../realtime/feed-watch.js';
+import { FeedWatch, type FeedChange } from '../../realtime/feed-watch.js';
 import { findChannel } from '../../store/channels.js';
 import { getEntities } from '../../store/entities.js';
 import { countFeed, listFeedItems, type FeedCounts, type FeedQuery } from '../../store/feed.js';
-import { messageCursor, type MessageRow } from '../../store/messages.js';
+import { messageCursor } from '../../store/messages.js';
 import { feedTenantScope } from '../plugins/access.js';
 import { actorMap, feedActorKeys, serializeFeedItem } from '../serializers/messages.js';
 import type { ApiDeps, App } from '../types.js';
 
 /** Proxies drop connections that stay silent; a comment line every 25 s keeps them open. */
 const KEEPALIVE_MS = 25_000;
+/** Bytes a stream may have waiting for its client before it is cut off as too slow. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Changes a stream may have waiting to be encoded and written, likewise. */
+const MAX_QUEUED_CHANGES = 100;
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
@@ -107,21 +111,33 @@ export function registerFeedStream(app: App, deps: ApiDeps, hub: FeedHub): void 
     });
     res.write(`retry: 2000\n${sse('ready', { metadata: metadata(counts) })}`);
 
-    const send = async (items: MessageRow[], c: FeedCounts) => {
-      const actors = actorMap(await getEntities(deps.db, feedActorKeys(items, mode)));
-      // Oldest first, so the last id the client saw is the newest it has.
-      for (const m of [...items].reverse()) {
-        if (res.writableEnded) return; // ended (expired, shutting down) while the actors were read
-        res.write(sse('new-message', { event: 'new-message', item: serializeFeedItem(m, actors, mode), metadata: metadata(c) }, messageCursor(m)));
-      }
+    // A stream that cannot keep up is ended (EventSource reconnects and replays from its
+    // Last-Event-ID), so its backlog never grows without bound.
+    const overflowing = () => res.writableLength > MAX_BUFFERED_BYTES || queued > MAX_QUEUED_CHANGES;
+    let queued = 0;
+    let chain: Promise<void> = Promise.resolve();
+    const deliver = async (change: FeedChange) => {
+      const text = await encodeChange(deps, change, mode);
+      if (res.writableEnded || res.destroyed) return; // ended (expired, shutting down) meanwhile
+      res.write(text);
+      if (overflowing()) res.destroy();
     };
     const watch = new FeedWatch(deps.db, new Map([['stream', feed]]), {
+      hub,
+      channelId: channel.id,
+      userId,
       withItems: true,
       since,
-      onChange: async (changes) => { for (const c of changes) await send(c.items, c.counts); },
+      // Called from the hub's flush: queue the writes in order and return at once.
+      onChange: (changes) => {
+        for (const change of changes) {
+          queued++;
+          chain = chain.then(() => deliver(change)).catch((err) => request.log.warn({ err }, 'feed stream')).finally(() => { queued--; });
+        }
+        if (overflowing()) res.destroy();
+      },
       onError: (err) => request.log.warn({ err }, 'feed stream'),
     });
-    const unwatch = await hub.watch(channel.id, userId, () => watch.poke());
     const keepalive = setInterval(() => { if (!res.writableEnded) res.write(': keepalive\n\n'); }, KEEPALIVE_MS).unref();
     const end = () => res.end();
     open.add(end);
@@ -137,9 +153,30 @@ export function registerFeedStream(app: App, deps: ApiDeps, hub: FeedHub): void 
       cancelExpiry();
       clearInterval(keepalive);
       watch.close();
-      unwatch();
     });
-    await watch.start();
-    if (since !== undefined) watch.poke();
+    await watch.open();
   });
+}
+
+/**
+ * The events of one change, oldest first (so the last id the client saw is the newest it has),
+ * encoded once for every stream that got the same answer from the hub in the same mode.
+ */
+const encoded = new WeakMap<object, Map<string, Promise<string>>>();
+
+function encodeChange(deps: ApiDeps, change: FeedChange, mode: 'compact' | 'rich'): Promise<string> {
+  let byMode = encoded.get(change.source);
+  if (!byMode) { byMode = new Map(); encoded.set(change.source, byMode); }
+  let text = byMode.get(mode);
+  if (!text) {
+    text = (async () => {
+      const actors = actorMap(await getEntities(deps.db, feedActorKeys(change.items, mode)));
+      const meta = metadata(change.counts);
+      return [...change.items].reverse()
+        .map((m) => sse('new-message', { event: 'new-message', item: serializeFeedItem(m, actors, mode), metadata: meta }, messageCursor(m)))
+        .join('');
+    })();
+    byMode.set(mode, text);
+  }
+  return text;
 }

@@ -20,6 +20,11 @@ import { registerFeedStream } from './feed-stream.js';
 
 /** phoenix.js sends a heartbeat every 30 s; a connection silent for twice that is gone. */
 const IDLE_TIMEOUT_MS = 60_000;
+/**
+ * Bytes a socket may have waiting for its client before it is cut off as too slow (phoenix.js
+ * reconnects and refetches). Pushes are a few hundred bytes: only a stalled client gets here.
+ */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 const SocketQuery = Type.Object({
   api_key: Type.Optional(Type.String()),
@@ -83,7 +88,10 @@ function registerRealtimeSocket(app: App, deps: ApiDeps, hub: FeedHub): void {
       clock: deps.clock,
       hub,
       grants,
-      send: (text) => socket.send(text),
+      send: (text) => {
+        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) { session.close(); socket.terminate(); return; }
+        socket.send(text);
+      },
       close,
       onError: (err) => request.log.warn({ err }, 'realtime socket'),
     });
