@@ -32,6 +32,7 @@ import { openPglite } from '../src/store/pglite-adapter.js';
 import { openPostgres } from '../src/store/pg-adapter.js';
 import { writeWorkflowsDir } from '../test/support/harness.js';
 import { fmt, percentile, report } from './report.js';
+import { countingFeedReads } from '../test/support/counting-db.js';
 
 const { values } = parseArgs({ options: { engine: { type: 'string' }, sockets: { type: 'string' } } });
 const engine = (values.engine ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite')) as 'pglite' | 'postgres';
@@ -87,24 +88,6 @@ async function openDb(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
   return { db, cleanup: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-/** Counts the statements that read the feed (`FROM messages m`: lists, counts, realtime probes). */
-function countingFeedStatements(db: Db): { db: Db; count: () => number } {
-  let n = 0;
-  const counted = new Proxy(db, {
-    get(target, prop) {
-      if (prop === 'query') {
-        return (sql: string, params?: readonly unknown[]) => {
-          if (sql.includes('FROM messages m')) n++;
-          return target.query(sql, params);
-        };
-      }
-      const v = Reflect.get(target, prop) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { db: counted, count: () => n };
-}
-
 function runClients(url: string, keys: { public: string; secret: string }, prefix: string, sockets: boolean, onTrigger: () => void): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const script = fileURLToPath(new URL('./socket-clients.ts', import.meta.url));
@@ -149,7 +132,7 @@ async function settled(db: Db, prefix: string): Promise<number> {
 
 async function main() {
   const { db: raw, cleanup } = await openDb();
-  const { db, count } = countingFeedStatements(raw);
+  const { db, reads: count } = countingFeedReads(raw);
   const herald = await createHerald({ db, logger: pino({ level: 'silent' }), workflowsDir: writeWorkflowsDir([notice]), pollIntervalMs: 50 });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const addr = herald.app.server.address();

@@ -8,9 +8,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ManualClock } from '../../src/domain/clock.js';
-import type { Db } from '../../src/store/db.js';
 import { engines } from '../support/harness.js';
 import { openSharedDb, startHeraldOn, type RunningHerald, type SharedDb } from '../support/two-heralds.js';
+import { countingFeedReads } from '../support/counting-db.js';
 
 const hello = {
   key: 'hello',
@@ -19,24 +19,6 @@ const hello = {
 };
 
 type Frame = [string | null, string | null, string, string, any];
-
-/** The same database, counting the statements that read the feed. */
-function countingFeedReads(db: Db): { db: Db; reads: () => number } {
-  let n = 0;
-  const counted = new Proxy(db, {
-    get(target, prop) {
-      if (prop === 'query') {
-        return (sql: string, params?: readonly unknown[]) => {
-          if (sql.includes('FROM messages m')) n++;
-          return target.query(sql, params);
-        };
-      }
-      const v = Reflect.get(target, prop) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { db: counted, reads: () => n };
-}
 
 /** A Phoenix client socket joined to one feed topic; `pushed` resolves with its first new-message. */
 async function joinFeed(api: RunningHerald, userId: string, options: Record<string, unknown>) {
