@@ -48,8 +48,14 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     }
   });
   registerInputChecks(app);
+  // Shutting down: a request already in flight is answered, then its keep-alive connection
+  // closes. Node's server.close() reaps only the connections idle at that moment, so without
+  // this one that finishes later would hold the close open for the whole keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', (done) => { closing = true; done(); });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
   });
 
   // Browser clients (@knocklabs/client) call from other origins; their preflight carries no key,
