@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import type { App } from './api/types.js';
 import type { RateLimitOptions } from './api/plugins/rate-limit.js';
@@ -24,6 +24,10 @@ import { releaseAllClaims } from './store/runs.js';
 import { createEngineStore } from './store/engine-store.js';
 import { backgroundCalls, backgroundDb, inBackground } from './store/pglite-priority.js';
 import { syncWorkflowsFromDirectory, type WorkflowSyncReport } from './workflows/sync.js';
+import { metricsOptionsFromEnv, type MetricsOptions } from './metrics/config.js';
+import { createMetricsRegistry } from './metrics/registry.js';
+import { noMetrics } from './metrics/port.js';
+import { startMetricsServer } from './api/routes/metrics.js';
 
 export interface HeraldOptions {
   db: Db;
@@ -55,6 +59,8 @@ export interface HeraldOptions {
   /** Configured channel groups and email layouts, replaced at start-up. */
   channelGroups?: readonly ChannelGroupConfig[];
   emailLayouts?: readonly EmailLayoutConfig[];
+  /** Prometheus metrics (/metrics); absent = from HERALD_METRICS* (metrics/config.ts). */
+  metrics?: MetricsOptions;
 }
 
 export interface Herald {
@@ -65,6 +71,8 @@ export interface Herald {
   background: BackgroundWorker;
   keys: KeyPair;
   workflows: WorkflowSyncReport;
+  /** The metrics listener when /metrics has its own port (HERALD_METRICS_PORT), else null. */
+  metricsServer: FastifyInstance | null;
   close(): Promise<void>;
 }
 
@@ -87,7 +95,10 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     : { loaded: [], errors: [] };
   const wakeWorkers = createRunWaker(opts.db, (err) => opts.logger.warn({ err }, 'NOTIFY failed; workers will poll'));
   const outbound = { allowPrivateNetworks: opts.outbound?.allowPrivateNetworks ?? false };
-  const engine = createEngine({ store: createEngineStore(opts.db, randomUUID), clock, logger: opts.logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
+  const metricsOptions = opts.metrics ?? metricsOptionsFromEnv(process.env);
+  const monitoring = metricsOptions.enabled ? createMetricsRegistry({ db: opts.db, clock, onError: (err) => opts.logger.warn({ err }, 'metrics: reading queue figures failed') }) : null;
+  const metrics = monitoring?.metrics ?? noMetrics;
+  const engine = createEngine({ store: createEngineStore(opts.db, randomUUID, metrics), clock, logger: opts.logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
   // Workers run in the background lane: on PGlite's one connection the API goes first.
   const bgDb = backgroundDb(opts.db);
   const worker = new RunWorker({ db: bgDb, clock, logger: opts.logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
@@ -97,7 +108,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     createBatchFlushTask({ db: opts.db, clock, wakeWorkers }),
     createBulkOperationTask({ db: opts.db, clock, workerId: opts.workerId }),
     createScheduleTask({ db: opts.db, clock, engine, logger: opts.logger }),
-    createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId, outbound }),
+    createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId, outbound, metrics }),
   ];
   const background = new BackgroundWorker({
     db: bgDb,
@@ -105,7 +116,11 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     tasks: backgroundTasks.map((task) => ({ name: task.name, tick: () => inBackground(() => task.tick()) })),
     pollIntervalMs: opts.pollIntervalMs,
   });
-  const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl }, { logger: opts.logger });
+  const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl,
+    metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined }, { logger: opts.logger });
+  const metricsServer = monitoring && metricsOptions.port !== undefined
+    ? await startMetricsServer({ source: monitoring.source, port: metricsOptions.port, host: metricsOptions.host ?? '127.0.0.1', token: metricsOptions.token, logger: opts.logger })
+    : null;
   return {
     app,
     engine,
@@ -113,10 +128,12 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     background,
     keys,
     workflows,
+    metricsServer,
     async close() {
       await worker.stop();
       await background.stop();
       await app.close();
+      await metricsServer?.close();
       // Pooled SMTP connections close once their sends finish (later sends open new pools).
       closeSmtpTransports();
     },

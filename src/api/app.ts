@@ -11,6 +11,7 @@ import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerRealtime } from './routes/realtime.js';
 import { registerValidation } from './plugins/validation.js';
 import { registerRoutes } from './routes/index.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 import { parseJsonBody } from './plugins/json-body.js';
 import { registerInputChecks } from './plugins/input-checks.js';
 import { answerClientError, answerFrameworkError } from './plugins/framework-errors.js';
@@ -83,6 +84,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   await registerRealtime(app, deps);
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({ ok: true }));
+  if (deps.metricsSource) registerMetricsRoute(app, deps.metricsSource);
   return app;
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Metrics, MetricsSource } from '../metrics/port.js';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import type { Engine } from '../engine/engine.js';
@@ -30,6 +31,10 @@ export interface ApiDeps {
    * `Host` header, which the caller chooses.
    */
   publicUrl?: string;
+  /** Where routes report triggers, connections and rate-limit refusals; absent = nowhere. */
+  metrics?: Metrics;
+  /** Serve GET /metrics from this registry on the API port; absent = not here (off, or its own port). */
+  metricsSource?: MetricsSource;
 }
 
 /**

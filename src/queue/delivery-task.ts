@@ -9,6 +9,7 @@ import { getChannelData, removePushTokens } from '../store/channel-data.js';
 import { pushTokens } from '../domain/channel-address.js';
 import { providers as defaultProviders, type Provider, type SendResult } from '../providers/index.js';
 import type { BackgroundTask } from './background-worker.js';
+import { noMetrics, type Metrics } from '../metrics/port.js';
 
 /** Knock: up to 8 attempts over about 30 minutes. */
 export const MAX_ATTEMPTS = 8;
@@ -43,6 +44,8 @@ export interface DeliveryTaskOptions {
   outbound?: { allowPrivateNetworks: boolean };
   /** Sends in flight at once (default DEFAULT_WINDOW). */
   window?: number;
+  /** Where provider calls and settled statuses are counted. */
+  metrics?: Metrics;
 }
 
 interface Attempted {
@@ -75,6 +78,7 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
   const owner = `delivery:${opts.workerId ?? randomUUID()}`;
   const registry = opts.providers ?? defaultProviders;
   const outbound = opts.outbound ?? { allowPrivateNetworks: false };
+  const metrics = opts.metrics ?? noMetrics;
 
   /** Tries the channel's providers in order until one sends, one fails permanently, or none is left. */
   async function attempt(job: ClaimedDelivery, circuits: CircuitRow[]): Promise<Attempted> {
@@ -89,15 +93,18 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
       // An open circuit passes the provider over; after open_until one call probes it (half-open).
       if (circuit?.open_until && circuit.open_until.getTime() > now.getTime()) {
         last ??= { outcome: 'retryable', error: `provider "${link.provider}" circuit is open`, call: noCall('circuit open') };
+        metrics.deliveryAttempt(link.provider, 'circuit_open', null);
         continue;
       }
       const provider = registry.get(link.provider);
+      const callStarted = performance.now();
       const result: SendResult = provider
         ? await provider.send(
           { id: job.message_id, recipient: job.recipient, channelType: job.channel.type, content: job.content, workflow: job.workflow_key, tenant: job.tenant_id, data: job.data },
           { channel: { ...job.channel, provider: link.provider, settings: link.settings ?? {} }, idempotencyKey: `herald-${job.message_id}`, attempt: job.attempts, outbound },
         )
         : { outcome: 'permanent', error: `unknown provider "${link.provider}"`, call: noCall(`no provider named "${link.provider}"`) };
+      metrics.deliveryAttempt(link.provider, result.outcome, provider ? (performance.now() - callStarted) / 1000 : null);
       const serviceName = provider?.serviceName ?? link.provider;
       for (const call of [result.call, ...(result.moreCalls ?? [])]) logs.push({ serviceName, request: call.request, response: call.response });
       invalidTokens.push(...(result.invalidTokens ?? []));
@@ -143,6 +150,7 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
     const held = await settler.settle({ messageId: job.message_id, attempt: job.attempts, outcome: settlement, logs, now,
       by: provider ? { provider, externalId: result.outcome === 'sent' ? result.providerMessageId : null } : undefined });
     if (!held) opts.logger.warn({ message_id: job.message_id }, 'delivery claim lost before its outcome was recorded');
+    else if (settlement.kind === 'final') metrics.message(job.channel.type, settlement.status);
   }
 
   const window = Math.max(1, opts.window ?? DEFAULT_WINDOW);

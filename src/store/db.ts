@@ -36,7 +36,17 @@ export interface Db extends Queryable {
   notify(channel: string, payload?: string): Promise<void>;
   /** The channel name to use in SQL `pg_notify` (namespaced per schema). */
   channelName(channel: string): string;
+  /** Connection use right now (metrics); absent on wrappers that do not own connections. */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
+}
+
+/** A pool's connections: open, idle, the most it opens, and requests waiting for one. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  max: number;
+  waiting: number;
 }
 
 /**

@@ -19,6 +19,8 @@ import { findWaitingRuns, wakeWaitingRuns } from './run-waits.js';
 import { batchActivities, getBatch, joinBatch } from './batches.js';
 import { runMessages } from './run-messages.js';
 import { claimTriggerFrequency } from './trigger-frequency.js';
+import { noMetrics, type Metrics } from '../metrics/port.js';
+import { countCheckpoint, countWrittenTriggers } from '../metrics/checkpoint-counts.js';
 
 /** Signals a rollback of the cancel transaction with the reason the caller gets back. */
 class Abort extends Error {
@@ -33,7 +35,14 @@ class Abort extends Error {
 const TRIGGER_WRITERS = 4;
 
 /** The engine's storage port implemented with the SQL modules of this folder. */
-export function createEngineStore(db: Db, newId: () => string): EngineStore {
+export function createEngineStore(db: Db, newId: () => string, metrics: Metrics = noMetrics): EngineStore {
+  // Channel types by id, learnt from the engine's channel lookups, for the message counters.
+  const channelTypes = new Map<string, string>();
+  const channelType = (id: string) => channelTypes.get(id) ?? 'unknown';
+  const committed = (outcomes: Parameters<EngineStore['checkpointRuns']>[1], ids: string[]) => {
+    countCheckpoint(metrics, outcomes, ids, channelType);
+    return ids;
+  };
   return {
     workflowHead: (key) => getWorkflowHead(db, key),
     workflowVersion: (sha) => getWorkflowVersion(db, sha),
@@ -42,7 +51,11 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
       const rows = await getEntities(db, keys);
       return new Map(rows.map((r) => [entityMapKey(r), r.properties]));
     },
-    channelByKey: (key) => findChannel(db, key),
+    async channelByKey(key) {
+      const channel = await findChannel(db, key);
+      if (channel) channelTypes.set(channel.id, channel.type);
+      return channel;
+    },
     channelGroup: (key) => findChannelGroup(db, key),
     emailLayout: (key) => findEmailLayout(db, key),
     async channelData(recipient, channelId) {
@@ -59,7 +72,11 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
       return { byEntity, environmentDefault };
     },
     findIdempotencyRecord: (key, now) => findIdempotencyRecord(db, key, now),
-    writeTriggers: (writes) => writeTriggerGroup(db, writes),
+    async writeTriggers(writes) {
+      const results = await writeTriggerGroup(db, writes);
+      countWrittenTriggers(metrics, writes, results);
+      return results;
+    },
     // PGlite has one connection: a second group would only queue behind the first.
     triggerWriters: db.engine === 'pglite' ? 1 : TRIGGER_WRITERS,
     async cancelRuns(match, now, cancelledEventData, idempotency) {
@@ -72,7 +89,7 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
           await recordCancellation(tx, newId(), match, ids.length, now);
           if (idempotency && !(await claimIdempotencyKey(tx, idempotency.record(ids.length), now, idempotency.expiresAt))) throw new Abort('idempotency_taken');
           return ids;
-        });
+        }).then((ids) => { metrics.runsCancelled(ids.length); return ids; });
       } catch (err) {
         if (err instanceof Abort && err.outcome === 'idempotency_taken') return err.outcome;
         throw err;
@@ -81,13 +98,13 @@ export function createEngineStore(db: Db, newId: () => string): EngineStore {
     async checkpointRuns(owner, outcomes, now) {
       const channel = db.channelName(NEW_MESSAGES_CHANNEL);
       // Effects (entity updates, child triggers) must commit with the step: one transaction then.
-      if (!outcomes.some((o) => o.effects?.length)) return checkpointRuns(db, owner, outcomes, now, channel);
-      return db.transaction(async (tx) => {
-        const committed = await checkpointRuns(tx, owner, outcomes, now, channel);
-        const done = new Set(committed);
+      if (!outcomes.some((o) => o.effects?.length)) return committed(outcomes, await checkpointRuns(db, owner, outcomes, now, channel));
+      return committed(outcomes, await db.transaction(async (tx) => {
+        const ids = await checkpointRuns(tx, owner, outcomes, now, channel);
+        const done = new Set(ids);
         await applyRunEffects(tx, outcomes.filter((o) => done.has(o.runId)), now);
-        return committed;
-      });
+        return ids;
+      }));
     },
     throttle: (hit) => recordThrottleHit(db, hit),
     waitingRuns: (query) => findWaitingRuns(db, query),

@@ -127,6 +127,7 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
     async notify(channel, payload = '') {
       await pool.query('SELECT pg_notify($1, $2)', [channelName(channel), payload]);
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, max: pool.options.max ?? 10, waiting: pool.waitingCount }),
     async close() {
       closed = true;
       const c = listenClient;

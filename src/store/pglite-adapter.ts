@@ -43,6 +43,8 @@ export function wrapPglite(db: PGlite): Db {
     async notify(channel, payload = '') {
       await gate.run(() => db.query('SELECT pg_notify($1, $2)', [channel, payload]));
     },
+    // One session: busy or idle, and the statements queued for it in both lanes.
+    poolStats: () => ({ total: 1, idle: gate.busy ? 0 : 1, max: 1, waiting: gate.waiting }),
     async close() { if (!db.closed) await db.close(); },
     // Exposed for tests that snapshot a migrated database.
     ...( { raw: db } as object),

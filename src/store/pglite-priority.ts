@@ -67,11 +67,21 @@ const MAX_API_STREAK = 8;
  * granted only after a `setImmediate` turn, so I/O callbacks (new requests) run before it.
  */
 export class PriorityGate {
-  private busy = false;
+  private _busy = false;
   private yielding = false;
   private apiStreak = 0;
   private readonly api: Array<() => void> = [];
   private readonly background: Array<() => void> = [];
+
+  /** Whether a unit of work holds the connection (metrics). */
+  get busy(): boolean {
+    return this._busy;
+  }
+
+  /** Units of work waiting for the connection, both lanes (metrics). */
+  get waiting(): number {
+    return this.api.length + this.background.length;
+  }
 
   async run<T>(fn: () => Promise<T>, lane: Lane = currentLane()): Promise<T> {
     await new Promise<void>((grant) => {
@@ -81,13 +91,13 @@ export class PriorityGate {
     try {
       return await fn();
     } finally {
-      this.busy = false;
+      this._busy = false;
       this.dispatch();
     }
   }
 
   private dispatch(): void {
-    if (this.busy || this.yielding) return;
+    if (this._busy || this.yielding) return;
     const backgroundWaits = this.background.length > 0;
     if (this.api.length > 0 && (this.apiStreak < MAX_API_STREAK || !backgroundWaits)) {
       this.apiStreak = backgroundWaits ? this.apiStreak + 1 : 0;
@@ -100,7 +110,7 @@ export class PriorityGate {
     this.yielding = true;
     setImmediate(() => {
       this.yielding = false;
-      if (this.busy) return;
+      if (this._busy) return;
       if (this.api.length > 0 && this.apiStreak < MAX_API_STREAK) return this.dispatch();
       this.apiStreak = 0;
       this.grant(this.background.shift()!);
@@ -108,7 +118,7 @@ export class PriorityGate {
   }
 
   private grant(next: () => void): void {
-    this.busy = true;
+    this._busy = true;
     next();
   }
 }

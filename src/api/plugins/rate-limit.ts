@@ -21,7 +21,7 @@ import type { Clock } from '../../domain/clock.js';
 import { errors } from '../../domain/errors.js';
 import type { Db } from '../../store/db.js';
 import { countKey, deleteOldWindows, reportCounts, reserveQuota, type CountReport } from '../../store/rate-limits.js';
-import type { App } from '../types.js';
+import type { ApiDeps, App } from '../types.js';
 
 export interface RateLimitOptions {
   /** Requests per second per API key (requests without a user token); 0 = unlimited. */
@@ -175,7 +175,7 @@ export class QuotaLimiter {
  * the same auth hook, before the upgrade). Routes that take no Herald key (`none`,
  * `webhook_token`) are not counted.
  */
-export function registerRateLimit(app: App, deps: { db: Db; clock: Clock; rateLimits?: RateLimitOptions }): void {
+export function registerRateLimit(app: App, deps: { db: Db; clock: Clock; rateLimits?: RateLimitOptions; metrics?: ApiDeps['metrics'] }): void {
   const limits = deps.rateLimits ?? DEFAULT_RATE_LIMITS;
   if (limits.perKey <= 0 && limits.perUser <= 0) return;
   const limiter = new QuotaLimiter(deps.db, deps.clock, (err) => app.log.warn({ err }, 'rate-limit counter unavailable; request allowed'), limits.reconcileMs);
@@ -190,6 +190,7 @@ export function registerRateLimit(app: App, deps: { db: Db; clock: Clock; rateLi
     const waitMs = await limiter.take(bucket, limit);
     if (waitMs === 0) return;
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    deps.metrics?.rateLimited(perUser ? 'user' : 'key');
     reply.header('retry-after', String(seconds));
     reply.header('retry-after-ms', String(waitMs));
     throw errors.rateLimited(seconds);

@@ -141,6 +141,7 @@ export function registerFeedStream(app: App, deps: ApiDeps, hub: FeedHub): void 
     const keepalive = setInterval(() => { if (!res.writableEnded) res.write(': keepalive\n\n'); }, KEEPALIVE_MS).unref();
     const end = () => res.end();
     open.add(end);
+    deps.metrics?.connectionOpened('sse');
     const grants = request.auth?.kind === 'public' ? request.auth.grants : undefined;
     // At the token's expiry, not when the client next speaks (an SSE client never does).
     const cancelExpiry = onDeadline(deps.clock, grants && tokenDeadline(grants), () => {
@@ -150,6 +151,7 @@ export function registerFeedStream(app: App, deps: ApiDeps, hub: FeedHub): void 
     // The response's close (not the request's, which ends with its empty body) is the disconnect.
     res.on('close', () => {
       open.delete(end);
+      deps.metrics?.connectionClosed('sse');
       cancelExpiry();
       clearInterval(keepalive);
       watch.close();

@@ -76,6 +76,7 @@ function registerRealtimeSocket(app: App, deps: ApiDeps, hub: FeedHub): void {
       if (vsn !== undefined && !vsn.startsWith('2.')) throw errors.badRequest(`Unsupported serializer version "${vsn}"; use 2.0.0.`);
     },
   }, (socket, request) => {
+    deps.metrics?.connectionOpened('websocket');
     const grants = request.auth?.kind === 'public' ? request.auth.grants : undefined;
     const close = (reason: string) => {
       session.close();
@@ -104,6 +105,7 @@ function registerRealtimeSocket(app: App, deps: ApiDeps, hub: FeedHub): void {
       session.receive(data.toString()).catch((err) => request.log.warn({ err }, 'realtime frame'));
     });
     socket.on('close', () => {
+      deps.metrics?.connectionClosed('websocket');
       clearTimeout(idle);
       cancelExpiry();
       session.close();

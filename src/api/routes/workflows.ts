@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps, App } from '../types.js';
+import { triggerOutcomeOf } from '../../metrics/port.js';
 import { Id, RecipientReference, RecipientRequest, TenantRequest } from '../schemas/common.js';
 
 const WorkflowKeyParams = Type.Object({ key: Type.String({ minLength: 1 }) });
@@ -29,6 +30,10 @@ export function registerWorkflowRoutes(app: App, deps: ApiDeps): void {
   app.post('/v1/workflows/:key/trigger', {
     config: { auth: 'secret' },
     schema: { tags: ['workflows'], summary: 'Trigger a workflow', params: WorkflowKeyParams, body: TriggerBody },
+    // Every answer of an authenticated caller counts, refusals before the handler included.
+    onResponse: async (request, reply) => {
+      if (request.auth) deps.metrics?.trigger((request.params as { key: string }).key, triggerOutcomeOf(reply.statusCode, reply.hasHeader('idempotent-replayed')));
+    },
   }, async (request, reply) => {
     // The key's length and characters were checked by the input checks (never truncated).
     const outcome = await deps.engine.trigger(request.params.key, request.body as any, { idempotencyKey: idempotencyKeyOf(request), requestId: request.id });
