@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import WebSocket from 'ws';
 import { createHerald, type Herald } from '../../src/herald.js';
 import type { MetricsOptions } from '../../src/metrics/config.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
@@ -149,6 +150,15 @@ describe.each(engines)('metrics after a known workload (%s)', (engine) => {
     // After its open time the next call probes it: half-open.
     t.clock.advance(61_000);
     expect((await metrics()).get('herald_provider_circuit_state{channel="postal",provider="smtp"}')).toBe(2);
+  });
+
+  it('counts open Phoenix sockets while they are open', async () => {
+    await start({}, []);
+    const socket = new WebSocket(`${t.url.replace('http', 'ws')}/ws/v1/websocket?api_key=${t.publicKey}&vsn=2.0.0`);
+    await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
+    expect((await metrics()).get('herald_realtime_connections{transport="websocket"}')).toBe(1);
+    socket.close();
+    await expect.poll(async () => (await metrics()).get('herald_realtime_connections{transport="websocket"}')).toBe(0);
   });
 
   it('counts open SSE streams while they are open', async () => {
