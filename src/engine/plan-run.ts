@@ -4,7 +4,7 @@ import type { Step, WorkflowDefinition } from '../domain/workflow.js';
 import type { NewMessage, RunEffect, RunEvent, RunOutcome, RunRow, RunState } from '../domain/run.js';
 import type { RunScope } from './run-scope.js';
 import type { PreferenceLayer } from './preference-layers.js';
-import { compileProgram, type Instruction } from './program.js';
+import { programOf } from './program.js';
 import { STEP_HANDLERS } from './steps/index.js';
 import type { StepDeps, StepResult } from './steps/types.js';
 import { addMessageRefs } from './message-refs.js';
@@ -14,17 +14,6 @@ import { TemplateRenderError } from '../templates/liquid.js';
 /** A step that throws is tried this many times in total, then the run halts (Knock: 3). */
 export const MAX_STEP_ATTEMPTS = 3;
 const RETRY_BACKOFF_MS = 30_000;
-
-// Programs are derived from immutable workflow versions, so they are cached by definition.
-const programs = new WeakMap<WorkflowDefinition, Instruction[]>();
-function programOf(def: WorkflowDefinition): Instruction[] {
-  let program = programs.get(def);
-  if (!program) {
-    program = compileProgram(def);
-    programs.set(def, program);
-  }
-  return program;
-}
 
 /**
  * Works out how far one claimed run gets now: it walks the workflow's program until the run

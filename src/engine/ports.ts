@@ -1,4 +1,5 @@
 import type { EntityKey } from '../domain/recipients.js';
+import type { PausedStart } from './paused-start.js';
 import type { CancelMatch, NewRun, NewTrigger, ReceivedEvent, RunOutcome, RunRow, RunState } from '../domain/run.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
 
@@ -171,6 +172,8 @@ export interface TriggerWrite {
   identify: { key: EntityKey; properties: Record<string, unknown> }[];
   idempotency?: { record: IdempotencyRecord; expiresAt: Date };
   now: Date;
+  /** Set when the runs start paused on the workflow's first delay (paused-start.ts). */
+  start?: PausedStart;
 }
 
 /** What became of one trigger of a group: `error` = refused on its own (e.g. an invalid inline entity). */

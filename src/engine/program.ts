@@ -28,6 +28,17 @@ interface RawBranch {
 
 const END = -1;
 
+// Programs are derived from immutable workflow versions, so they are cached by definition.
+const programs = new WeakMap<Pick<WorkflowDefinition, 'steps'>, Instruction[]>();
+export function programOf(def: Pick<WorkflowDefinition, 'steps'>): Instruction[] {
+  let program = programs.get(def);
+  if (!program) {
+    program = compileProgram(def);
+    programs.set(def, program);
+  }
+  return program;
+}
+
 export function compileProgram(def: Pick<WorkflowDefinition, 'steps'>): Instruction[] {
   const program: Instruction[] = [];
   const emit = (steps: Step[]) => {

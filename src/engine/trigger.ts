@@ -8,6 +8,8 @@ import { validateTriggerData } from '../domain/trigger-data-schema.js';
 import { cachedDefinition, type EngineCaches } from './caches.js';
 import { canonicalHash } from './canonical-hash.js';
 import { checkTriggerSize } from './trigger-limits.js';
+import { pausedStart } from './paused-start.js';
+import type { WorkflowDefinition } from '../domain/workflow.js';
 import type { TriggerOptions, TriggerOutcome, TriggerRequest } from './engine.js';
 import { entityMapKey, type EngineStore, type IdempotencyRecord, type TriggerWrite, type TriggerWriteResult } from './ports.js';
 
@@ -43,10 +45,11 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
   }
 
   const sha = await activeHead(deps, workflowKey, fresh);
-  await validateData(deps, sha, req.data ?? {});
+  const definition = await validateData(deps, sha, req.data ?? {});
   if (typeof req.actor === 'string' && !(await deps.store.entityExists({ collection: USERS, id: req.actor }))) throw errors.actorMissing(req.actor);
 
   const write = planTrigger(workflowKey, sha, req, opts, now);
+  write.start = pausedStart(definition, write.state, now) ?? undefined;
   if (opts.idempotencyKey) {
     const record = { key: opts.idempotencyKey, request_hash: hash, status_code: 200, response: { workflow_run_id: write.trigger.id }, request_id: opts.requestId ?? null };
     write.idempotency = { record, expiresAt: new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS) };
@@ -80,13 +83,15 @@ async function activeHead(deps: TriggerDeps, key: string, fresh: boolean): Promi
   return head.sha;
 }
 
-async function validateData(deps: TriggerDeps, sha: string, data: Record<string, unknown>): Promise<void> {
+/** The workflow version's definition, once the trigger data matches its schema. */
+async function validateData(deps: TriggerDeps, sha: string, data: Record<string, unknown>): Promise<WorkflowDefinition> {
   const definition = await cachedDefinition(deps.store, deps.caches, sha);
   if (!definition) throw new HeraldError(500, 'internal_error', `Workflow version ${sha} is missing.`, 'api_error');
   const schema = definition.trigger_data_json_schema;
-  if (!schema || typeof schema !== 'object') return;
+  if (!schema || typeof schema !== 'object') return definition;
   const fieldErrors = validateTriggerData(schema as object, data);
   if (fieldErrors.length > 0) throw errors.invalidParams('The trigger data does not match the workflow\'s trigger_data_json_schema.', fieldErrors);
+  return definition;
 }
 
 /** Fields of an inline recipient that describe the trigger, not the entity. */

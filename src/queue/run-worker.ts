@@ -6,6 +6,8 @@ import type { Db } from '../store/db.js';
 import type { RunRow } from '../domain/run.js';
 import { claimDueRuns, extendClaims, nextWakeAt, releaseClaims } from '../store/runs.js';
 import { analyzeGrownTables } from '../store/table-stats.js';
+import { fireDueDelays } from '../store/timers.js';
+import { TimerLoop } from './timer-loop.js';
 import { RUNS_CHANNEL } from './wake.js';
 
 export interface RunWorkerOptions {
@@ -29,6 +31,9 @@ export interface RunWorkerOptions {
   claimsInFlight?: number;
 }
 
+/** Delays `drain` fires before each claim (it runs without the timer loop). */
+const DRAIN_DELAYS_PER_ROUND = 10_000;
+
 /** How often a running worker checks whether tables grew enough to need fresh statistics. */
 const ANALYZE_CHECK_INTERVAL_MS = 10_000;
 
@@ -51,6 +56,8 @@ export class RunWorker {
   private readonly wakers = new Set<() => void>();
   private nextAnalyzeAt = 0;
   private unlisten: (() => Promise<void>) | null = null;
+  /** Fires delays and flushes batches on time while the worker runs (`start`). */
+  private readonly timers: TimerLoop;
 
   constructor(private readonly opts: RunWorkerOptions) {
     this.id = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -62,6 +69,11 @@ export class RunWorker {
     this.claimsInFlight = opts.claimsInFlight ?? (embedded ? 1 : 3);
     this.leaseMs = opts.leaseMs ?? 20_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
+    this.timers = new TimerLoop({ db: opts.db, clock: opts.clock, logger: opts.logger, onFired: () => this.wakeAll() });
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake();
   }
 
   /**
@@ -121,6 +133,7 @@ export class RunWorker {
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
+      await fireDueDelays(this.opts.db, this.opts.clock.now(), DRAIN_DELAYS_PER_ROUND);
       const n = await this.tick();
       total += n;
       if (n === 0) return total;
@@ -130,16 +143,17 @@ export class RunWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.opts.db.listen(RUNS_CHANNEL, () => { for (const wake of [...this.wakers]) wake(); })
+    this.opts.db.listen(RUNS_CHANNEL, () => this.wakeAll())
       .then((unlisten) => { this.unlisten = unlisten; })
       .catch((err) => this.opts.logger.warn({ err }, 'LISTEN failed; relying on polling'));
     this.loop = Promise.all(Array.from({ length: this.claimsInFlight }, () => this.run())).then(() => {});
+    this.timers.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const wake of [...this.wakers]) wake();
-    await this.loop;
+    this.wakeAll();
+    await Promise.all([this.loop, this.timers.stop()]);
     this.loop = null;
     await this.unlisten?.().catch(() => {});
     this.unlisten = null;

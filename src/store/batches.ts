@@ -2,7 +2,7 @@
  * SQL for batch steps. Plans checked with EXPLAIN on PostgreSQL 15:
  * - join: INSERT .. ON CONFLICT on batches_open_key_idx (the partial unique index is the
  *   arbiter, so two first triggers for one key meet on it and one of them updates);
- * - flush claim: Limit -> LockRows -> Index Scan using batches_due_idx;
+ * - flush claim and next close: Limit -> LockRows -> Index Scan using batches_due_idx;
  * - members of a batch: Index Scan using batch_members_pkey (batch_id, seq).
  */
 import type { Db, Queryable } from './db.js';
@@ -97,55 +97,74 @@ export async function getBatch(q: Queryable, id: string): Promise<BatchRow | nul
 }
 
 /**
- * Flushes one due batch, exactly once: under the batch's row lock it freezes the membership
- * (members whose runs were cancelled are left out), picks the run that carries the batch on (the
- * first remaining member that did not already go on as the leading item) and closes the batch,
- * wakes that run, and ends the other paused member runs in the same statement.
- * Returns null when no batch is due.
+ * Flushes up to `limit` due batches in ONE statement, each exactly once: the batch rows are
+ * locked (SKIP LOCKED: concurrent flushers take different batches) and, under that lock, each
+ * batch's membership is frozen (members whose runs were cancelled are left out), the run that
+ * carries it on is picked (its first remaining member that did not already go on as the leading
+ * item), the batch is closed, that run is woken and the other paused members end in the same
+ * statement — one statement whatever the number of batches, so windows closing together are
+ * flushed together. Returns how many batches were flushed and how many runs were woken.
  */
-export async function flushNextDueBatch(tx: Queryable, now: Date): Promise<{ batchId: string; continuedRunId: string | null; members: number } | null> {
-  const due = await tx.query<{ id: string; step_ref: string }>(
-    `SELECT id, step_ref FROM batches WHERE status IN ('open', 'closing') AND closes_at <= $1 ORDER BY closes_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
-    [now],
-  );
-  if (due.length === 0) return null;
-  const id = due[0].id;
-  const [result] = await tx.query<{ continued: string | null; members: number }>(
-    `WITH frozen AS (
+export async function flushDueBatches(q: Queryable, now: Date, limit: number): Promise<{ flushed: number; woken: number }> {
+  const [result] = await q.query<{ flushed: number; woken: number }>(
+    `WITH due AS MATERIALIZED (
+       SELECT id, step_ref FROM batches
+        WHERE status IN ('open', 'closing') AND closes_at <= $1
+        ORDER BY closes_at LIMIT $2
+        FOR UPDATE SKIP LOCKED
+     ), frozen AS MATERIALIZED (
        UPDATE batch_members m SET included = (r.status IS DISTINCT FROM 'cancelled')
          FROM batch_members m2 LEFT JOIN recipient_runs r ON r.id = m2.recipient_run_id
-        WHERE m.batch_id = $1 AND m2.batch_id = m.batch_id AND m2.seq = m.seq
-       RETURNING m.recipient_run_id, m.seq, m.leading_item, m.included
-     ), pick AS (
-       SELECT recipient_run_id FROM frozen WHERE included AND NOT leading_item ORDER BY seq LIMIT 1
+        WHERE m.batch_id IN (SELECT id FROM due) AND m2.batch_id = m.batch_id AND m2.seq = m.seq
+       RETURNING m.batch_id, m.recipient_run_id, m.seq, m.leading_item, m.included
+     ), pick AS MATERIALIZED (
+       SELECT DISTINCT ON (batch_id) batch_id, recipient_run_id FROM frozen
+        WHERE included AND NOT leading_item ORDER BY batch_id, seq
      ), closed AS (
-       UPDATE batches SET status = 'closed', flushed_at = $2, continued_run_id = (SELECT recipient_run_id FROM pick)
-        WHERE id = $1
+       UPDATE batches b SET status = 'closed', flushed_at = $1, continued_run_id = pick.recipient_run_id
+         FROM due LEFT JOIN pick ON pick.batch_id = due.id
+        WHERE b.id = due.id
+       RETURNING b.id
      ), woken AS (
-       -- The run that carries the batch on is woken now.
-       UPDATE recipient_runs SET wake_at = $2
-        WHERE id = (SELECT recipient_run_id FROM pick) AND status = 'paused'
+       -- The run that carries each batch on is woken now.
+       UPDATE recipient_runs SET wake_at = $1
+        WHERE id IN (SELECT recipient_run_id FROM pick) AND status = 'paused'
+       RETURNING id
      ), ended AS (
        -- Every other paused member ends here at once (no wake-up each). A member whose worker
        -- still holds it (its pause not yet committed) is left alone: it settles itself against
        -- the closed batch when it wakes.
-       UPDATE recipient_runs SET status = 'completed', wake_at = NULL, state = state - 'batch', updated_at = $2
-        WHERE id IN (SELECT recipient_run_id FROM frozen WHERE recipient_run_id IS DISTINCT FROM (SELECT recipient_run_id FROM pick))
+       UPDATE recipient_runs SET status = 'completed', wake_at = NULL, state = state - 'batch', updated_at = $1
+        -- (A leading item went on when it joined; it may be paused further on, in another step.)
+        WHERE id IN (SELECT f.recipient_run_id FROM frozen f LEFT JOIN pick p ON p.batch_id = f.batch_id
+                      WHERE NOT f.leading_item AND f.recipient_run_id IS DISTINCT FROM p.recipient_run_id)
           AND status = 'paused'
        RETURNING id
      ), ended_events AS (
        INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, data, inserted_at)
-       SELECT gen_random_uuid(), e.id, x.event, 'ok', CASE WHEN x.event = 'run_halted' THEN $3 END, CASE WHEN x.event = 'run_halted' THEN 'batch' END,
+       SELECT gen_random_uuid(), e.id, x.event, 'ok', CASE WHEN x.event = 'run_halted' THEN due.step_ref END, CASE WHEN x.event = 'run_halted' THEN 'batch' END,
               CASE WHEN x.event = 'run_halted'
-                   THEN jsonb_build_object('reason', 'batched: another run of the batch carries it on', 'batch_id', $1::uuid, 'continued_in', (SELECT recipient_run_id FROM pick))
-              END, $2
-         FROM ended e CROSS JOIN (VALUES ('run_halted', 1), ('run_completed', 2)) AS x(event, ord)
+                   THEN jsonb_build_object('reason', 'batched: another run of the batch carries it on', 'batch_id', due.id, 'continued_in', pick.recipient_run_id)
+              END, $1
+         FROM ended e
+         JOIN frozen f ON f.recipient_run_id = e.id AND NOT f.leading_item
+         JOIN due ON due.id = f.batch_id
+         LEFT JOIN pick ON pick.batch_id = due.id
+        CROSS JOIN (VALUES ('run_halted', 1), ('run_completed', 2)) AS x(event, ord)
         ORDER BY e.id, x.ord
      )
-     SELECT (SELECT recipient_run_id FROM pick) AS continued, (SELECT count(*) FROM frozen WHERE included AND NOT leading_item)::int AS members`,
-    [id, now, due[0].step_ref],
+     SELECT (SELECT count(*) FROM closed)::int AS flushed, (SELECT count(*) FROM woken)::int AS woken`,
+    [now, limit],
   );
-  return { batchId: id, continuedRunId: result.continued, members: result.members };
+  return result ?? { flushed: 0, woken: 0 };
+}
+
+/** When the next open batch's window ends, or null when none is open. */
+export async function nextBatchCloses(q: Queryable): Promise<Date | null> {
+  const rows = await q.query<{ closes_at: Date }>(
+    `SELECT closes_at FROM batches WHERE status IN ('open', 'closing') ORDER BY closes_at LIMIT 1`,
+  );
+  return rows[0]?.closes_at ?? null;
 }
 
 /** The activities of a flushed batch in arrival order (oldest first), and their count. */

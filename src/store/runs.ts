@@ -9,7 +9,8 @@ import type { Queryable } from './db.js';
 import type { CancelMatch, RunRow } from '../domain/run.js';
 
 /**
- * Claims up to `limit` due runs for this worker. Due = unfinished and wake_at <= now; a claimed
+ * Claims up to `limit` due runs for this worker. Due = unfinished, not paused on a delay (those
+ * are fired by fireDueDelays), and wake_at <= now; a claimed
  * run's wake_at becomes its lease expiry, so a run whose worker died is due again later.
  * `attempts` counts the claim in the same autocommitted statement, before any work starts, so
  * a claim whose process then crashes is counted (PGlite writes through to its files as well).
@@ -20,7 +21,9 @@ export async function claimDueRuns(q: Queryable, owner: string, now: Date, lease
     `UPDATE recipient_runs r
         SET status = 'processing', lease_owner = $1, wake_at = $3, attempts = r.attempts + 1, updated_at = $2
        FROM (SELECT id FROM recipient_runs
-              WHERE status IN ('queued', 'processing', 'paused') AND wake_at <= $2
+              -- recipient_runs_due_idx's predicate, verbatim: delays are fired by store/timers.ts.
+              WHERE (status IN ('queued', 'processing') OR (status = 'paused' AND NOT state ? 'waiting'))
+                AND wake_at <= $2
               ORDER BY wake_at
               LIMIT $4
               FOR UPDATE SKIP LOCKED) due
@@ -51,10 +54,12 @@ export async function extendClaims(q: Queryable, owner: string, ids: string[], l
   );
 }
 
-/** When the next run becomes due, so an idle worker can sleep exactly until then. */
+/** When the next run becomes due (delays aside: the timer loop fires them and wakes the claim loops). */
 export async function nextWakeAt(q: Queryable): Promise<Date | null> {
   const rows = await q.query<{ wake_at: Date }>(
-    `SELECT wake_at FROM recipient_runs WHERE status IN ('queued', 'processing', 'paused') AND wake_at IS NOT NULL ORDER BY wake_at LIMIT 1`,
+    `SELECT wake_at FROM recipient_runs
+      WHERE (status IN ('queued', 'processing') OR (status = 'paused' AND NOT state ? 'waiting')) AND wake_at IS NOT NULL
+      ORDER BY wake_at LIMIT 1`,
   );
   return rows[0]?.wake_at ?? null;
 }

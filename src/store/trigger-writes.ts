@@ -6,6 +6,7 @@ import { HeraldError } from '../domain/errors.js';
 import type { EntityKey } from '../domain/recipients.js';
 import type { NewRun, NewTrigger, RunState } from '../domain/run.js';
 import type { IdempotencyRecord, TriggerWrite, TriggerWriteResult } from '../engine/ports.js';
+import type { PausedStart } from '../engine/paused-start.js';
 import { identifyInline } from './entities.js';
 import { sweepExpiredKeys } from './idempotency.js';
 
@@ -51,6 +52,8 @@ export interface GroupedTrigger {
   fanOut: EntityKey[];
   state: RunState;
   idempotency?: { record: IdempotencyRecord; expiresAt: Date };
+  /** The runs start paused on the workflow's first delay. */
+  start?: PausedStart;
 }
 
 /** Per trigger of a group: whether its workflow version was active, and whether it was written. */
@@ -85,6 +88,7 @@ export async function insertTriggerGroup(q: Queryable, group: GroupedTrigger[], 
     iresponse: g.idempotency?.record.response ?? null,
     irequest_id: g.idempotency?.record.request_id ?? null,
     iexpires: g.idempotency?.expiresAt ?? null,
+    start: g.start ? { position: g.start.position, state: g.start.state, wake_at: g.start.wakeAt, events: g.start.events } : null,
   }));
   const runs = group.flatMap((g) => g.runs.map((r) => ({ t: g.trigger.id, id: r.id, c: r.recipient_collection, r: r.recipient_id, data: r.data })));
   const fanOut = group.flatMap((g) => g.fanOut.map((o) => ({ t: g.trigger.id, collection: o.collection, id: o.id })));
@@ -92,7 +96,7 @@ export async function insertTriggerGroup(q: Queryable, group: GroupedTrigger[], 
     `WITH x AS MATERIALIZED (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i int, id uuid, workflow_key text, workflow_sha text, actor jsonb, tenant_id text,
          data jsonb, cancellation_key text, settings jsonb, source jsonb, state jsonb, at timestamptz,
-         ikey text, ihash text, istatus int, iresponse jsonb, irequest_id text, iexpires timestamptz)
+         ikey text, ihash text, istatus int, iresponse jsonb, irequest_id text, iexpires timestamptz, start jsonb)
      ), ok AS MATERIALIZED (
        SELECT x.* FROM x WHERE EXISTS (SELECT 1 FROM workflows w WHERE w.key = x.workflow_key AND w.sha = x.workflow_sha AND w.active)
      ), k AS (
@@ -109,9 +113,20 @@ export async function insertTriggerGroup(q: Queryable, group: GroupedTrigger[], 
      ), r AS (
        INSERT INTO recipient_runs (id, workflow_run_id, workflow_key, workflow_sha, recipient_collection, recipient_id,
                                    actor, tenant_id, cancellation_key, data, status, position, state, source, wake_at, inserted_at, updated_at)
-       SELECT y.id, w.id, w.workflow_key, w.workflow_sha, y.c, y.r, w.actor, w.tenant_id, w.cancellation_key, y.data, 'queued', 0, w.state, w.source, w.at, w.at, w.at
+       SELECT y.id, w.id, w.workflow_key, w.workflow_sha, y.c, y.r, w.actor, w.tenant_id, w.cancellation_key, y.data,
+              -- Runs that start paused on their first delay (engine/paused-start.ts).
+              CASE WHEN w.start IS NULL THEN 'queued' ELSE 'paused' END, COALESCE((w.start->>'position')::int, 0),
+              COALESCE(w.start->'state', w.state), w.source, COALESCE((w.start->>'wake_at')::timestamptz, w.at), w.at, w.at
          FROM jsonb_to_recordset($2::jsonb) AS y(t uuid, id uuid, c text, r text, data jsonb) JOIN w ON w.id = y.t
-       RETURNING 1
+       RETURNING id, workflow_run_id, status
+     ), e AS (
+       -- The events of their first advance, in order (run_events are listed by seq).
+       INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, data, inserted_at)
+       SELECT gen_random_uuid(), r.id, ev->>'event', 'ok', ev->>'step_ref', ev->>'step_type', NULLIF(ev->'data', 'null'::jsonb), w.at
+         FROM r JOIN w ON w.id = r.workflow_run_id
+        CROSS JOIN LATERAL jsonb_array_elements(w.start->'events') WITH ORDINALITY AS s(ev, n)
+        WHERE r.status = 'paused'
+        ORDER BY r.id, s.n
      ), f AS (
        INSERT INTO fanouts (id, workflow_run_id, workflow_key, cancellation_key, object_collection, object_id, depth, status, inserted_at, updated_at)
        SELECT gen_random_uuid(), w.id, w.workflow_key, w.cancellation_key, o.collection, o.id, 1, 'pending', w.at, w.at

@@ -95,6 +95,31 @@ describe.each(engines)('delays (%s)', (engine) => {
     expect(skipped.data.reason).toContain('data.remind_at');
   });
 
+  it('writes a run whose workflow starts with a fixed delay already paused, with its first events', async () => {
+    await t.knock.workflows.trigger('reminder', { recipients: ['ada'] });
+    // No worker has advanced anything yet: the trigger itself wrote the paused run.
+    const run = await runOf(t, 'ada');
+    expect(run.status).toBe('paused');
+    expect(run.events.map((e: any) => [e.event, e.step_ref, e.data])).toEqual([
+      ['run_started', null, null],
+      ['step_started', 'wait', { delayed_until: new Date(t.clock.now().getTime() + 10 * MIN).toISOString() }],
+    ]);
+  });
+
+  it("fires a delay on time without a drain: the running worker's timer loop records late_ms 0", async () => {
+    await t.knock.workflows.trigger('reminder', { recipients: ['ada'] });
+    t.herald.worker.start();
+    try {
+      t.clock.advance(10 * MIN);
+      for (let i = 0; i < 200 && (await messagesFor(t, 'ada')).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await messagesFor(t, 'ada')).toHaveLength(1);
+    } finally {
+      await t.herald.worker.stop();
+    }
+    const completed = (await runOf(t, 'ada')).events.find((e: any) => e.event === 'step_completed' && e.step_ref === 'wait');
+    expect(completed.data).toEqual({ delayed_until: new Date(t.clock.now().getTime()).toISOString(), late_ms: 0 });
+  });
+
   it('bypasses every delay when the trigger sets settings.skip_delay', async () => {
     await t.knock.workflows.trigger('reminder', { recipients: ['ada'], settings: { skip_delay: true } } as any);
     await t.drain();

@@ -52,6 +52,24 @@ describe.each(engines)('batch steps (%s)', (engine) => {
     expect(reasons.sort()).toEqual(['batched: another run of the batch carries it on', 'batched: another run of the batch carries it on', 'carried on']);
   });
 
+  it("flushes windows that close together on time without a drain: the running worker's timer loop", async () => {
+    for (const r of ['ada', 'bob', 'cy']) {
+      await comment('comments', 'ann', `${r}-1`, {}, r);
+      await comment('comments', 'ben', `${r}-2`, {}, r);
+    }
+    await t.drain();
+    t.herald.worker.start();
+    try {
+      await t.clock.advance(10 * MIN);
+      for (let i = 0; i < 200 && (await feedTexts(t, 'cy')).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      await t.herald.worker.stop();
+    }
+    for (const r of ['ada', 'bob', 'cy']) expect(await feedTexts(t, r)).toEqual([`2 comments by 2 people: ${r}-1, ${r}-2`]);
+    const batches = await t.db.query<{ late: number }>(`SELECT (EXTRACT(EPOCH FROM flushed_at - closes_at) * 1000)::int AS late FROM batches`);
+    expect(batches).toEqual([{ late: 0 }, { late: 0 }, { late: 0 }]);
+  });
+
   it('keeps one batch per recipient and per batch_key', async () => {
     await comment('per_page', 'ann', 'a1', { page_id: 'p1' });
     await comment('per_page', 'ben', 'b1', { page_id: 'p2' });

@@ -30,7 +30,8 @@ describe.each(engines)('batch under concurrency (%s)', (engine) => {
     await t.knock.workflows.trigger('thread', { recipients: ['ada'], data: { thread: 'B' } });
     await t.knock.workflows.trigger('thread', { recipients: ['ada'], data: { thread: 'B' } });
     expect(await t.herald.worker.drain()).toBe(2); // both join the batch and pause until it closes
-    t.clock.advance(3_000);
+    // The window (3 s) and the 2 s members sleep past it, leaving the flush time to wake them.
+    t.clock.advance(5_000);
     // The flush does not get to run (busy elsewhere) while the run worker keeps waking the
     // runs: each wake is one claim per run, then the run sleeps; it never spins.
     for (let round = 0; round < 12; round++) {

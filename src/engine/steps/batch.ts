@@ -18,6 +18,15 @@ const MAX_STRING = 256;
  */
 const FLUSH_RECHECK_FIRST_MS = 250;
 const FLUSH_RECHECK_MAX_MS = 15_000;
+/**
+ * A member run sleeps this long past its window's end: the flush (on time, in the timer loop)
+ * wakes the run that carries the batch on and ends the others, so members that woke at the
+ * window's end would only find the batch still open and queue up 1,000 re-checks behind 1,000
+ * windows closing together. Only a member whose pause committed after the flush needs to wake
+ * by itself, and it waits at most this long.
+ */
+const FLUSH_GRACE_MS = 2_000;
+const afterFlush = (closesAt: Date) => new Date(closesAt.getTime() + FLUSH_GRACE_MS);
 
 /**
  * Knock's batch step (§5.4). Every run that reaches it joins the open batch for (recipient,
@@ -82,7 +91,7 @@ async function join(ctx: StepContext): Promise<StepResult> {
   const until = membership.closesAt > now ? membership.closesAt : now;
   return {
     kind: 'paused',
-    until,
+    until: afterFlush(until),
     retry: true,
     state: { batch: { batch_id: membership.batchId, step_ref: step.ref } },
     event: { batch_id: membership.batchId, closes_at: until.toISOString() },
@@ -95,7 +104,7 @@ async function settle(ctx: StepContext, batchId: string, rechecks: number): Prom
   if (!batch) return { kind: 'halted', reason: `batch ${batchId} no longer exists`, error: true };
   if (batch.status !== 'closed') {
     // Woken early (or the sliding window moved): wait for the window to end.
-    if (batch.closes_at > now) return { kind: 'paused', until: batch.closes_at, retry: true, state: { batch: { batch_id: batchId, step_ref: step.ref } } };
+    if (batch.closes_at > now) return { kind: 'paused', until: afterFlush(batch.closes_at), retry: true, state: { batch: { batch_id: batchId, step_ref: step.ref } } };
     // The window has ended and the flush has not closed the batch yet: wait for it, backing off.
     const delay = Math.min(FLUSH_RECHECK_MAX_MS, FLUSH_RECHECK_FIRST_MS * 2 ** Math.min(rechecks, 16));
     return { kind: 'paused', until: new Date(now.getTime() + delay), retry: true, state: { batch: { batch_id: batchId, step_ref: step.ref, rechecks: rechecks + 1 } } };
