@@ -53,6 +53,8 @@ interface Field {
   env: string;
   flag: string;
   parse: (raw: string) => unknown;
+  /** One line for `--help`. */
+  help: string;
   /** An older name still read (flag, env, file key) when the current one is not given at that level. */
   alias?: { key: string; env: string; flag: string };
 }
@@ -87,27 +89,33 @@ const roles = (raw: string) => {
 };
 
 const FIELDS: Field[] = [
-  { key: 'port', env: 'PORT', flag: 'port', parse: int('PORT') },
-  { key: 'host', env: 'HOST', flag: 'host', parse: str },
-  { key: 'publicUrl', env: 'HERALD_PUBLIC_URL', flag: 'public-url', parse: publicUrl },
-  { key: 'databaseUrl', env: 'DATABASE_URL', flag: 'database-url', parse: str },
-  { key: 'dataDir', env: 'HERALD_DATA_DIR', flag: 'data-dir', parse: str },
-  { key: 'workflowsDir', env: 'HERALD_WORKFLOWS_DIR', flag: 'workflows-dir', parse: str },
-  { key: 'secretKey', env: 'HERALD_SECRET_KEY', flag: 'secret-key', parse: str },
-  { key: 'publicKey', env: 'HERALD_PUBLIC_KEY', flag: 'public-key', parse: str },
-  { key: 'roles', env: 'HERALD_ROLES', flag: 'roles', parse: roles },
-  { key: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: 'log-level', parse: str },
-  { key: 'pollIntervalMs', env: 'HERALD_POLL_INTERVAL_MS', flag: 'poll-interval-ms', parse: int('HERALD_POLL_INTERVAL_MS') },
-  { key: 'signingPublicKey', env: 'HERALD_SIGNING_PUBLIC_KEY', flag: 'signing-public-key', parse: str },
-  { key: 'rateLimitPerKey', env: 'HERALD_RATE_LIMIT_PER_KEY', flag: 'rate-limit-per-key', parse: int('HERALD_RATE_LIMIT_PER_KEY') },
-  { key: 'rateLimitPerUser', env: 'HERALD_RATE_LIMIT_PER_USER', flag: 'rate-limit-per-user', parse: int('HERALD_RATE_LIMIT_PER_USER') },
+  { key: 'port', env: 'PORT', flag: 'port', help: 'HTTP port (default 3000)', parse: int('PORT') },
+  { key: 'host', env: 'HOST', flag: 'host', help: 'address to listen on (default 127.0.0.1)', parse: str },
+  { key: 'publicUrl', env: 'HERALD_PUBLIC_URL', flag: 'public-url', help: 'base URL clients reach Herald at', parse: publicUrl },
+  { key: 'databaseUrl', env: 'DATABASE_URL', flag: 'database-url', help: 'PostgreSQL connection string (default: embedded PGlite)', parse: str },
+  { key: 'dataDir', env: 'HERALD_DATA_DIR', flag: 'data-dir', help: 'PGlite data directory (default .herald/data)', parse: str },
+  { key: 'workflowsDir', env: 'HERALD_WORKFLOWS_DIR', flag: 'workflows-dir', help: 'workflows directory in knock-cli layout (default workflows)', parse: str },
+  { key: 'secretKey', env: 'HERALD_SECRET_KEY', flag: 'secret-key', help: 'secret API key (sk_...) instead of the stored one', parse: str },
+  { key: 'publicKey', env: 'HERALD_PUBLIC_KEY', flag: 'public-key', help: 'public API key (pk_...) instead of the stored one', parse: str },
+  { key: 'roles', env: 'HERALD_ROLES', flag: 'roles', help: 'roles of this process: api, worker or api,worker (default)', parse: roles },
+  { key: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: 'log-level', help: 'log level: fatal, error, warn, info, debug, trace, silent (default info)', parse: str },
+  { key: 'pollIntervalMs', env: 'HERALD_POLL_INTERVAL_MS', flag: 'poll-interval-ms', help: 'idle worker poll interval in ms (default 1000)', parse: int('HERALD_POLL_INTERVAL_MS') },
+  { key: 'signingPublicKey', env: 'HERALD_SIGNING_PUBLIC_KEY', flag: 'signing-public-key', help: 'PEM public key verifying user tokens (enhanced security)', parse: str },
+  { key: 'rateLimitPerKey', env: 'HERALD_RATE_LIMIT_PER_KEY', flag: 'rate-limit-per-key', help: 'requests per second per API key; 0 = unlimited (default 10000)', parse: int('HERALD_RATE_LIMIT_PER_KEY') },
+  { key: 'rateLimitPerUser', env: 'HERALD_RATE_LIMIT_PER_USER', flag: 'rate-limit-per-user', help: 'requests per second per user token; 0 = unlimited (default 200)', parse: int('HERALD_RATE_LIMIT_PER_USER') },
   {
-    key: 'outboundAllowPrivateNetworks', env: 'HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS', flag: 'outbound-allow-private-networks', parse: bool('HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS'),
+    key: 'outboundAllowPrivateNetworks', env: 'HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS', flag: 'outbound-allow-private-networks', help: 'let outbound calls reach private networks (default false)', parse: bool('HERALD_OUTBOUND_ALLOW_PRIVATE_NETWORKS'),
     alias: { key: 'fetchAllowPrivateNetworks', env: 'HERALD_FETCH_ALLOW_PRIVATE_NETWORKS', flag: 'fetch-allow-private-networks' },
   },
-  { key: 'channels', env: 'HERALD_CHANNELS', flag: 'channels', parse: (raw) => parseChannelConfigs(JSON.parse(raw), 'HERALD_CHANNELS') },
-  { key: 'channelGroups', env: 'HERALD_CHANNEL_GROUPS', flag: 'channel-groups', parse: (raw) => parseChannelGroupConfigs(JSON.parse(raw), 'HERALD_CHANNEL_GROUPS') },
-  { key: 'emailLayouts', env: 'HERALD_EMAIL_LAYOUTS', flag: 'email-layouts', parse: (raw) => parseEmailLayouts(JSON.parse(raw), 'HERALD_EMAIL_LAYOUTS') },
+  { key: 'channels', env: 'HERALD_CHANNELS', flag: 'channels', help: 'channels to configure, JSON', parse: (raw) => parseChannelConfigs(JSON.parse(raw), 'HERALD_CHANNELS') },
+  { key: 'channelGroups', env: 'HERALD_CHANNEL_GROUPS', flag: 'channel-groups', help: 'channel groups to configure, JSON', parse: (raw) => parseChannelGroupConfigs(JSON.parse(raw), 'HERALD_CHANNEL_GROUPS') },
+  { key: 'emailLayouts', env: 'HERALD_EMAIL_LAYOUTS', flag: 'email-layouts', help: 'email layouts to configure, JSON', parse: (raw) => parseEmailLayouts(JSON.parse(raw), 'HERALD_EMAIL_LAYOUTS') },
+];
+
+/** Every setting as a flag, with its environment variable, for the CLI's `--help`. */
+export const CONFIG_FLAGS: readonly { flag: string; env: string; help: string }[] = [
+  { flag: 'config', env: 'HERALD_CONFIG', help: 'JSON config file (default herald.config.json when present)' },
+  ...FIELDS.map((f) => ({ flag: f.flag, env: f.env, help: f.help })),
 ];
 
 const DEFAULTS: HeraldConfig = {

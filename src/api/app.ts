@@ -17,6 +17,7 @@ import { registerInputChecks } from './plugins/input-checks.js';
 import { answerClientError, answerFrameworkError } from './plugins/framework-errors.js';
 import { BODY_MAX_BYTES, ID_MAX_LENGTH } from '../domain/limits.js';
 import type { ApiDeps, App } from './types.js';
+import { registerHealthRoutes } from './routes/health.js';
 
 export interface BuildAppOptions {
   logger?: FastifyBaseLogger | boolean;
@@ -83,7 +84,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   registerRoutes(app, deps);
   await registerRealtime(app, deps);
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({ ok: true }));
+  registerHealthRoutes(app, deps);
   if (deps.metricsSource) registerMetricsRoute(app, deps.metricsSource);
   return app;
 }

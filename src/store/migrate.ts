@@ -1,9 +1,45 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
 import { analyzeGrownTables } from './table-stats.js';
 
+// Two levels up from both src/store/migrate.ts (tsx, tests) and dist/store/migrate.js (the
+// compiled build): the one migrations/ folder at the package root serves both.
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+const MIGRATION_FILE = /^\d+_.+\.sql$/;
+
+async function migrationFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => MIGRATION_FILE.test(f)).sort();
+}
+
+export interface MigrationState {
+  version: number;
+  name: string;
+  /** When it was applied; absent = pending. */
+  appliedAt?: Date;
+}
+
+/**
+ * Every migration file and whether it is applied, plus versions applied in the database that no
+ * file here knows (a newer Herald ran against it). Read-only: nothing is created.
+ */
+export async function migrationStatus(db: Queryable, dir = MIGRATIONS_DIR): Promise<{ migrations: MigrationState[]; unknown: MigrationState[] }> {
+  const files = await migrationFiles(dir);
+  const [table] = await db.query<{ t: string | null }>("SELECT to_regclass('herald_migrations')::text AS t");
+  const rows = table?.t
+    ? await db.query<{ version: number; name: string; applied_at: Date | string }>('SELECT version, name, applied_at FROM herald_migrations ORDER BY version')
+    : [];
+  const applied = new Map(rows.map((r) => [r.version, r]));
+  const migrations = files.map((name) => {
+    const version = Number.parseInt(name, 10);
+    const row = applied.get(version);
+    return { version, name, appliedAt: row ? new Date(row.applied_at) : undefined };
+  });
+  const known = new Set(migrations.map((m) => m.version));
+  const unknown = rows.filter((r) => !known.has(r.version)).map((r) => ({ version: r.version, name: r.name, appliedAt: new Date(r.applied_at) }));
+  return { migrations, unknown };
+}
 
 /**
  * Applies numbered plain-SQL files (`NNN_name.sql`) in order, each in its own transaction.
@@ -11,7 +47,7 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.ur
  * that grew since their statistics were taken are analyzed afterwards (store/table-stats.ts).
  */
 export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  const files = await migrationFiles(dir);
   const applied: string[] = [];
   for (const file of files) {
     const version = Number.parseInt(file, 10);

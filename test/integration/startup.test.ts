@@ -1,15 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Knock from '@knocklabs/node';
+import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** Starts `src/main.ts` the way `npm start` does and collects what it prints. */
-function startProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...env, DATABASE_URL: '' } });
+/**
+ * Starts Herald from source (`src/main.ts` through tsx, as `npm run dev` does without the
+ * watcher), or with `compiled` as `npm start` does (scripts/start.mjs: build dist/ when stale,
+ * then run dist/main.js in the same process), and collects what it prints.
+ */
+function startProcess(env: Record<string, string>, opts: { compiled?: boolean; args?: string[] } = {}) {
+  const entry = opts.compiled ? ['scripts/start.mjs'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...entry, ...(opts.args ?? [])], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env, DATABASE_URL: '' } });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
@@ -23,7 +30,8 @@ function startProcess(env: Record<string, string>) {
     }
     throw new Error(`timed out waiting for ${re}: ${output}`);
   };
-  return { child, waitFor, output: () => output };
+  const exited = () => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
+  return { child, waitFor, exited, output: () => output };
 }
 
 describe('starting Herald on the embedded database (npm start)', () => {
@@ -107,4 +115,120 @@ describe('starting Herald on the embedded database (npm start)', () => {
     expect(runs.map((r) => r.workflow_run_id)).toEqual([acked.workflow_run_id, acked.workflow_run_id]);
     expect(runs.every((r) => r.status === 'completed')).toBe(true);
   }, 120_000);
+});
+
+describe('npm start (compiled)', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => { for (const c of children.splice(0)) c.kill('SIGKILL'); });
+
+  it('npm start -- --help prints the usage and exits 0 without opening a database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-help-'));
+    const child = spawn('npm', ['start', '--', '--help'], { cwd: ROOT, env: { ...process.env, HERALD_DATA_DIR: join(dir, 'data'), DATABASE_URL: '' } });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/Usage: herald start \[options\]/);
+    expect(stdout).toMatch(/--port <value> +HTTP port \(default 3000\) \(env PORT\)/);
+    expect(stderr).not.toMatch(/Error|at .*:\d+:\d+/);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  }, 180_000);
+
+  it('runs dist/main.js in its own process: ready on /readyz, and SIGTERM stops the server itself (exit 0, data dir unlocked)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-compiled-'));
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const p = startProcess({ PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') }, { compiled: true });
+    children.push(p.child);
+    await p.waitFor(/Herald listening/, 170_000);
+    // JSON log lines (not a terminal, NODE_ENV=production).
+    expect(p.output()).toMatch(/^\{"level":30,.*"startupMs":\d+,"startupCpuMs":\d+,"msg":"Herald listening on http:\/\/127\.0\.0\.1:\d+"\}$/m);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ok: true });
+    expect(existsSync(join(dir, 'data.lock'))).toBe(true);
+    p.child.kill('SIGTERM');
+    expect(await p.exited()).toBe(0);
+    expect(existsSync(join(dir, 'data.lock'))).toBe(false);
+  }, 240_000);
+});
+
+describe('start-up failures', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => { for (const c of children.splice(0)) c.kill('SIGKILL'); });
+
+  it('a port already in use fails at once with a clear message, before the database is opened', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = String((busy.address() as AddressInfo).port);
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'herald-busy-'));
+      const p = startProcess({ PORT: port, HERALD_DATA_DIR: join(dir, 'data') });
+      children.push(p.child);
+      expect(await p.exited()).toBe(1);
+      expect(p.output()).toContain(`herald: port ${port} on 127.0.0.1 is already in use (another Herald?); choose another with PORT or --port`);
+      expect(p.output()).not.toMatch(/at .*:\d+:\d+/);
+      // PGlite never created its directory: the check came first.
+      expect(existsSync(join(dir, 'data'))).toBe(false);
+    } finally {
+      busy.close();
+    }
+  }, 60_000);
+
+  it('a second process on the same PGlite data directory is refused while the first runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-twice-'));
+    const env = { HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') };
+    const first = startProcess({ ...env, PORT: String(20000 + Math.floor(Math.random() * 20000)) });
+    children.push(first.child);
+    await first.waitFor(/Herald listening/);
+    const second = startProcess({ ...env, PORT: String(20000 + Math.floor(Math.random() * 20000)) });
+    children.push(second.child);
+    expect(await second.exited()).toBe(1);
+    expect(second.output()).toContain(`is in use by another Herald process (pid ${first.child.pid})`);
+  }, 120_000);
+
+  it('an invalid setting is one line naming it, exit code 1', async () => {
+    const p = startProcess({ PORT: 'eighty' });
+    children.push(p.child);
+    expect(await p.exited()).toBe(1);
+    expect(p.output()).toContain('herald: invalid configuration: PORT must be a non-negative integer, got "eighty"');
+  }, 60_000);
+});
+
+describe.each(engines)('readiness probes on %s', (engine) => {
+  let t: TestHerald | undefined;
+  afterEach(async () => { await t?.close().catch(() => {}); t = undefined; });
+
+  it('/healthz and /readyz answer 200 without a key when the database is reachable and migrated', async () => {
+    t = await startTestHerald(engine);
+    const health = await fetch(`${t.url}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${t.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ok: true });
+  });
+
+  it('/readyz answers 503 in Knock\'s error shape when a migration is not applied', async () => {
+    t = await startTestHerald(engine);
+    await t.db.query('DELETE FROM herald_migrations WHERE version = 17');
+    const res = await http(t, 'GET', '/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({
+      code: 'not_ready', status: 503, type: 'api_error',
+      message: 'Not ready: migrations not applied: 017_api_key_rotation.sql (run "herald migrate").',
+      errors: [{ field: 'migrations', message: 'not applied: 017_api_key_rotation.sql (run "herald migrate")', type: 'not_ready' }],
+    });
+  });
+
+  it('/readyz answers 503 when the database is gone, while /healthz stays 200', async () => {
+    t = await startTestHerald(engine);
+    await t.db.close();
+    const res = await http(t, 'GET', '/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('not_ready');
+    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'database', message: expect.stringMatching(/^unreachable: /) })]);
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+  });
 });

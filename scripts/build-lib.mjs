@@ -1,0 +1,68 @@
+// Compiles src/ to dist/ with tsc, and tells whether dist/ is missing or older than its sources.
+// Plain JavaScript: it runs before anything is compiled.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const DIST = join(ROOT, 'dist');
+// Written after a successful build: a build that failed half-way leaves dist/ stale, not "fresh".
+const STAMP = join(DIST, '.built');
+// What the compiled output depends on. Migrations are read from migrations/ at run time (from
+// src/ and dist/ alike), so a new migration needs no rebuild.
+const INPUTS = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+
+function newestMtime(path) {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs; // a deleted or renamed file changes its directory's mtime
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+/** Why dist/ must be rebuilt, or undefined when it is current. */
+export function staleReason() {
+  if (!existsSync(STAMP)) return 'dist/ has not been built';
+  // A deployment may ship dist/ without src/: then there is nothing to compare with.
+  if (!existsSync(join(ROOT, 'src'))) return undefined;
+  const built = statSync(STAMP).mtimeMs;
+  const changed = INPUTS.find((p) => newestMtime(join(ROOT, p)) > built);
+  return changed ? `${changed} changed since the last build` : undefined;
+}
+
+/**
+ * A clean build into a fresh directory, swapped in only when tsc succeeds: files deleted from
+ * src/ do not linger, and a failed build leaves the previous dist/ as it was.
+ */
+export function build() {
+  let tsc;
+  try {
+    tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  } catch {
+    throw new Error('TypeScript is not installed (npm install without --omit=dev), so dist/ cannot be built');
+  }
+  const next = join(ROOT, `dist.next-${process.pid}`);
+  rmSync(next, { recursive: true, force: true });
+  try {
+    execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', next], { stdio: 'inherit', cwd: ROOT });
+  } catch (err) {
+    rmSync(next, { recursive: true, force: true });
+    throw err;
+  }
+  writeFileSync(join(next, '.built'), `${new Date().toISOString()}\n`);
+  rmSync(DIST, { recursive: true, force: true });
+  renameSync(next, DIST);
+}
+
+/** Builds when dist/ is missing or stale; progress goes to stderr so stdout stays the program's. */
+export function ensureBuilt() {
+  const reason = staleReason();
+  if (!reason) return;
+  process.stderr.write(`herald: building dist/ (${reason})...\n`);
+  const started = Date.now();
+  build();
+  process.stderr.write(`herald: built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The `herald` command (package.json "bin"): builds dist/ when stale, then runs the compiled CLI
+// in this process, so signals sent to `herald start` reach the server.
+import { ensureBuilt } from './build-lib.mjs';
+
+try {
+  ensureBuilt();
+} catch (err) {
+  console.error(`herald: cannot build dist/: ${err.message}`);
+  process.exit(1);
+}
+await import('../dist/cli/herald.js');

@@ -1,0 +1,97 @@
+import { connect } from 'node:net';
+import type { Command } from 'commander';
+import type { HeraldConfig } from '../config.js';
+import type { Queryable } from '../store/db.js';
+import { migrationStatus } from '../store/migrate.js';
+import { loadWorkflowsFromDirectory } from '../workflows/load-directory.js';
+import { parseDuration, formatDuration } from './duration.js';
+import { CliError } from './errors.js';
+import { configFrom, withStore, withStoreOptions } from './store-command.js';
+
+interface Check { name: string; ok: boolean; detail: string }
+
+/** Oldest due work, seconds behind: what no worker has taken yet. Both read a partial/plain index on the due time. */
+async function lagChecks(db: Queryable, maxLagMs: number): Promise<Check[]> {
+  const [runs] = await db.query<{ oldest: Date | null; expired: number }>(
+    `SELECT (SELECT min(wake_at) FROM recipient_runs WHERE status IN ('queued', 'processing', 'paused') AND wake_at <= now()) AS oldest,
+            (SELECT count(*)::int FROM recipient_runs WHERE status = 'processing' AND wake_at <= now()) AS expired`,
+  );
+  const [deliveries] = await db.query<{ oldest: Date | null }>('SELECT min(next_attempt_at) AS oldest FROM deliveries WHERE next_attempt_at <= now()');
+  const lag = (oldest: Date | null) => (oldest ? Math.max(0, Date.now() - new Date(oldest).getTime()) : 0);
+  const runLag = lag(runs.oldest);
+  const deliveryLag = lag(deliveries.oldest);
+  return [
+    { name: 'due runs', ok: runLag <= maxLagMs, detail: runLag === 0 ? 'none waiting' : `oldest due ${formatDuration(Math.round(runLag / 1000) * 1000 || 1000)} ago (limit ${formatDuration(maxLagMs)})` },
+    {
+      name: 'workers',
+      ok: runLag <= maxLagMs,
+      detail: (runLag <= maxLagMs ? 'due runs are being taken' : 'no worker is taking due runs (is a process with the worker role running?)')
+        + (runs.expired > 0 ? `; ${runs.expired} claimed run(s) whose worker's lease expired (a worker stopped; another takes them over)` : ''),
+    },
+    { name: 'due deliveries', ok: deliveryLag <= maxLagMs, detail: deliveryLag === 0 ? 'none waiting' : `oldest due ${formatDuration(Math.round(deliveryLag / 1000) * 1000 || 1000)} ago` },
+  ];
+}
+
+function tcpReachable(host: string, port: number, ms = 3000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (problem?: string) => { socket.destroy(); resolve(problem); };
+    socket.setTimeout(ms, () => done(`no answer from ${host}:${port} within ${ms} ms`));
+    socket.once('connect', () => done());
+    socket.once('error', (err) => done(`${host}:${port}: ${err.message}`));
+  });
+}
+
+/** Configured channels exist in the database (applied at start-up) and SMTP servers accept a connection. */
+async function channelChecks(db: Queryable, config: HeraldConfig): Promise<Check[]> {
+  const rows = await db.query<{ key: string; type: string; provider: string; settings: Record<string, unknown> }>('SELECT key, type, provider, settings FROM channels ORDER BY key');
+  const stored = new Set(rows.map((r) => r.key));
+  const missing = config.channels.filter((c) => !stored.has(c.key)).map((c) => c.key);
+  const checks: Check[] = [{
+    name: 'channels',
+    ok: missing.length === 0,
+    detail: `${rows.length} configured (${rows.map((r) => `${r.key}: ${r.type}/${r.provider}`).join(', ')})`
+      + (missing.length > 0 ? `; not yet applied: ${missing.join(', ')} (start Herald to apply HERALD_CHANNELS)` : ''),
+  }];
+  for (const r of rows) {
+    if (r.provider !== 'smtp' || typeof r.settings?.host !== 'string') continue;
+    const port = typeof r.settings.port === 'number' ? r.settings.port : r.settings.secure ? 465 : 587;
+    const problem = await tcpReachable(r.settings.host, port);
+    checks.push({ name: `channel ${r.key}`, ok: !problem, detail: problem ?? `SMTP server ${r.settings.host}:${port} reachable` });
+  }
+  return checks;
+}
+
+export function doctorCommand(program: Command): void {
+  withStoreOptions(program.command('doctor'))
+    .description('check the database, migrations, due-run lag, workers, channels and workflows; exit code 1 when something is wrong')
+    .option('--max-lag <duration>', 'due work older than this is a problem (default 60s)', parseDuration)
+    .option('--workflows-dir <dir>', 'workflows directory to check (env HERALD_WORKFLOWS_DIR; default workflows)')
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configFrom(opts, typeof opts.workflowsDir === 'string' ? ['--workflows-dir', opts.workflowsDir] : []);
+      const checks: Check[] = [];
+      try {
+        await withStore(config, async ({ db, describe }) => {
+          checks.push({ name: 'database', ok: true, detail: `${describe} reachable` });
+          const { migrations } = await migrationStatus(db);
+          const pending = migrations.filter((m) => !m.appliedAt).map((m) => m.name);
+          checks.push({ name: 'migrations', ok: pending.length === 0, detail: pending.length === 0 ? `${migrations.length} applied, current` : `pending: ${pending.join(', ')} (run "herald migrate")` });
+          // The rest reads tables the migrations create.
+          if (pending.length > 0) return;
+          checks.push(...await lagChecks(db, (opts.maxLag as number | undefined) ?? 60_000));
+          checks.push(...await channelChecks(db, config));
+        });
+      } catch (err) {
+        checks.push({ name: 'database', ok: false, detail: (err as Error).message });
+      }
+      const { workflows, errors } = await loadWorkflowsFromDirectory(config.workflowsDir);
+      checks.push({
+        name: 'workflows',
+        ok: errors.length === 0,
+        detail: `${workflows.length} valid in ${config.workflowsDir}` + (errors.length > 0 ? `; ${errors.length} error(s): run "herald workflows validate ${config.workflowsDir}"` : ''),
+      });
+      for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`);
+      const failed = checks.filter((c) => !c.ok).length;
+      if (failed > 0) throw new CliError(`${failed} check(s) failed`);
+    });
+}

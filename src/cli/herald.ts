@@ -1,0 +1,4 @@
+/** The `herald` command (package bin, through scripts/herald.mjs). */
+import { runCli } from './program.js';
+
+await runCli(process.argv.slice(2));

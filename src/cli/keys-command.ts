@@ -1,0 +1,83 @@
+import { Argument, type Command } from 'commander';
+import type { HeraldConfig } from '../config.js';
+import { createApiKeys, currentKeyKind, DEFAULT_ROTATION_GRACE_MS, revokeRetiredKey, rotateApiKey, storedKeys, type KeyKind } from '../store/api-keys.js';
+import { migrate } from '../store/migrate.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { CliError } from './errors.js';
+import { configFrom, withStore, withStoreOptions } from './store-command.js';
+
+const ENV: Record<KeyKind, string> = { secret: 'HERALD_SECRET_KEY', public: 'HERALD_PUBLIC_KEY' };
+
+function configured(config: HeraldConfig, kind: KeyKind): boolean {
+  return (kind === 'secret' ? config.secretKey : config.publicKey) !== undefined;
+}
+
+export function keysCommand(program: Command): void {
+  const keys = program.command('keys').description('show, create, rotate or revoke the API keys stored in the database (recovers lost keys)');
+
+  withStoreOptions(keys.command('show', { isDefault: true }))
+    .description('print the current secret and public keys, and rotated-out keys still in their grace period')
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configFrom(opts);
+      await withStore(config, async ({ db, describe }) => {
+        await migrate(db);
+        const stored = await storedKeys(db);
+        if (!stored.current.secret) throw new CliError(`no keys are stored in ${describe} yet: run "herald keys create" or start Herald once`);
+        console.log(`API keys in ${describe}:`);
+        for (const kind of ['secret', 'public'] as const) {
+          console.log(`  ${kind} key: ${stored.current[kind]}`);
+          if (configured(config, kind)) console.log(`    (not used: ${ENV[kind]} is set and replaces it)`);
+        }
+        const now = Date.now();
+        for (const r of stored.retired) {
+          const state = r.expiresAt.getTime() > now ? `works until ${r.expiresAt.toISOString()}` : `expired ${r.expiresAt.toISOString()}`;
+          console.log(`  rotated-out ${r.kind} key: ${r.key} (${state})`);
+        }
+      });
+    });
+
+  withStoreOptions(keys.command('create'))
+    .description('generate and store a key pair when none is stored (the first start does the same)')
+    .action(async (opts: Record<string, unknown>) => {
+      await withStore(configFrom(opts), async ({ db, describe }) => {
+        await migrate(db);
+        const created = await createApiKeys(db);
+        if (!created) throw new CliError(`keys already exist in ${describe}: "herald keys show" prints them, "herald keys rotate" replaces one`);
+        console.log(`Created API keys in ${describe}:\n  secret key: ${created.secret}\n  public key: ${created.public}`);
+      });
+    });
+
+  withStoreOptions(keys.command('rotate'))
+    .description('replace a key with a new one; the old one keeps working for the grace period')
+    .addArgument(new Argument('<kind>', 'which key').choices(['secret', 'public']))
+    .option('--grace <duration>', `how long the old key keeps working: 0, 90s, 30m, 24h, 7d (default ${formatDuration(DEFAULT_ROTATION_GRACE_MS)})`, parseDuration)
+    .action(async (kind: KeyKind, opts: Record<string, unknown>) => {
+      const config = configFrom(opts);
+      if (configured(config, kind)) throw new CliError(`the ${kind} key comes from ${ENV[kind]}, not the database: change it there`);
+      await withStore(config, async ({ db, describe }) => {
+        await migrate(db);
+        const grace = (opts.grace as number | undefined) ?? DEFAULT_ROTATION_GRACE_MS;
+        const rotated = await rotateApiKey(db, kind, grace, new Date());
+        console.log(`Rotated the ${kind} key in ${describe}.\n  new ${kind} key: ${rotated.key}`);
+        console.log(grace > 0
+          ? `  the old key keeps working until ${rotated.expiresAt.toISOString()} (${formatDuration(grace)}); "herald keys revoke <old key>" ends that sooner`
+          : '  the old key stopped working now');
+      });
+    });
+
+  withStoreOptions(keys.command('revoke'))
+    .description('stop a rotated-out key at once (to replace the current key, use "herald keys rotate <kind> --grace 0")')
+    .argument('<key>', 'the rotated-out key')
+    .action(async (key: string, opts: Record<string, unknown>) => {
+      await withStore(configFrom(opts), async ({ db }) => {
+        await migrate(db);
+        if (await revokeRetiredKey(db, key)) {
+          console.log('Revoked: the key no longer works.');
+          return;
+        }
+        const kind = await currentKeyKind(db, key);
+        if (kind) throw new CliError(`that is the current ${kind} key; use "herald keys rotate ${kind} --grace 0" to replace it at once`);
+        throw new CliError('no rotated-out key matches');
+      });
+    });
+}

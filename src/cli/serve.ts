@@ -1,0 +1,68 @@
+import { loadConfig, type HeraldConfig } from '../config.js';
+import { DataDirInUse } from './data-dir-lock.js';
+import { CliError } from './errors.js';
+import { createHerald } from '../herald.js';
+import { addReadinessCheck } from '../api/routes/health.js';
+import { createLogger } from './logger.js';
+import { openStore } from './open-store.js';
+import { assertPortFree } from './port-check.js';
+
+/** Composition root: config -> store -> herald (engine, worker, api) -> listen. */
+export async function serve(argv: string[]): Promise<void> {
+  let config: HeraldConfig;
+  try {
+    config = loadConfig(argv);
+  } catch (err) {
+    throw new CliError(`invalid configuration: ${(err as Error).message}`);
+  }
+  const logger = await createLogger(config.logLevel);
+  const api = config.roles.includes('api');
+  const worker = config.roles.includes('worker');
+  // Checked before the database is opened: a taken port is reported in milliseconds, not after PGlite's start.
+  if (api) await assertPortFree(config.port, config.host);
+  const store = await openStore(config).catch((err: Error) => {
+    throw err instanceof DataDirInUse ? new CliError(err.message) : err;
+  });
+  logger.info(config.databaseUrl ? 'using PostgreSQL from DATABASE_URL' : `using the embedded PGlite database in ${config.dataDir}`);
+  const herald = await createHerald({
+    db: store.db,
+    logger,
+    keys: { secret: config.secretKey, public: config.publicKey },
+    workflowsDir: config.workflowsDir,
+    signingPublicKey: config.signingPublicKey,
+    publicUrl: config.publicUrl,
+    rateLimits: { perKey: config.rateLimitPerKey, perUser: config.rateLimitPerUser },
+    pollIntervalMs: config.pollIntervalMs,
+    outbound: { allowPrivateNetworks: config.outboundAllowPrivateNetworks },
+    channels: config.channels,
+    channelGroups: config.channelGroups,
+    emailLayouts: config.emailLayouts,
+  });
+  for (const e of herald.workflows.errors) logger.error({ path: e.path, field: e.field }, `workflow not loaded: ${e.message}`);
+  logger.info({ workflows: herald.workflows.loaded }, `loaded ${herald.workflows.loaded.length} workflow(s) from ${config.workflowsDir}`);
+  if (herald.keys.generated) {
+    // Printed once, on the start that generated them; later starts reuse the stored pair (`herald keys show`).
+    console.log(`\nGenerated API keys (stored in the database; "herald keys show" prints them again):\n  secret key: ${herald.keys.secret}\n  public key: ${herald.keys.public}\n`);
+  }
+  let stopping = false;
+  if (worker) {
+    herald.worker.start();
+    herald.background.start();
+    // Readiness of the worker role: started and not shutting down.
+    addReadinessCheck(herald.app, 'worker', () => (stopping ? 'the worker is stopping' : undefined));
+  }
+  if (api) {
+    await herald.app.listen({ port: config.port, host: config.host });
+    // Start-up cost since the process began (imports included): wall time, and CPU time, which a busy machine does not inflate.
+    const cpu = process.cpuUsage();
+    logger.info({ startupMs: Math.round(performance.now()), startupCpuMs: Math.round((cpu.user + cpu.system) / 1000) }, `Herald listening on http://${config.host}:${config.port}`);
+  }
+  const shutdown = async () => {
+    stopping = true;
+    await herald.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
