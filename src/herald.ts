@@ -101,7 +101,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const engine = createEngine({ store: createEngineStore(opts.db, randomUUID, metrics), clock, logger: opts.logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
   // Workers run in the background lane: on PGlite's one connection the API goes first.
   const bgDb = backgroundDb(opts.db);
-  const worker = new RunWorker({ db: bgDb, clock, logger: opts.logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId });
+  const worker = new RunWorker({ db: bgDb, clock, logger: opts.logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, metrics });
   // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
   const backgroundTasks: BackgroundTask[] = [
     createFanoutTask({ db: opts.db, clock, wakeWorkers, pageSize: opts.fanoutPageSize }),

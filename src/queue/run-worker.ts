@@ -8,6 +8,7 @@ import { claimDueRuns, extendClaims, nextWakeAt, releaseClaims } from '../store/
 import { analyzeGrownTables } from '../store/table-stats.js';
 import { fireDueDelays } from '../store/timers.js';
 import { TimerLoop } from './timer-loop.js';
+import type { Metrics } from '../metrics/port.js';
 import { RUNS_CHANNEL } from './wake.js';
 
 export interface RunWorkerOptions {
@@ -29,6 +30,8 @@ export interface RunWorkerOptions {
    * throughput is not bounded by one batch's round trips. SKIP LOCKED keeps them disjoint.
    */
   claimsInFlight?: number;
+  /** Delay lateness goes to the metrics. */
+  metrics?: Pick<Metrics, 'delaysFired'>;
 }
 
 /** Delays `drain` fires before each claim (it runs without the timer loop). */
@@ -69,7 +72,7 @@ export class RunWorker {
     this.claimsInFlight = opts.claimsInFlight ?? (embedded ? 1 : 3);
     this.leaseMs = opts.leaseMs ?? 20_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
-    this.timers = new TimerLoop({ db: opts.db, clock: opts.clock, logger: opts.logger, onFired: () => this.wakeAll() });
+    this.timers = new TimerLoop({ db: opts.db, clock: opts.clock, logger: opts.logger, onFired: () => this.wakeAll(), onLate: (late) => this.opts.metrics?.delaysFired(late) });
   }
 
   private wakeAll(): void {
@@ -133,7 +136,7 @@ export class RunWorker {
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      await fireDueDelays(this.opts.db, this.opts.clock.now(), DRAIN_DELAYS_PER_ROUND);
+      await fireDueDelays(this.opts.db, this.opts.clock.now(), DRAIN_DELAYS_PER_ROUND, (late) => this.opts.metrics?.delaysFired(late));
       const n = await this.tick();
       total += n;
       if (n === 0) return total;

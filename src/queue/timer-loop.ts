@@ -10,6 +10,8 @@ export interface TimerLoopOptions {
   logger: FastifyBaseLogger;
   /** Called after timers fired: runs are queued or woken and the claim loops should take them. */
   onFired: () => void;
+  /** The lateness of each delay fired (metrics). */
+  onLate?: (lateMs: number[]) => void;
   /** Delays fired, and batches flushed, per statement. */
   batchSize?: number;
   /**
@@ -57,7 +59,7 @@ export class TimerLoop {
       let sleepMs = this.maxSleepMs;
       try {
         const now = this.opts.clock.now();
-        const fired = await fireDueDelays(this.opts.db, now, this.batchSize);
+        const fired = await fireDueDelays(this.opts.db, now, this.batchSize, this.opts.onLate);
         const { flushed, woken } = await flushDueBatches(this.opts.db, now, this.batchSize);
         if (fired > 0 || woken > 0) this.opts.onFired();
         if (fired === this.batchSize || flushed === this.batchSize) continue;

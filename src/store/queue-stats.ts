@@ -1,8 +1,9 @@
 /*
  * Whole-queue figures for /metrics, read once per scrape. They describe every process's work,
  * so they come from the database, and cheaply:
- * - due runs: Index Only Scan using recipient_runs_due_idx (Index Cond wake_at <= now); the
- *   partial index holds unfinished runs only, so finished runs (the bulk of the table) cost
+ * - due runs: Index Only Scans using recipient_runs_due_idx and recipient_runs_delay_due_idx
+ *   (Index Cond wake_at <= now), the second for delays not yet fired; the partial indexes hold
+ *   unfinished runs only, so finished runs (the bulk of the table) cost
  *   nothing, and the count reads only the due part of the index (no Seq Scan, no heap fetch
  *   once the visibility map is set);
  * - circuits: provider_circuits is one row per (channel, provider position), joined to channels
@@ -19,8 +20,14 @@ export interface DueRunStats {
 
 export async function dueRunStats(q: Queryable, now: Date): Promise<DueRunStats> {
   const rows = await q.query<{ count: number; oldest: Date | null }>(
-    `SELECT count(*)::int AS count, min(wake_at) AS oldest FROM recipient_runs
-      WHERE status IN ('queued', 'processing', 'paused') AND wake_at <= $1`,
+    `SELECT sum(n)::int AS count, min(oldest) AS oldest FROM (
+       -- Each part repeats its partial index's predicate verbatim (migrations/016).
+       SELECT count(*) AS n, min(wake_at) AS oldest FROM recipient_runs
+        WHERE (status IN ('queued', 'processing') OR (status = 'paused' AND NOT state ? 'waiting')) AND wake_at <= $1
+       UNION ALL
+       SELECT count(*), min(wake_at) FROM recipient_runs
+        WHERE status = 'paused' AND state ? 'waiting' AND wake_at <= $1
+     ) due`,
     [now],
   );
   return { count: rows[0]?.count ?? 0, oldestWakeAt: rows[0]?.oldest ?? null };

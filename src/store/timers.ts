@@ -15,8 +15,8 @@ import type { Queryable } from './db.js';
  * cancel are skipped (SKIP LOCKED): the claim handles the delay itself (plan-run.ts), a cancel
  * wins. Several processes fire concurrently without overlapping.
  */
-export async function fireDueDelays(q: Queryable, now: Date, limit: number): Promise<number> {
-  const rows = await q.query<{ n: number }>(
+export async function fireDueDelays(q: Queryable, now: Date, limit: number, onLate?: (lateMs: number[]) => void): Promise<number> {
+  const rows = await q.query<{ n: number; late: number[] }>(
     `WITH due AS (
        SELECT id, state->'waiting' AS waiting FROM recipient_runs
         WHERE status = 'paused' AND state ? 'waiting' AND wake_at <= $1
@@ -28,18 +28,18 @@ export async function fireDueDelays(q: Queryable, now: Date, limit: number): Pro
           SET status = 'queued', state = r.state - 'waiting', updated_at = $1
          FROM due
         WHERE r.id = due.id
-       RETURNING r.id, due.waiting
+       RETURNING r.id, due.waiting,
+                 greatest(0, round(extract(epoch FROM $1::timestamptz - (due.waiting->>'until')::timestamptz) * 1000))::float8 AS late_ms
      ), ev AS (
        INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, data, inserted_at)
        SELECT gen_random_uuid(), id, 'step_completed', 'ok', waiting->>'step_ref', 'delay',
-              jsonb_build_object('delayed_until', waiting->'until',
-                'late_ms', greatest(0, round(extract(epoch FROM $1::timestamptz - (waiting->>'until')::timestamptz) * 1000))),
-              $1
+              jsonb_build_object('delayed_until', waiting->'until', 'late_ms', late_ms), $1
          FROM fired
      )
-     SELECT count(*)::int AS n FROM fired`,
+     SELECT count(*)::int AS n, COALESCE(array_agg(late_ms), '{}') AS late FROM fired`,
     [now, limit],
   );
+  if (onLate && rows[0]?.late.length) onLate(rows[0].late.map(Number));
   return rows[0]?.n ?? 0;
 }
 

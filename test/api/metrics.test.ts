@@ -113,6 +113,10 @@ describe.each(engines)('metrics after a known workload (%s)', (engine) => {
     expect(m.get('herald_runs_total{event="cancelled"}')).toBe(1);
     expect(m.get('herald_runs_total{event="halted"}')).toBe(0);
     expect(m.get('herald_steps_total{outcome="completed",type="channel"}')).toBe(5);
+    // The two delays ended 3 s late each, fired by the timer statement (store/timers.ts).
+    expect(m.get('herald_steps_total{outcome="completed",type="delay"}')).toBe(2);
+    expect(m.get('herald_delay_lateness_seconds_count')).toBe(2);
+    expect(m.get('herald_delay_lateness_seconds_sum')).toBe(6);
     expect(m.get('herald_messages_total{channel_type="in_app_feed",status="delivered"}')).toBe(3);
     expect(m.get('herald_messages_total{channel_type="email",status="queued"}')).toBe(2);
     expect(m.get('herald_messages_total{channel_type="email",status="sent"}')).toBe(2);
