@@ -28,6 +28,12 @@ import { metricsOptionsFromEnv, type MetricsOptions } from './metrics/config.js'
 import { createMetricsRegistry } from './metrics/registry.js';
 import { noMetrics } from './metrics/port.js';
 import { startMetricsServer } from './api/routes/metrics.js';
+import { retentionOptionsFromEnv, withRetentionDefaults, type RetentionOptions } from './retention/config.js';
+import { createRetentionTask } from './queue/retention-task.js';
+import { settlesWithin } from './queue/settles-within.js';
+
+/** How long `close()` waits by default for in-flight requests and claimed runs. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 export interface HeraldOptions {
   db: Db;
@@ -61,6 +67,10 @@ export interface HeraldOptions {
   emailLayouts?: readonly EmailLayoutConfig[];
   /** Prometheus metrics (/metrics); absent = from HERALD_METRICS* (metrics/config.ts). */
   metrics?: MetricsOptions;
+  /** Data retention (README "Retention"); absent = from HERALD_RETENTION* (retention/config.ts), fields left out = defaults. */
+  retention?: Partial<RetentionOptions>;
+  /** How long `close()` waits for in-flight requests and claimed runs (default 10 s). */
+  shutdownTimeoutMs?: number;
 }
 
 export interface Herald {
@@ -101,7 +111,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const engine = createEngine({ store: createEngineStore(opts.db, randomUUID, metrics), clock, logger: opts.logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
   // Workers run in the background lane: on PGlite's one connection the API goes first.
   const bgDb = backgroundDb(opts.db);
-  const worker = new RunWorker({ db: bgDb, clock, logger: opts.logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, metrics });
+  const worker = new RunWorker({ db: bgDb, clock, logger: opts.logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, metrics, onReleased: wakeWorkers });
   // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
   const backgroundTasks: BackgroundTask[] = [
     createFanoutTask({ db: opts.db, clock, wakeWorkers, pageSize: opts.fanoutPageSize }),
@@ -109,6 +119,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     createBulkOperationTask({ db: opts.db, clock, workerId: opts.workerId }),
     createScheduleTask({ db: opts.db, clock, engine, logger: opts.logger }),
     createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId, outbound, metrics }),
+    createRetentionTask({ db: opts.db, clock, logger: opts.logger, options: opts.retention ? withRetentionDefaults(opts.retention) : retentionOptionsFromEnv(process.env) }),
   ];
   const background = new BackgroundWorker({
     db: bgDb,
@@ -130,9 +141,14 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     workflows,
     metricsServer,
     async close() {
-      await worker.stop();
-      await background.stop();
-      await app.close();
+      // Graceful and bounded: stop accepting requests and claiming work at once; in-flight
+      // requests are answered (then their connections close), claimed runs finish or are given
+      // back due at once; whatever is left at the deadline is cut off.
+      const timeoutMs = opts.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+      const appClosed = app.close();
+      await Promise.all([worker.stop(timeoutMs), background.stop(timeoutMs)]);
+      if (!(await settlesWithin(appClosed, timeoutMs))) app.server.closeAllConnections();
+      await appClosed;
       await metricsServer?.close();
       // Pooled SMTP connections close once their sends finish (later sends open new pools).
       closeSmtpTransports();

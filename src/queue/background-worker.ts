@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../store/db.js';
 import { RUNS_CHANNEL } from './wake.js';
+import { settlesWithin } from './settles-within.js';
 
 /**
  * One kind of durable background work kept in the database (object fan-out pages, bulk
@@ -69,10 +70,15 @@ export class BackgroundWorker {
     this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops after the current pass, waiting for it at most `timeoutMs`: what a pass still holds
+   * then keeps its lease (a delivery already handed to a provider must not be sent twice by a
+   * second process while this one may still record it).
+   */
+  async stop(timeoutMs = Infinity): Promise<void> {
     this.running = false;
     this.wake?.();
-    await this.loop;
+    await settlesWithin(this.loop ?? Promise.resolve(), timeoutMs);
     this.loop = null;
     await this.unlisten?.().catch(() => {});
     this.unlisten = null;

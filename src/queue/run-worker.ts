@@ -8,6 +8,7 @@ import { claimDueRuns, extendClaims, nextWakeAt, releaseClaims } from '../store/
 import { analyzeGrownTables } from '../store/table-stats.js';
 import { fireDueDelays } from '../store/timers.js';
 import { TimerLoop } from './timer-loop.js';
+import { settlesWithin } from './settles-within.js';
 import type { Metrics } from '../metrics/port.js';
 import { RUNS_CHANNEL } from './wake.js';
 
@@ -32,6 +33,8 @@ export interface RunWorkerOptions {
   claimsInFlight?: number;
   /** Delay lateness goes to the metrics. */
   metrics?: Pick<Metrics, 'delaysFired'>;
+  /** Called after a stop gave claimed runs back, so other processes take them at once (NOTIFY). */
+  onReleased?: () => void;
 }
 
 /** Delays `drain` fires before each claim (it runs without the timer loop). */
@@ -59,6 +62,8 @@ export class RunWorker {
   private readonly wakers = new Set<() => void>();
   private nextAnalyzeAt = 0;
   private unlisten: (() => Promise<void>) | null = null;
+  /** The runs each claim in flight holds, by its owner token, for `stop` to give back. */
+  private readonly held = new Map<string, string[]>();
   /** Fires delays and flushes batches on time while the worker runs (`start`). */
   private readonly timers: TimerLoop;
 
@@ -104,11 +109,13 @@ export class RunWorker {
         .catch((err) => this.opts.logger.warn({ err }, 'extending run leases failed'));
     }, Math.max(1000, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
+    this.held.set(owner, held.map((r) => r.id));
     try {
       await this.advanceInLanes(runs, owner);
       if (suspects.length > 0) await this.advanceInLanes([suspects[0]], owner);
     } finally {
       clearInterval(heartbeat);
+      this.held.delete(owner);
     }
     return claimed.length;
   }
@@ -153,13 +160,38 @@ export class RunWorker {
     this.timers.start();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming and waits up to `timeoutMs` for the claims in flight to finish. Runs still held
+   * then are given back, due at once and uncounted (another process takes them without waiting
+   * for their lease); a checkpoint of theirs that lands later fails on the owner token, so a run
+   * is never advanced twice. Returns how many runs were given back.
+   */
+  async stop(timeoutMs = Infinity): Promise<number> {
     this.running = false;
     this.wakeAll();
-    await Promise.all([this.loop, this.timers.stop()]);
+    const loops = Promise.all([this.loop, this.timers.stop()]);
+    let released = 0;
+    if (!(await settlesWithin(loops, timeoutMs))) released = await this.releaseHeld();
     this.loop = null;
     await this.unlisten?.().catch(() => {});
     this.unlisten = null;
+    return released;
+  }
+
+  private async releaseHeld(): Promise<number> {
+    let released = 0;
+    for (const [owner, ids] of [...this.held]) {
+      try {
+        released += await releaseClaims(this.opts.db, owner, ids, this.opts.clock.now());
+      } catch (err) {
+        this.opts.logger.warn({ err, runs: ids.length }, 'giving back claimed runs failed; they are retried after their lease');
+      }
+    }
+    if (released > 0) {
+      this.opts.logger.info({ runs: released }, 'shutting down: gave back claimed runs that had not finished');
+      this.opts.onReleased?.();
+    }
+    return released;
   }
 
   private async run(): Promise<void> {

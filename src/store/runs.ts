@@ -35,15 +35,18 @@ export async function claimDueRuns(q: Queryable, owner: string, now: Date, lease
 
 /**
  * Gives claimed runs back without counting the claim: they are due again at once. Used for runs
- * the worker chose not to advance in this claim (suspected poison runs beyond the first).
+ * the worker chose not to advance in this claim (suspected poison runs beyond the first), and
+ * for the runs a stopping worker still holds. Returns how many it gave back.
  */
-export async function releaseClaims(q: Queryable, owner: string, ids: string[], now: Date): Promise<void> {
-  if (ids.length === 0) return;
-  await q.query(
+export async function releaseClaims(q: Queryable, owner: string, ids: string[], now: Date): Promise<number> {
+  if (ids.length === 0) return 0;
+  const rows = await q.query(
     `UPDATE recipient_runs SET wake_at = $3, lease_owner = NULL, attempts = GREATEST(attempts - 1, 0)
-      WHERE id = ANY($2::uuid[]) AND status = 'processing' AND lease_owner = $1`,
+      WHERE id = ANY($2::uuid[]) AND status = 'processing' AND lease_owner = $1
+      RETURNING id`,
     [owner, ids, now],
   );
+  return rows.length;
 }
 
 /** Pushes back the lease of runs this claim still holds (the worker's heartbeat). */
