@@ -6,8 +6,9 @@
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { CliError } from './errors.js';
 
-export class DataDirInUse extends Error {
+export class DataDirInUse extends CliError {
   constructor(readonly dataDir: string, readonly pid: number) {
     super(`the PGlite data directory ${dataDir} is in use by another Herald process (pid ${pid}); stop it first, `
       + 'or use PostgreSQL (DATABASE_URL) to run several processes');

@@ -5,6 +5,7 @@ import type { Queryable } from '../store/db.js';
 import { migrationStatus } from '../store/migrate.js';
 import { loadWorkflowsFromDirectory } from '../workflows/load-directory.js';
 import { parseDuration, formatDuration } from './duration.js';
+import { DataDirInUse } from './data-dir-lock.js';
 import { CliError } from './errors.js';
 import { configFrom, withStore, withStoreOptions } from './store-command.js';
 
@@ -62,13 +63,36 @@ async function channelChecks(db: Queryable, config: HeraldConfig): Promise<Check
   return checks;
 }
 
+/**
+ * PGlite belongs to the running Herald, so the doctor cannot open it: it asks that process's
+ * /readyz instead (database, migrations, worker role); the queue checks need PostgreSQL.
+ */
+async function askRunningServer(config: HeraldConfig, inUse: DataDirInUse): Promise<Check[]> {
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/readyz`;
+  const skipped: Check = { name: 'due runs', ok: true, detail: `not checked: the PGlite directory belongs to the running Herald (pid ${inUse.pid}); its /metrics shows the queue` };
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const body = await res.json() as { ok?: boolean; errors?: { field: string; message: string }[] };
+    if (res.status === 200) return [{ name: 'server', ok: true, detail: `Herald (pid ${inUse.pid}) holds ${config.dataDir}; ${url} answers ready` }, skipped];
+    return [
+      { name: 'server', ok: false, detail: `Herald (pid ${inUse.pid}) holds ${config.dataDir}; ${url} answers ${res.status}` },
+      ...(body.errors ?? []).map((e) => ({ name: e.field, ok: false, detail: e.message })),
+    ];
+  } catch (err) {
+    return [{ name: 'server', ok: false, detail: `Herald (pid ${inUse.pid}) holds ${config.dataDir} but ${url} does not answer: ${(err as Error).message}` }];
+  }
+}
+
 export function doctorCommand(program: Command): void {
   withStoreOptions(program.command('doctor'))
     .description('check the database, migrations, due-run lag, workers, channels and workflows; exit code 1 when something is wrong')
     .option('--max-lag <duration>', 'due work older than this is a problem (default 60s)', parseDuration)
     .option('--workflows-dir <dir>', 'workflows directory to check (env HERALD_WORKFLOWS_DIR; default workflows)')
+    .option('--host <host>', 'where a running Herald listens, asked when it holds the PGlite directory (env HOST)')
+    .option('--port <port>', 'its port (env PORT)')
     .action(async (opts: Record<string, unknown>) => {
-      const config = configFrom(opts, typeof opts.workflowsDir === 'string' ? ['--workflows-dir', opts.workflowsDir] : []);
+      const extra = (['workflowsDir', 'host', 'port'] as const).flatMap((k) => (typeof opts[k] === 'string' ? [`--${k === 'workflowsDir' ? 'workflows-dir' : k}`, opts[k] as string] : []));
+      const config = configFrom(opts, extra);
       const checks: Check[] = [];
       try {
         await withStore(config, async ({ db, describe }) => {
@@ -82,7 +106,8 @@ export function doctorCommand(program: Command): void {
           checks.push(...await channelChecks(db, config));
         });
       } catch (err) {
-        checks.push({ name: 'database', ok: false, detail: (err as Error).message });
+        if (err instanceof DataDirInUse) checks.push(...await askRunningServer(config, err));
+        else checks.push({ name: 'database', ok: false, detail: (err as Error).message });
       }
       const { workflows, errors } = await loadWorkflowsFromDirectory(config.workflowsDir);
       checks.push({

@@ -1,5 +1,4 @@
 import { loadConfig, type HeraldConfig } from '../config.js';
-import { DataDirInUse } from './data-dir-lock.js';
 import { CliError } from './errors.js';
 import { createHerald } from '../herald.js';
 import { addReadinessCheck } from '../api/routes/health.js';
@@ -20,9 +19,7 @@ export async function serve(argv: string[]): Promise<void> {
   const worker = config.roles.includes('worker');
   // Checked before the database is opened: a taken port is reported in milliseconds, not after PGlite's start.
   if (api) await assertPortFree(config.port, config.host);
-  const store = await openStore(config).catch((err: Error) => {
-    throw err instanceof DataDirInUse ? new CliError(err.message) : err;
-  });
+  const store = await openStore(config);
   logger.info(config.databaseUrl ? 'using PostgreSQL from DATABASE_URL' : `using the embedded PGlite database in ${config.dataDir}`);
   const herald = await createHerald({
     db: store.db,

@@ -33,7 +33,7 @@ export async function withStore<T>(config: HeraldConfig, fn: (store: OpenStore) 
     store = await openStore(config, 2);
     await store.db.query('SELECT 1');
   } catch (err) {
-    if (err instanceof DataDirInUse) throw new CliError(err.message);
+    if (err instanceof DataDirInUse) throw err;
     throw new CliError(`cannot open the database: ${(err as Error).message}`);
   }
   try {

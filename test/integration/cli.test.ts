@@ -243,7 +243,7 @@ describe.each(engines)('herald CLI on %s', (engine) => {
     const s = await store(true);
     const res = await herald(['doctor'], s.env);
     expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/^FAIL +migrations: pending: 001_core\.sql/m);
+    expect(res.stdout, res.stderr).toMatch(/^FAIL +migrations: pending: 001_core\.sql/m);
   }, 120_000);
 });
 
@@ -252,6 +252,13 @@ describe('herald CLI without a database', () => {
     const res = await herald(['doctor'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/^FAIL +database: cannot open the database: .*ECONNREFUSED/m);
+  });
+
+  it('keys rotate refuses a key that comes from HERALD_SECRET_KEY, before opening any database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-configured-'));
+    const res = await herald(['keys', 'rotate', 'secret'], { HERALD_SECRET_KEY: 'sk_from_env', HERALD_DATA_DIR: join(dir, 'data') });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('the secret key comes from HERALD_SECRET_KEY, not the database: change it there');
   });
 
   it('workflows validate accepts a valid directory', async () => {

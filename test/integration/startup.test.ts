@@ -189,6 +189,21 @@ describe('start-up failures', () => {
     expect(second.output()).toContain(`is in use by another Herald process (pid ${first.child.pid})`);
   }, 120_000);
 
+  it('herald doctor on a PGlite directory a running Herald holds asks that process\'s /readyz', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-doctor-'));
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const env = { PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') };
+    const server = startProcess(env);
+    children.push(server.child);
+    await server.waitFor(/Herald listening/);
+    const doctor = spawn(process.execPath, ['--import', 'tsx', 'src/cli/herald.ts', 'doctor'], { cwd: ROOT, env: { ...process.env, ...env, DATABASE_URL: '' } });
+    let out = '';
+    doctor.stdout.on('data', (d) => { out += d; });
+    doctor.stderr.on('data', (d) => { out += d; });
+    expect(await new Promise((r) => doctor.once('exit', r)), out).toBe(0);
+    expect(out).toMatch(new RegExp(`^ok +server: Herald \\(pid ${server.child.pid}\\) holds .*; http://127\\.0\\.0\\.1:${port}/readyz answers ready$`, 'm'));
+  }, 120_000);
+
   it('an invalid setting is one line naming it, exit code 1', async () => {
     const p = startProcess({ PORT: 'eighty' });
     children.push(p.child);
