@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,12 +11,14 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 
 /**
  * Starts Herald from source (`src/main.ts` through tsx, as `npm run dev` does without the
- * watcher), or with `compiled` as `npm start` does (scripts/start.mjs: build dist/ when stale,
- * then run dist/main.js in the same process), and collects what it prints.
+ * watcher), or with `compiled` through `npm start` itself (scripts/start.mjs: build dist/ when
+ * stale, then run dist/main.js in the same process), and collects what it prints.
  */
 function startProcess(env: Record<string, string>, opts: { compiled?: boolean; args?: string[] } = {}) {
-  const entry = opts.compiled ? ['scripts/start.mjs'] : ['--import', 'tsx', 'src/main.ts'];
-  const child = spawn(process.execPath, [...entry, ...(opts.args ?? [])], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env, DATABASE_URL: '' } });
+  const childEnv = { ...process.env, NODE_ENV: 'production', ...env, DATABASE_URL: '' };
+  const child = opts.compiled
+    ? spawn('npm', ['start', '--', ...(opts.args ?? [])], { cwd: ROOT, env: childEnv })
+    : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...(opts.args ?? [])], { cwd: ROOT, env: childEnv });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
@@ -137,7 +139,7 @@ describe('npm start (compiled)', () => {
     expect(existsSync(join(dir, 'data'))).toBe(false);
   }, 180_000);
 
-  it('runs dist/main.js in its own process: ready on /readyz, and SIGTERM stops the server itself (exit 0, data dir unlocked)', async () => {
+  it('runs dist/main.js with no wrapper: ready on /readyz, and a SIGTERM to npm (as a supervisor sends) stops the server itself', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-compiled-'));
     const port = String(20000 + Math.floor(Math.random() * 20000));
     const p = startProcess({ PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') }, { compiled: true });
@@ -148,9 +150,15 @@ describe('npm start (compiled)', () => {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ ok: true });
-    expect(existsSync(join(dir, 'data.lock'))).toBe(true);
+    // The lock file names the process that holds the database: the server, npm's direct child.
+    const server = Number(readFileSync(join(dir, 'data.lock'), 'utf8'));
+    expect(server).not.toBe(p.child.pid);
     p.child.kill('SIGTERM');
-    expect(await p.exited()).toBe(0);
+    await p.exited();
+    const alive = () => { try { process.kill(server, 0); return true; } catch { return false; } };
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+    // It shut down (releasing the lock) rather than being orphaned or killed.
     expect(existsSync(join(dir, 'data.lock'))).toBe(false);
   }, 240_000);
 });
