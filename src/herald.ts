@@ -28,6 +28,8 @@ import { metricsOptionsFromEnv, type MetricsOptions } from './metrics/config.js'
 import { createMetricsRegistry } from './metrics/registry.js';
 import { noMetrics } from './metrics/port.js';
 import { startMetricsServer } from './api/routes/metrics.js';
+import { flushTracing, startTracingFromEnv } from './telemetry/start.js';
+import { withTraceContexts } from './store/trace-context.js';
 import { retentionOptionsFromEnv, withRetentionDefaults, type RetentionOptions } from './retention/config.js';
 import { createRetentionTask } from './queue/retention-task.js';
 import { settlesWithin } from './queue/settles-within.js';
@@ -89,6 +91,8 @@ export interface Herald {
 /** Composition: store -> engine -> worker -> api. Used by main.ts and by the tests alike. */
 export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const clock = opts.clock ?? systemClock;
+  // Tracing only when an OTEL_* variable asks for it (telemetry/start.ts); process-wide.
+  await startTracingFromEnv(process.env, opts.logger);
   await migrate(opts.db);
   const keys = await ensureApiKeys(opts.db, opts.keys ?? {});
   await upsertChannels(opts.db, [...(opts.channels ?? [])], clock.now());
@@ -108,7 +112,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const metricsOptions = opts.metrics ?? metricsOptionsFromEnv(process.env);
   const monitoring = metricsOptions.enabled ? createMetricsRegistry({ db: opts.db, clock, onError: (err) => opts.logger.warn({ err }, 'metrics: reading queue figures failed') }) : null;
   const metrics = monitoring?.metrics ?? noMetrics;
-  const engine = createEngine({ store: createEngineStore(opts.db, randomUUID, metrics), clock, logger: opts.logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
+  const engine = createEngine({ store: withTraceContexts(createEngineStore(opts.db, randomUUID, metrics), opts.db), clock, logger: opts.logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
   // Workers run in the background lane: on PGlite's one connection the API goes first.
   const bgDb = backgroundDb(opts.db);
   const worker = new RunWorker({ db: bgDb, clock, logger: opts.logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, metrics, onReleased: wakeWorkers });
@@ -152,6 +156,8 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
       await metricsServer?.close();
       // Pooled SMTP connections close once their sends finish (later sends open new pools).
       closeSmtpTransports();
+      // Spans still waiting in the batch processor are exported before the process may exit.
+      await flushTracing().catch((err: unknown) => opts.logger.warn({ err }, 'exporting the last spans failed'));
     },
   };
 }

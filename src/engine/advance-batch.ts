@@ -9,6 +9,7 @@ import { planRun } from './plan-run.js';
 import { preferenceLayers } from './preference-layers.js';
 import { buildRunScope } from './run-scope.js';
 import { loadMessageRefs } from './message-refs.js';
+import { hasTraceContexts, tracer, type Span, type TraceContext } from '../telemetry/port.js';
 
 export interface AdvanceDeps {
   store: EngineStore;
@@ -42,11 +43,13 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
     if (run.state?.subscription) keys.push(run.state.subscription.object);
     for (const actor of run.state?.batch_result?.actors ?? []) keys.push(actor);
   }
-  const [entities, preferenceSets, messageRefs] = await Promise.all([
+  const [entities, preferenceSets, messageRefs, traceContexts] = await Promise.all([
     deps.store.entityProperties(keys),
     deps.store.preferenceSets(runs.map((r) => ({ collection: r.recipient_collection, id: r.recipient_id }))),
     loadMessageRefs(deps.store, deps.caches, runs),
+    loadTraceContexts(deps, runs),
   ]);
+  const spans = new Map<string, Span>();
   const lookup = (k: EntityKey) => entities.get(entityMapKey(k));
 
   // Runs of different recipients are planned concurrently: their renders then reach the render
@@ -54,6 +57,18 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
   // planned one after another in claim order, as they were triggered: a batch step joins them
   // to their batch in that order, which is the order of its activities.
   const planOne = async (run: RunRow): Promise<RunOutcome | null> => {
+    if (!traceContexts) return planUntraced(run, deps);
+    // Tracing on: the advance is a span under the trigger's stored context (a new trace when the
+    // trigger had none), the planning runs inside it and its log lines carry the trace id.
+    const span = runSpan(run, traceContexts.get(run.workflow_run_id) ?? null);
+    spans.set(run.id, span);
+    const outcome = await span.within(() => planUntraced(run, { ...deps, logger: deps.logger.child(span.logFields()) }));
+    if (outcome) for (const e of outcome.events) span.addEvent(e.event, { 'herald.step_ref': e.step_ref, 'herald.step_type': e.step_type, 'herald.status': e.status }, e.inserted_at);
+    else span.fail('planning the run failed');
+    span.setAttributes({ 'herald.run.status': outcome?.status, 'herald.run.next_position': outcome?.position, 'herald.messages': outcome?.messages.length });
+    return outcome;
+  };
+  const planUntraced = async (run: RunRow, deps: AdvanceDeps): Promise<RunOutcome | null> => {
     try {
       const def = await cachedDefinition(deps.store, deps.caches, run.workflow_sha);
       // `attempts` includes this claim.
@@ -86,7 +101,43 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
   }));
   const planned = runs.map((run) => plannedById.get(run.id) ?? null);
   const outcomes = planned.filter((o): o is RunOutcome => o !== null);
-  return deps.store.checkpointRuns(owner, outcomes, deps.clock.now());
+  if (spans.size === 0) return deps.store.checkpointRuns(owner, outcomes, deps.clock.now());
+  try {
+    const committed = new Set(await deps.store.checkpointRuns(owner, outcomes, deps.clock.now()));
+    for (const [id, span] of spans) span.setAttributes({ 'herald.run.committed': committed.has(id) });
+    return [...committed];
+  } finally {
+    for (const span of spans.values()) span.end();
+  }
+}
+
+/** The stored trace context of each claimed run's trigger, in ONE query; null when tracing is off. */
+async function loadTraceContexts(deps: AdvanceDeps, runs: RunRow[]): Promise<Map<string, TraceContext> | null> {
+  if (!tracer().enabled || !hasTraceContexts(deps.store)) return null;
+  try {
+    return await deps.store.triggerTraceContexts(runs.map((r) => r.workflow_run_id));
+  } catch (err) {
+    // Tracing never stops a run: without the stored contexts the spans start new traces.
+    deps.logger.warn({ err }, 'reading trace contexts failed');
+    return new Map();
+  }
+}
+
+export const RUN_SPAN_NAME = 'herald.run.advance';
+
+function runSpan(run: RunRow, parent: TraceContext | null): Span {
+  return tracer().startSpan(RUN_SPAN_NAME, {
+    kind: 'consumer',
+    parent,
+    attributes: {
+      'herald.run_id': run.id,
+      'herald.workflow_run_id': run.workflow_run_id,
+      'herald.workflow': run.workflow_key,
+      'herald.recipient': `${run.recipient_collection}/${run.recipient_id}`,
+      'herald.run.position': run.position,
+      'herald.run.attempt': run.attempts,
+    },
+  });
 }
 
 function haltedOutcome(run: RunRow, now: Date, reason: string): RunOutcome {

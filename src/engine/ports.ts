@@ -1,3 +1,4 @@
+import type { TraceContext } from '../telemetry/port.js';
 import type { EntityKey } from '../domain/recipients.js';
 import type { PausedStart } from './paused-start.js';
 import type { CancelMatch, NewRun, NewTrigger, ReceivedEvent, RunOutcome, RunRow, RunState } from '../domain/run.js';
@@ -174,6 +175,11 @@ export interface TriggerWrite {
   now: Date;
   /** Set when the runs start paused on the workflow's first delay (paused-start.ts). */
   start?: PausedStart;
+  /**
+   * The W3C trace context of the span the trigger was accepted in (tracing on only), stored with
+   * the trigger so its runs and deliveries continue the trace in whichever process takes them.
+   */
+  traceContext?: TraceContext | null;
 }
 
 /** What became of one trigger of a group: `error` = refused on its own (e.g. an invalid inline entity). */

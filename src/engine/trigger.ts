@@ -9,6 +9,7 @@ import { cachedDefinition, type EngineCaches } from './caches.js';
 import { canonicalHash } from './canonical-hash.js';
 import { checkTriggerSize } from './trigger-limits.js';
 import { pausedStart } from './paused-start.js';
+import { tracer } from '../telemetry/port.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
 import type { TriggerOptions, TriggerOutcome, TriggerRequest } from './engine.js';
 import { entityMapKey, type EngineStore, type IdempotencyRecord, type TriggerWrite, type TriggerWriteResult } from './ports.js';
@@ -50,6 +51,8 @@ export async function acceptTrigger(deps: TriggerDeps, workflowKey: string, req:
 
   const write = planTrigger(workflowKey, sha, req, opts, now);
   write.start = pausedStart(definition, write.state, now) ?? undefined;
+  // The active span (the HTTP trigger's, or the run whose trigger_workflow step this is).
+  write.traceContext = tracer().current();
   if (opts.idempotencyKey) {
     const record = { key: opts.idempotencyKey, request_hash: hash, status_code: 200, response: { workflow_run_id: write.trigger.id }, request_id: opts.requestId ?? null };
     write.idempotency = { record, expiresAt: new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS) };

@@ -1,5 +1,6 @@
 import { OutboundError, sendOutbound } from '../net/outbound-http.js';
 import type { CallSummary, SendResult } from './types.js';
+import { inSpan, tracer } from '../telemetry/port.js';
 
 /**
  * One HTTP call to a provider's API, described for the delivery log with its secrets redacted,
@@ -112,7 +113,27 @@ export async function httpCall(req: HttpRequest): Promise<HttpAnswer> {
     headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, hidden.has(k.toLowerCase()) ? REDACTED : scrub(v, secrets)])),
     body: loggedBody,
   };
-  if (req.urlFrom === 'data') return guardedCall(url, req, headers, body, secrets, request);
+  const send = () => (req.urlFrom === 'data' ? guardedCall(url, req, headers, body, secrets, request) : fetchCall(url, req, headers, body, secrets, request));
+  if (!tracer().enabled) return send();
+  // Tracing on: a client span, whose context the provider receives as W3C `traceparent` (added
+  // after the log summary was made, so delivery logs show the request as the provider's docs do).
+  return inSpan(`HTTP ${req.method}`, {
+    kind: 'client',
+    attributes: { 'http.request.method': req.method, 'server.address': url.hostname, 'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80), 'url.path': request.path },
+  }, async (span) => {
+    tracer().inject(headers);
+    const answer = await send();
+    span.setAttributes({ 'http.response.status_code': answer.status || undefined, 'error.type': answer.error ?? undefined });
+    if (answer.status === 0 || answer.status >= 400) span.fail(answer.error ?? `HTTP ${answer.status}`);
+    return answer;
+  });
+}
+
+/** A call to a URL from the operator's settings, with the global `fetch`. */
+async function fetchCall(
+  url: URL, req: HttpRequest, headers: Record<string, string>, body: string | URLSearchParams | undefined,
+  secrets: string[], request: CallSummary['request'],
+): Promise<HttpAnswer> {
   try {
     const { res, text } = await bounded(url.origin, async () => {
       const res = await fetch(url, { method: req.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS) });

@@ -2,6 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { CallSummary, OutboundMessage, Provider, SendContext, SendResult } from './types.js';
+import { inSpan } from '../telemetry/port.js';
 
 /**
  * Email over SMTP with nodemailer. Channel settings: `host`, `port` (587), `secure` (TLS from
@@ -101,6 +102,21 @@ export function closeSmtpTransports(): void {
   pools.clear();
 }
 
+/** One send as a client span (tracing on): the server, and the reply code once it answered. */
+function sendTraced(channelId: string, s: SmtpSettings, mail: Mail.Options): Promise<SMTPPool.SentMessageInfo> {
+  return inSpan('smtp.send', { kind: 'client', attributes: { 'server.address': s.host, 'server.port': s.port ?? 587, 'herald.smtp.pooled': true } }, async (span) => {
+    try {
+      const info = await sendPooled(channelId, s, mail);
+      span.setAttributes({ 'herald.smtp.reply': String(info.response ?? '').slice(0, 3) || undefined });
+      return info;
+    } catch (err) {
+      const code = (err as { responseCode?: number }).responseCode;
+      span.setAttributes({ 'herald.smtp.reply': code === undefined ? undefined : String(code), 'error.type': (err as { code?: string }).code });
+      throw err;
+    }
+  });
+}
+
 async function sendPooled(channelId: string, s: SmtpSettings, mail: Mail.Options): Promise<SMTPPool.SentMessageInfo> {
   const pool = poolFor(channelId, s);
   pool.inFlight += 1;
@@ -149,7 +165,7 @@ export const smtpProvider: Provider = {
     if (!s.host) return { outcome: 'permanent', error: 'the channel has no SMTP host', call: { request, response: { status: 0, headers: {}, body: 'not sent: the channel has no SMTP host' } } };
     if (!from) return { outcome: 'permanent', error: 'no from address', call: { request, response: { status: 0, headers: {}, body: 'not sent: no from address (channel settings.from or the step\'s channel_overrides.from)' } } };
     try {
-      const info = await sendPooled(context.channel.id, s, {
+      const info = await sendTraced(context.channel.id, s, {
         from,
         to,
         cc: headers.cc ?? undefined,

@@ -10,6 +10,8 @@ import { pushTokens } from '../domain/channel-address.js';
 import { providers as defaultProviders, type Provider, type SendResult } from '../providers/index.js';
 import type { BackgroundTask } from './background-worker.js';
 import { noMetrics, type Metrics } from '../metrics/port.js';
+import { inSpan, tracer, type TraceContext } from '../telemetry/port.js';
+import { messageTraceContexts } from '../store/trace-context.js';
 
 /** Knock: up to 8 attempts over about 30 minutes. */
 export const MAX_ATTEMPTS = 8;
@@ -28,6 +30,9 @@ const TICK_BUDGET_MS = 1_000;
 /** This many consecutive retryable failures of one provider open its circuit for CIRCUIT_OPEN_MS. */
 export const CIRCUIT_THRESHOLD = 5;
 export const CIRCUIT_OPEN_MS = 60_000;
+/** Spans (tracing on): one per delivery attempt, one per provider called in it. */
+export const DELIVERY_SPAN_NAME = 'herald.delivery.attempt';
+export const PROVIDER_SPAN_NAME = 'herald.provider.send';
 
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
   const base = BASE_DELAY_MS * 2 ** (attempt - 1);
@@ -99,10 +104,15 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
       const provider = registry.get(link.provider);
       const callStarted = performance.now();
       const result: SendResult = provider
-        ? await provider.send(
-          { id: job.message_id, recipient: job.recipient, channelType: job.channel.type, content: job.content, workflow: job.workflow_key, tenant: job.tenant_id, data: job.data },
-          { channel: { ...job.channel, provider: link.provider, settings: link.settings ?? {} }, idempotencyKey: `herald-${job.message_id}`, attempt: job.attempts, outbound },
-        )
+        ? await inSpan(PROVIDER_SPAN_NAME, { attributes: { 'herald.provider': link.provider, 'herald.provider.index': index } }, async (span) => {
+          const sent = await provider.send(
+            { id: job.message_id, recipient: job.recipient, channelType: job.channel.type, content: job.content, workflow: job.workflow_key, tenant: job.tenant_id, data: job.data },
+            { channel: { ...job.channel, provider: link.provider, settings: link.settings ?? {} }, idempotencyKey: `herald-${job.message_id}`, attempt: job.attempts, outbound },
+          );
+          span.setAttributes({ 'herald.delivery.outcome': sent.outcome });
+          if (sent.outcome !== 'sent') span.fail(sent.error ?? sent.outcome);
+          return sent;
+        })
         : { outcome: 'permanent', error: `unknown provider "${link.provider}"`, call: noCall(`no provider named "${link.provider}"`) };
       metrics.deliveryAttempt(link.provider, result.outcome, provider ? (performance.now() - callStarted) / 1000 : null);
       const serviceName = provider?.serviceName ?? link.provider;
@@ -134,7 +144,33 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
     return { ...job, content: { ...job.content, tokens, token: tokens[0] ?? null } };
   }
 
-  async function deliver(claimed: ClaimedDelivery, circuits: CircuitRow[]): Promise<void> {
+  /**
+   * One attempt, as a span under the stored context of the trigger behind the message when
+   * tracing is on (a new trace when it had none); its log lines then carry the trace id.
+   */
+  async function deliverTraced(claimed: ClaimedDelivery, circuits: CircuitRow[], parent: TraceContext | null): Promise<void> {
+    const span = tracer().startSpan(DELIVERY_SPAN_NAME, {
+      kind: 'consumer',
+      parent,
+      attributes: {
+        'herald.message_id': claimed.message_id,
+        'herald.workflow': claimed.workflow_key,
+        'herald.channel.key': claimed.channel.key,
+        'herald.channel.type': claimed.channel.type,
+        'herald.delivery.attempt': claimed.attempts,
+      },
+    });
+    try {
+      await span.within(() => deliver(claimed, circuits, opts.logger.child(span.logFields()), (settled) => span.setAttributes({ 'herald.delivery.settlement': settled })));
+    } catch (err) {
+      span.fail(err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  async function deliver(claimed: ClaimedDelivery, circuits: CircuitRow[], logger = opts.logger, settledAs?: (settlement: string) => void): Promise<void> {
     const job = await currentContent(claimed);
     const noTokensLeft = job.channel.type === 'push' && Array.isArray(job.content.tokens) && job.content.tokens.length === 0;
     const { result, logs, provider, invalidTokens } = noTokensLeft
@@ -145,12 +181,25 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
     if (result.outcome === 'sent') settlement = { kind: 'final', status: result.status ?? 'sent' };
     else if (result.outcome === 'retryable' && job.attempts < MAX_ATTEMPTS) settlement = { kind: 'retry', at: new Date(now.getTime() + retryDelayMs(job.attempts)) };
     else settlement = { kind: 'final', status: 'undelivered' };
-    if (result.outcome !== 'sent') opts.logger.info({ message_id: job.message_id, attempt: job.attempts, error: result.error, settlement: settlement.kind }, 'delivery attempt failed');
+    settledAs?.(settlement.kind === 'final' ? settlement.status : 'retry');
+    if (result.outcome !== 'sent') logger.info({ message_id: job.message_id, attempt: job.attempts, error: result.error, settlement: settlement.kind }, 'delivery attempt failed');
     if (invalidTokens.length > 0) await removePushTokens(opts.db, job.recipient, job.channel.id, [...new Set(invalidTokens)], now);
     const held = await settler.settle({ messageId: job.message_id, attempt: job.attempts, outcome: settlement, logs, now,
       by: provider ? { provider, externalId: result.outcome === 'sent' ? result.providerMessageId : null } : undefined });
-    if (!held) opts.logger.warn({ message_id: job.message_id }, 'delivery claim lost before its outcome was recorded');
+    if (!held) logger.warn({ message_id: job.message_id }, 'delivery claim lost before its outcome was recorded');
     else if (settlement.kind === 'final') metrics.message(job.channel.type, settlement.status);
+  }
+
+  /** The claimed jobs' stored trace contexts in ONE query; null when tracing is off. */
+  async function loadTraceContexts(jobs: ClaimedDelivery[]): Promise<Map<string, TraceContext> | null> {
+    if (!tracer().enabled) return null;
+    try {
+      return await messageTraceContexts(opts.db, jobs.map((j) => j.message_id));
+    } catch (err) {
+      // Tracing never holds a delivery back: without the stored contexts the spans start new traces.
+      opts.logger.warn({ err }, 'reading trace contexts failed');
+      return new Map();
+    }
   }
 
   const window = Math.max(1, opts.window ?? DEFAULT_WINDOW);
@@ -172,9 +221,9 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
       let dry = false;
       const failures: unknown[] = [];
       const waiting: (() => void)[] = [];
-      const start = (job: ClaimedDelivery, circuits: CircuitRow[]) => {
+      const start = (job: ClaimedDelivery, circuits: CircuitRow[], traces: Map<string, TraceContext> | null) => {
         inFlight += 1;
-        deliver(job, circuits)
+        (traces ? deliverTraced(job, circuits, traces.get(job.message_id) ?? null) : deliver(job, circuits))
           .then(() => { handled += 1; }, (reason: unknown) => { failures.push(reason); })
           .finally(() => { inFlight -= 1; waiting.shift()?.(); });
       };
@@ -187,8 +236,11 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
           // Fewer than asked: nothing more is due now. The next tick looks again.
           if (jobs.length < free) dry = true;
           if (jobs.length > 0) {
-            const circuits = await readCircuits(opts.db, [...new Set(jobs.map((j) => j.channel.id))]);
-            for (const job of jobs) start(job, circuits);
+            const [circuits, traces] = await Promise.all([
+              readCircuits(opts.db, [...new Set(jobs.map((j) => j.channel.id))]),
+              loadTraceContexts(jobs),
+            ]);
+            for (const job of jobs) start(job, circuits, traces);
           }
         }
         if (inFlight === 0) break;

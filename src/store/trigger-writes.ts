@@ -7,6 +7,7 @@ import type { EntityKey } from '../domain/recipients.js';
 import type { NewRun, NewTrigger, RunState } from '../domain/run.js';
 import type { IdempotencyRecord, TriggerWrite, TriggerWriteResult } from '../engine/ports.js';
 import type { PausedStart } from '../engine/paused-start.js';
+import type { TraceContext } from '../telemetry/port.js';
 import { identifyInline } from './entities.js';
 import { sweepExpiredKeys } from './idempotency.js';
 
@@ -54,6 +55,8 @@ export interface GroupedTrigger {
   idempotency?: { record: IdempotencyRecord; expiresAt: Date };
   /** The runs start paused on the workflow's first delay. */
   start?: PausedStart;
+  /** W3C trace context stored with the trigger (tracing on only). */
+  traceContext?: TraceContext | null;
 }
 
 /** Per trigger of a group: whether its workflow version was active, and whether it was written. */
@@ -89,6 +92,7 @@ export async function insertTriggerGroup(q: Queryable, group: GroupedTrigger[], 
     irequest_id: g.idempotency?.record.request_id ?? null,
     iexpires: g.idempotency?.expiresAt ?? null,
     start: g.start ? { position: g.start.position, state: g.start.state, wake_at: g.start.wakeAt, events: g.start.events } : null,
+    trace: g.traceContext ?? null,
   }));
   const runs = group.flatMap((g) => g.runs.map((r) => ({ t: g.trigger.id, id: r.id, c: r.recipient_collection, r: r.recipient_id, data: r.data })));
   const fanOut = group.flatMap((g) => g.fanOut.map((o) => ({ t: g.trigger.id, collection: o.collection, id: o.id })));
@@ -96,7 +100,7 @@ export async function insertTriggerGroup(q: Queryable, group: GroupedTrigger[], 
     `WITH x AS MATERIALIZED (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i int, id uuid, workflow_key text, workflow_sha text, actor jsonb, tenant_id text,
          data jsonb, cancellation_key text, settings jsonb, source jsonb, state jsonb, at timestamptz,
-         ikey text, ihash text, istatus int, iresponse jsonb, irequest_id text, iexpires timestamptz, start jsonb)
+         ikey text, ihash text, istatus int, iresponse jsonb, irequest_id text, iexpires timestamptz, start jsonb, trace jsonb)
      ), ok AS MATERIALIZED (
        SELECT x.* FROM x WHERE EXISTS (SELECT 1 FROM workflows w WHERE w.key = x.workflow_key AND w.sha = x.workflow_sha AND w.active)
      ), k AS (
@@ -107,8 +111,8 @@ export async function insertTriggerGroup(q: Queryable, group: GroupedTrigger[], 
      ), w AS MATERIALIZED (
        SELECT ok.* FROM ok WHERE ok.ikey IS NULL OR ok.ikey IN (SELECT key FROM k)
      ), t AS (
-       INSERT INTO workflow_triggers (id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, source, inserted_at)
-       SELECT id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, COALESCE(source, '{"type":"api"}'), at FROM w
+       INSERT INTO workflow_triggers (id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, source, trace_context, inserted_at)
+       SELECT id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, COALESCE(source, '{"type":"api"}'), trace, at FROM w
        RETURNING 1
      ), r AS (
        INSERT INTO recipient_runs (id, workflow_run_id, workflow_key, workflow_sha, recipient_collection, recipient_id,
