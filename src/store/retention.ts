@@ -1,0 +1,155 @@
+/**
+ * Retention deletes (src/queue/retention-task.ts runs them): each function deletes ONE batch of
+ * at most `limit` rows past their cutoff and returns how many it deleted. The rows are chosen
+ * with `FOR UPDATE SKIP LOCKED` in the statement that deletes them, so several processes prune
+ * at once without waiting on each other or deleting a row twice, and a row that live traffic
+ * holds locked is simply left for a later pass. Every selection walks an index in cutoff order
+ * (migrations/018_retention.sql) and stops after `limit` rows: a batch never scans a table
+ * (bench/retention.ts prints each plan on a few million rows).
+ * Children have no foreign keys (migrations/015), so they are deleted in the same statement, by
+ * `= ANY(ARRAY(...))`: an array of at most `limit` keys is always looked up through the child's
+ * index, where `IN (SELECT …)` may be planned as a hash join over the whole child table.
+ */
+import type { Db, Queryable } from './db.js';
+import { sweepExpiredKeys } from './idempotency.js';
+
+/**
+ * The statements, exported so the benchmark can EXPLAIN exactly what runs. `OFFSET 0` in a
+ * NOT EXISTS keeps it a per-row probe of an index (PostgreSQL does not turn such a subquery
+ * into an anti-join, which it may plan as a hash over the whole other table): the walk of the
+ * outer index in cutoff order then stops after `limit` rows.
+ */
+export const RETENTION_SQL = {
+  runs: `WITH r AS (
+       SELECT id FROM recipient_runs
+        WHERE status IN ('completed', 'cancelled') AND updated_at < $1
+        ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), ids AS (SELECT ARRAY(SELECT id FROM r) AS a),
+        e AS (DELETE FROM run_events WHERE recipient_run_id = ANY ((SELECT a FROM ids)::uuid[])),
+        h AS (DELETE FROM throttle_hits WHERE recipient_run_id = ANY ((SELECT a FROM ids)::uuid[])),
+        d AS (DELETE FROM recipient_runs WHERE id = ANY ((SELECT a FROM ids)::uuid[]) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+  triggers: `WITH t AS (
+       SELECT wt.id FROM workflow_triggers wt
+        WHERE wt.inserted_at < $1
+          AND NOT EXISTS (SELECT 1 FROM recipient_runs r WHERE r.workflow_run_id = wt.id OFFSET 0)
+          AND NOT EXISTS (SELECT 1 FROM fanouts f WHERE f.workflow_run_id = wt.id AND f.status = 'pending' OFFSET 0)
+        ORDER BY wt.inserted_at LIMIT $2 FOR UPDATE OF wt SKIP LOCKED
+     ), ids AS (SELECT ARRAY(SELECT id FROM t) AS a),
+        f AS (DELETE FROM fanouts WHERE workflow_run_id = ANY ((SELECT a FROM ids)::uuid[])),
+        d AS (DELETE FROM workflow_triggers WHERE id = ANY ((SELECT a FROM ids)::uuid[]) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+  // One channel per statement: the (channel_id, inserted_at) index answers both conditions in
+  // cutoff order. ORDER BY makes the walk stop after `limit` rows (without it a bitmap scan
+  // may first collect every row past the cutoff).
+  channelMessages: messagesSql(`channel_id = $1 AND inserted_at < $2 ORDER BY inserted_at`),
+  archivedMessages: messagesSql(`archived_at IS NOT NULL AND archived_at < $2 AND channel_id = $1 ORDER BY archived_at`),
+  bulkOperations: `WITH b AS (
+       SELECT id FROM bulk_operations WHERE status IN ('completed', 'failed') AND updated_at < $1
+        ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), d AS (DELETE FROM bulk_operations WHERE id IN (SELECT id FROM b) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+  idempotencyKeys: `SELECT key FROM idempotency_keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+  rateLimits: `WITH w AS (
+       SELECT bucket, window_start FROM rate_limits WHERE window_start < $1
+        ORDER BY window_start LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), d AS (DELETE FROM rate_limits r USING w WHERE r.bucket = w.bucket AND r.window_start = w.window_start RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+  // The versions triggers use are read by a loose index scan (one probe of the sha index per
+  // distinct version): a NOT EXISTS probe per version would be planned as a sequential scan when
+  // every trigger has one of a few versions (the planner expects a match at once, and an unused
+  // version has none, so the scan reads the whole table).
+  workflowVersions: `WITH RECURSIVE used(sha) AS (
+       (SELECT workflow_sha FROM workflow_triggers ORDER BY workflow_sha LIMIT 1)
+       UNION ALL
+       SELECT (SELECT t.workflow_sha FROM workflow_triggers t WHERE t.workflow_sha > used.sha ORDER BY t.workflow_sha LIMIT 1)
+         FROM used WHERE used.sha IS NOT NULL
+     ), gone AS (
+       SELECT v.sha FROM workflow_versions v
+        WHERE v.created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM workflows w WHERE w.sha = v.sha)
+          AND NOT EXISTS (SELECT 1 FROM used u WHERE u.sha = v.sha)
+        ORDER BY v.created_at LIMIT $2 FOR UPDATE OF v SKIP LOCKED
+     ), d AS (DELETE FROM workflow_versions WHERE sha IN (SELECT sha FROM gone) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+} as const;
+
+/** A message batch: the chosen messages with their events, delivery job and delivery logs (as store/message-status.ts deletes a message). */
+function messagesSql(where: string): string {
+  return `WITH m AS (SELECT id FROM messages WHERE ${where} LIMIT $3 FOR UPDATE SKIP LOCKED),
+       ids AS (SELECT ARRAY(SELECT id FROM m) AS a),
+       e AS (DELETE FROM message_events WHERE message_id = ANY ((SELECT a FROM ids)::text[])),
+       j AS (DELETE FROM deliveries WHERE message_id = ANY ((SELECT a FROM ids)::text[])),
+       l AS (DELETE FROM message_delivery_logs WHERE message_id = ANY ((SELECT a FROM ids)::text[])),
+       d AS (DELETE FROM messages WHERE id = ANY ((SELECT a FROM ids)::text[]) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`;
+}
+
+async function count(q: Queryable, sql: string, params: unknown[]): Promise<number> {
+  const rows = await q.query<{ n: number }>(sql, params);
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Finished runs (completed or cancelled) that finished before `cutoff`, with their events and
+ * throttle verdicts. Queued, processing and paused runs are never chosen, however old.
+ */
+export function pruneFinishedRuns(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.runs, [cutoff, limit]);
+}
+
+/**
+ * Triggers accepted before `cutoff` that have no run left and no fan-out still expanding, with
+ * their finished fan-out rows. (A trigger whose runs live on is passed over by every batch
+ * until they go; such triggers are few: runs that outlive the run retention.)
+ */
+export function pruneOrphanTriggers(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.triggers, [cutoff, limit]);
+}
+
+/** Messages of one channel created before `cutoff`, with their children. */
+export function pruneChannelMessages(q: Queryable, channelId: string, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.channelMessages, [channelId, cutoff, limit]);
+}
+
+/** Messages of one channel archived before `cutoff` (an archived message has left the feed). */
+export function pruneArchivedMessages(q: Queryable, channelId: string, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.archivedMessages, [channelId, cutoff, limit]);
+}
+
+/** Every channel, with whether it is an in-app feed (feed messages have their own retention). */
+export async function listChannelKinds(q: Queryable): Promise<{ id: string; feed: boolean }[]> {
+  return q.query<{ id: string; feed: boolean }>(`SELECT id, type = 'in_app_feed' AS feed FROM channels ORDER BY id`);
+}
+
+/** Bulk operations that finished (completed or failed) before `cutoff`. */
+export function pruneBulkOperations(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.bulkOperations, [cutoff, limit]);
+}
+
+/**
+ * Idempotency records whose 24 h ended before `now`. The rows are claimed here and deleted by
+ * the trigger path's own sweep (store/idempotency.ts), which deletes a key only if it is still
+ * expired: a key re-used meanwhile keeps its new record.
+ */
+export function pruneIdempotencyKeys(db: Db, now: Date, limit: number): Promise<number> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<{ key: string }>(RETENTION_SQL.idempotencyKeys, [now, limit]);
+    await sweepExpiredKeys(tx, rows.map((r) => ({ key: r.key, now })));
+    return rows.length;
+  });
+}
+
+/** Rate-limit windows that started before `cutoff` (a process that stopped leaves its windows). */
+export function pruneRateLimitWindows(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.rateLimits, [cutoff, limit]);
+}
+
+/**
+ * Workflow versions created before `cutoff` that are no workflow's current version and that no
+ * trigger uses. A run always has its trigger's version and a trigger outlives its runs, so no
+ * run uses such a version either. The versions table is small (one row per deployed change).
+ */
+export function pruneWorkflowVersions(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.workflowVersions, [cutoff, limit]);
+}
