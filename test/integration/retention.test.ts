@@ -180,6 +180,35 @@ describe.each(engines)('retention (%s)', (engine) => {
     expect(await countRows(s.db, 'run_events e JOIN recipient_runs r ON r.id = e.recipient_run_id WHERE r.workflow_run_id = $1', [paused])).toBeGreaterThan(0);
   });
 
+  it('deletes a bulk operation that finished past the bulk age; one that finished 1 ms later stays', async () => {
+    const clock = new ManualClock('2026-03-01T12:00:00Z');
+    const s = await startOne(engine, clock);
+    const old = await api(s, 'POST', '/v1/users/bulk/identify', { users: [{ id: 'ada' }] });
+    await drainAll(s.herald); // finished at t0
+    clock.advance(2);
+    const young = await api(s, 'POST', '/v1/users/bulk/identify', { users: [{ id: 'bob' }] });
+    await drainAll(s.herald); // finished at t0 + 2 ms
+    expect((await api(s, 'GET', `/v1/bulk_operations/${young.body.id}`)).body.status).toBe('completed');
+    clock.advance(30 * DAY - 1); // cutoff t0 + 1 ms
+    await drainAll(s.herald);
+    expect((await api(s, 'GET', `/v1/bulk_operations/${old.body.id}`)).status).toBe(404);
+    expect((await api(s, 'GET', `/v1/bulk_operations/${young.body.id}`)).status).toBe(200);
+  });
+
+  it('deletes idempotency records once their 24 h are over; a record 1 ms short of it stays', async () => {
+    const clock = new ManualClock('2026-03-01T12:00:00Z');
+    const s = await startOne(engine, clock);
+    const post = (key: string) => fetch(`${s.url}/v1/workflows/hello/trigger`, {
+      method: 'POST', headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ recipients: ['ada'] }),
+    });
+    expect((await post('first')).status).toBe(200);
+    clock.advance(2);
+    expect((await post('second')).status).toBe(200);
+    clock.advance(24 * 3_600_000 - 1); // first expired 1 ms ago, second expires in 1 ms
+    await drainAll(s.herald);
+    expect(await s.db.query(`SELECT key FROM idempotency_keys ORDER BY key`)).toEqual([{ key: 'second' }]);
+  });
+
   it('two processes pruning at once delete each row once and never fail', async () => {
     const clock = new ManualClock('2026-03-01T12:00:00Z');
     const shared: SharedDb = await openSharedDb(engine);
