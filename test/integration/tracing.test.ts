@@ -19,7 +19,7 @@ import { openSharedDb } from '../support/two-heralds.js';
 import { FakePostmark } from '../support/providers/email-servers.js';
 import { createHerald, type Herald } from '../../src/herald.js';
 import { tracer } from '../../src/telemetry/port.js';
-import { flushTracing } from '../../src/telemetry/start.js';
+import { flushTracing, tracesExporterFromEnv } from '../../src/telemetry/start.js';
 import { TRIGGER_SPAN_NAME } from '../../src/api/routes/workflows.js';
 import { RUN_SPAN_NAME } from '../../src/engine/advance-batch.js';
 import { DELIVERY_SPAN_NAME, PROVIDER_SPAN_NAME } from '../../src/queue/delivery-task.js';
@@ -81,6 +81,23 @@ function capturingLogger() {
 const OTEL_VARS = Object.keys(process.env).filter((k) => k.startsWith('OTEL_'));
 const INCOMING_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const INCOMING_PARENT = '00f067aa0ba902b7';
+
+describe('which OTEL_* settings turn tracing on', () => {
+  it('is off without an endpoint or exporter, and on with either', () => {
+    expect(tracesExporterFromEnv({})).toEqual({ exporter: 'none' });
+    expect(tracesExporterFromEnv({ OTEL_SERVICE_NAME: 'herald' })).toEqual({ exporter: 'none' });
+    expect(tracesExporterFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toEqual({ exporter: 'otlp', protocol: 'http/protobuf' });
+    expect(tracesExporterFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toEqual({ exporter: 'otlp', protocol: 'http/json' });
+    expect(tracesExporterFromEnv({ OTEL_TRACES_EXPORTER: 'otlp' })).toEqual({ exporter: 'otlp', protocol: 'http/protobuf' });
+    expect(tracesExporterFromEnv({ OTEL_TRACES_EXPORTER: 'console' })).toEqual({ exporter: 'console' });
+  });
+
+  it('OTEL_SDK_DISABLED and OTEL_TRACES_EXPORTER=none win over an endpoint; grpc stays off with a reason', () => {
+    expect(tracesExporterFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' })).toEqual({ exporter: 'none' });
+    expect(tracesExporterFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' })).toEqual({ exporter: 'none' });
+    expect(tracesExporterFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' })).toMatchObject({ exporter: 'none', reason: expect.stringContaining('grpc') });
+  });
+});
 
 describe('tracing', () => {
   // One collector for the file: the exporter reads its endpoint once, when the SDK starts.
