@@ -26,10 +26,10 @@ interface Started { herald: Herald; db: Db; url: string; key: string; logs: stri
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
 
-async function start(db: Db, clock: ManualClock): Promise<Started> {
+async function start(db: Db, clock: ManualClock, workflows: Record<string, unknown>[] = [hello, later]): Promise<Started> {
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
-  const herald = await createHerald({ db, clock, logger: pino({ level: 'warn' }, sink), workflowsDir: writeWorkflowsDir([hello, later]), retention, rateLimits: { perKey: 0, perUser: 0 } });
+  const herald = await createHerald({ db, clock, logger: pino({ level: 'warn' }, sink), workflowsDir: writeWorkflowsDir(workflows), retention, rateLimits: { perKey: 0, perUser: 0 } });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const address = herald.app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -207,6 +207,29 @@ describe.each(engines)('retention (%s)', (engine) => {
     clock.advance(24 * 3_600_000 - 1); // first expired 1 ms ago, second expires in 1 ms
     await drainAll(s.herald);
     expect(await s.db.query(`SELECT key FROM idempotency_keys ORDER BY key`)).toEqual([{ key: 'second' }]);
+  });
+
+  it('deletes a workflow version that is no longer current once no trigger uses it', async () => {
+    const clock = new ManualClock('2026-03-01T12:00:00Z');
+    const first = await startOne(engine, clock);
+    await trigger(first, 'hello', ['ada']);
+    await drainAll(first.herald);
+    const [{ sha: v1 }] = await first.db.query<{ sha: string }>(`SELECT sha FROM workflows WHERE key = 'hello'`);
+    // A deploy with a changed template: version 2 becomes current; the run of version 1 remains.
+    clock.advance(DAY);
+    const changed = { ...hello, steps: [{ ...feedStep, template: { markdown_body: 'Hello {{ recipient.id }}' } }] };
+    const second = await start(first.db, clock, [changed, later]);
+    const [{ sha: v2 }] = await second.db.query<{ sha: string }>(`SELECT sha FROM workflows WHERE key = 'hello'`);
+    expect(v2).not.toBe(v1);
+
+    clock.advance(29 * DAY); // version 1 is past the versions age, but its trigger is not past the run age
+    await drainAll(second.herald);
+    expect((await second.db.query<{ sha: string }>(`SELECT sha FROM workflow_versions WHERE workflow_key = 'hello' ORDER BY created_at`)).map((r) => r.sha)).toEqual([v1, v2]);
+
+    clock.advance(DAY); // the run and its trigger go, then version 1
+    await drainAll(second.herald);
+    expect(await countRows(second.db, 'workflow_triggers')).toBe(0);
+    expect((await second.db.query<{ sha: string }>(`SELECT sha FROM workflow_versions WHERE workflow_key = 'hello'`)).map((r) => r.sha)).toEqual([v2]);
   });
 
   it('two processes pruning at once delete each row once and never fail', async () => {
