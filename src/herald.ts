@@ -28,8 +28,6 @@ import { metricsOptionsFromEnv, type MetricsOptions } from './metrics/config.js'
 import { createMetricsRegistry } from './metrics/registry.js';
 import { noMetrics } from './metrics/port.js';
 import { startMetricsServer } from './api/routes/metrics.js';
-import { retentionOptionsFromEnv, withRetentionDefaults, type RetentionOptions } from './retention/config.js';
-import { createRetentionTask } from './queue/retention-task.js';
 import { flushTracing, startTracingFromEnv } from './telemetry/start.js';
 import { withTraceContexts } from './store/trace-context.js';
 import { retentionOptionsFromEnv, withRetentionDefaults, type RetentionOptions } from './retention/config.js';
@@ -71,8 +69,6 @@ export interface HeraldOptions {
   emailLayouts?: readonly EmailLayoutConfig[];
   /** Prometheus metrics (/metrics); absent = from HERALD_METRICS* (metrics/config.ts). */
   metrics?: MetricsOptions;
-  /** Data retention (README "Retention"); absent = from HERALD_RETENTION* (retention/config.ts), fields left out = defaults. */
-  retention?: Partial<RetentionOptions>;
   /** Data retention (README "Retention"); absent = from HERALD_RETENTION* (retention/config.ts), fields left out = defaults. */
   retention?: Partial<RetentionOptions>;
   /** How long `close()` waits for in-flight requests and claimed runs (default 10 s). */
@@ -127,7 +123,6 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     createBulkOperationTask({ db: opts.db, clock, workerId: opts.workerId }),
     createScheduleTask({ db: opts.db, clock, engine, logger: opts.logger }),
     createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId, outbound, metrics }),
-    createRetentionTask({ db: opts.db, clock, logger: opts.logger, options: opts.retention ? withRetentionDefaults(opts.retention) : retentionOptionsFromEnv(process.env) }),
     createRetentionTask({ db: opts.db, clock, logger: opts.logger, options: opts.retention ? withRetentionDefaults(opts.retention) : retentionOptionsFromEnv(process.env) }),
   ];
   const background = new BackgroundWorker({
