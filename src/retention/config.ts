@@ -76,8 +76,9 @@ export function retentionOptionsFromEnv(env: NodeJS.ProcessEnv): RetentionOption
     workflowVersionsMs: age(env, 'HERALD_RETENTION_WORKFLOW_VERSIONS_DAYS', DAY_MS, d.workflowVersionsMs),
     idempotency: idempotencyText ? !(OFF.has(idempotencyText) || idempotencyText === '0') : d.idempotency,
     rateLimitWindowsMs: age(env, 'HERALD_RETENTION_RATE_LIMITS_MINUTES', 60_000, d.rateLimitWindowsMs),
-    batchSize: number(env, 'HERALD_RETENTION_BATCH_SIZE', 1) ?? d.batchSize,
-    maxBatchesPerPass: number(env, 'HERALD_RETENTION_MAX_BATCHES', 1) ?? d.maxBatchesPerPass,
+    // Counts of rows and statements: whole numbers (a LIMIT takes no fraction).
+    batchSize: Math.floor(number(env, 'HERALD_RETENTION_BATCH_SIZE', 1) ?? d.batchSize),
+    maxBatchesPerPass: Math.floor(number(env, 'HERALD_RETENTION_MAX_BATCHES', 1) ?? d.maxBatchesPerPass),
     intervalMs: (number(env, 'HERALD_RETENTION_INTERVAL_SECONDS', 0) ?? d.intervalMs / 1000) * 1000,
   };
 }

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { ManualClock } from '../../src/domain/clock.js';
 import { createHerald, type Herald } from '../../src/herald.js';
 import type { Db } from '../../src/store/db.js';
-import type { RetentionOptions } from '../../src/retention/config.js';
+import { DEFAULT_RETENTION, retentionOptionsFromEnv, type RetentionOptions } from '../../src/retention/config.js';
 import { drainAll, engines, openTestDb, writeWorkflowsDir } from '../support/harness.js';
 import { openSharedDb, type SharedDb } from '../support/two-heralds.js';
 
@@ -248,5 +248,19 @@ describe.each(engines)('retention (%s)', (engine) => {
     expect(await countRows(a.db, 'recipient_runs')).toBe(0);
     expect(await countRows(a.db, 'workflow_triggers')).toBe(0);
     expect(await countRows(a.db, 'messages')).toBe(40);
+  });
+});
+
+describe('retention settings from the environment', () => {
+  it('reads ages in days, takes 0 and "off" as forever, and refuses what is not a number', () => {
+    expect(retentionOptionsFromEnv({})).toEqual(DEFAULT_RETENTION);
+    const o = retentionOptionsFromEnv({
+      HERALD_RETENTION_RUNS_DAYS: '7', HERALD_RETENTION_MESSAGES_DAYS: '0', HERALD_RETENTION_FEED_DAYS: 'off',
+      HERALD_RETENTION_IDEMPOTENCY: 'off', HERALD_RETENTION_RATE_LIMITS_MINUTES: '0.5', HERALD_RETENTION_INTERVAL_SECONDS: '60',
+    });
+    expect(o).toMatchObject({ enabled: true, runsMs: 7 * DAY, messagesMs: null, feedMs: null, idempotency: false, rateLimitWindowsMs: 30_000, intervalMs: 60_000 });
+    expect(retentionOptionsFromEnv({ HERALD_RETENTION: 'off' }).enabled).toBe(false);
+    expect(() => retentionOptionsFromEnv({ HERALD_RETENTION_RUNS_DAYS: 'a month' })).toThrow('HERALD_RETENTION_RUNS_DAYS must be a number ≥ 0, got "a month"');
+    expect(() => retentionOptionsFromEnv({ HERALD_RETENTION_BATCH_SIZE: '0' })).toThrow('HERALD_RETENTION_BATCH_SIZE must be a number ≥ 1');
   });
 });
