@@ -29,7 +29,8 @@ function herald(args: string[], env: Record<string, string>): Promise<CliResult>
     execFile(process.execPath, ['--import', 'tsx', 'src/cli/herald.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: '', HERALD_DATA_DIR: '', HERALD_SECRET_KEY: '', HERALD_PUBLIC_KEY: '', NODE_ENV: 'production', ...env },
-      timeout: 60_000,
+      // PGlite opens take tens of seconds on a loaded 2-core machine.
+      timeout: 180_000,
     }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
   });
 }
@@ -121,7 +122,7 @@ describe.each(engines)('herald CLI on %s', (engine) => {
     const status = await herald(['migrate', '--status'], s.env);
     expect(status.code).toBe(0);
     expect(status.stdout).not.toMatch(/Applied|pending/);
-  }, 120_000);
+  }, 300_000);
 
   it('keys: show fails before any key exists, create makes a pair once, show prints it (key recovery)', async () => {
     const s = await store();
@@ -151,7 +152,7 @@ describe.each(engines)('herald CLI on %s', (engine) => {
     cleanups.push(async () => { await h.close(); await db.close(); });
     expect(h.keys.secret).toBe(secret);
     expect(await statusWith(url, secret!)).toBe(404);
-  }, 120_000);
+  }, 300_000);
 
   it('keys rotate: the new key works at once, the old one until its grace period ends, then 401', async () => {
     const s = await store();
@@ -184,7 +185,7 @@ describe.each(engines)('herald CLI on %s', (engine) => {
     await new Promise((r) => setTimeout(r, until - Date.now() + 100));
     expect(await statusWith(url, old)).toBe(401);
     expect(await statusWith(url, fresh)).toBe(404);
-  }, 120_000);
+  }, 300_000);
 
   it('keys revoke ends a rotated-out key\'s grace at once and refuses the current key', async () => {
     const s = await store();
@@ -213,7 +214,7 @@ describe.each(engines)('herald CLI on %s', (engine) => {
     const unknown = await herald(['keys', 'revoke', 'pk_nothing'], s.env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no rotated-out key matches/);
-  }, 120_000);
+  }, 300_000);
 
   it('doctor passes on a current, idle database and fails on due runs nobody takes', async () => {
     const s = await store();
@@ -237,14 +238,14 @@ describe.each(engines)('herald CLI on %s', (engine) => {
     expect(late.stdout).toMatch(/^FAIL +due runs: oldest due \d+[smh] ago \(limit 1s\)/m);
     expect(late.stdout).toMatch(/^FAIL +workers: no worker is taking due runs/m);
     expect(late.stderr).toMatch(/herald: 2 check\(s\) failed/);
-  }, 120_000);
+  }, 300_000);
 
   it('doctor fails with pending migrations', async () => {
     const s = await store(true);
     const res = await herald(['doctor'], s.env);
     expect(res.code).toBe(1);
     expect(res.stdout, res.stderr).toMatch(/^FAIL +migrations: pending: 001_core\.sql/m);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('herald CLI without a database', () => {
@@ -306,7 +307,7 @@ describe('herald CLI without a database', () => {
       expect(res.code, args.join(' ')).toBe(0);
       expect(res.stdout, args.join(' ')).toMatch(/^Usage: herald/);
     }
-  }, 120_000);
+  }, 300_000);
 
   it('an unknown option is a one-line usage error with exit code 1', async () => {
     const res = await herald(['migrate', '--colour'], {});

@@ -22,7 +22,7 @@ function startProcess(env: Record<string, string>, opts: { compiled?: boolean; a
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
-  const waitFor = async (re: RegExp, ms = 45_000) => {
+  const waitFor = async (re: RegExp, ms = 120_000) => {
     const end = Date.now() + ms;
     while (Date.now() < end) {
       const m = re.exec(output);
@@ -82,7 +82,7 @@ describe('starting Herald on the embedded database (npm start)', () => {
     expect(again.output()).not.toContain('secret key:');
     const res = await fetch(`http://127.0.0.1:${port}/v1/users/ada`, { headers: { authorization: `Bearer ${sk}` } });
     expect(res.status).toBe(404);
-  }, 120_000);
+  }, 300_000);
 
   it('loses no acknowledged run when the process is killed (SIGKILL) while runs are paused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-kill-'));
@@ -116,7 +116,7 @@ describe('starting Herald on the embedded database (npm start)', () => {
     const runs = (await knock.workflowRecipientRuns.list({ workflow: 'later' })).items;
     expect(runs.map((r) => r.workflow_run_id)).toEqual([acked.workflow_run_id, acked.workflow_run_id]);
     expect(runs.every((r) => r.status === 'completed')).toBe(true);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('npm start (compiled)', () => {
@@ -195,7 +195,7 @@ describe('start-up failures', () => {
     children.push(second.child);
     expect(await second.exited()).toBe(1);
     expect(second.output()).toContain(`is in use by another Herald process (pid ${first.child.pid})`);
-  }, 120_000);
+  }, 300_000);
 
   it('herald doctor on a PGlite directory a running Herald holds asks that process\'s /readyz', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-doctor-'));
@@ -210,7 +210,7 @@ describe('start-up failures', () => {
     doctor.stderr.on('data', (d) => { out += d; });
     expect(await new Promise((r) => doctor.once('exit', r)), out).toBe(0);
     expect(out).toMatch(new RegExp(`^ok +server: Herald \\(pid ${server.child.pid}\\) holds .*; http://127\\.0\\.0\\.1:${port}/readyz answers ready$`, 'm'));
-  }, 120_000);
+  }, 300_000);
 
   it('an invalid setting is one line naming it, exit code 1', async () => {
     const p = startProcess({ PORT: 'eighty' });
