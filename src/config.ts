@@ -27,6 +27,8 @@ export interface HeraldConfig {
   readonly logLevel: string;
   /** How often an idle worker polls for due runs; NOTIFY wakes it sooner. */
   readonly pollIntervalMs: number;
+  /** How long a stopping process waits for in-flight requests and claimed runs (docs/deployment.md). */
+  readonly shutdownTimeoutMs: number;
   /** PEM public key that verifies X-Knock-User-Token JWTs sent with a public key. */
   readonly signingPublicKey: string | undefined;
   /** Requests per second per API key (requests without a user token); 0 = unlimited. */
@@ -100,6 +102,7 @@ const FIELDS: Field[] = [
   { key: 'roles', env: 'HERALD_ROLES', flag: 'roles', help: 'roles of this process: api, worker or api,worker (default)', parse: roles },
   { key: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: 'log-level', help: 'log level: fatal, error, warn, info, debug, trace, silent (default info)', parse: str },
   { key: 'pollIntervalMs', env: 'HERALD_POLL_INTERVAL_MS', flag: 'poll-interval-ms', help: 'idle worker poll interval in ms (default 1000)', parse: int('HERALD_POLL_INTERVAL_MS') },
+  { key: 'shutdownTimeoutMs', env: 'HERALD_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', help: 'on SIGTERM/SIGINT, how long in-flight requests and claimed runs may take (default 10000)', parse: int('HERALD_SHUTDOWN_TIMEOUT_MS') },
   { key: 'signingPublicKey', env: 'HERALD_SIGNING_PUBLIC_KEY', flag: 'signing-public-key', help: 'PEM public key verifying user tokens (enhanced security)', parse: str },
   { key: 'rateLimitPerKey', env: 'HERALD_RATE_LIMIT_PER_KEY', flag: 'rate-limit-per-key', help: 'requests per second per API key; 0 = unlimited (default 10000)', parse: int('HERALD_RATE_LIMIT_PER_KEY') },
   { key: 'rateLimitPerUser', env: 'HERALD_RATE_LIMIT_PER_USER', flag: 'rate-limit-per-user', help: 'requests per second per user token; 0 = unlimited (default 200)', parse: int('HERALD_RATE_LIMIT_PER_USER') },
@@ -130,6 +133,7 @@ const DEFAULTS: HeraldConfig = {
   roles: ['api', 'worker'],
   logLevel: 'info',
   pollIntervalMs: 1000,
+  shutdownTimeoutMs: 10_000,
   signingPublicKey: undefined,
   rateLimitPerKey: 10_000,
   rateLimitPerUser: 200,

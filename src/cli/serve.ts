@@ -30,6 +30,7 @@ export async function serve(argv: string[]): Promise<void> {
     publicUrl: config.publicUrl,
     rateLimits: { perKey: config.rateLimitPerKey, perUser: config.rateLimitPerUser },
     pollIntervalMs: config.pollIntervalMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
     outbound: { allowPrivateNetworks: config.outboundAllowPrivateNetworks },
     channels: config.channels,
     channelGroups: config.channelGroups,
@@ -54,12 +55,16 @@ export async function serve(argv: string[]): Promise<void> {
     const cpu = process.cpuUsage();
     logger.info({ startupMs: Math.round(performance.now()), startupCpuMs: Math.round((cpu.user + cpu.system) / 1000) }, `Herald listening on http://${config.host}:${config.port}`);
   }
-  const shutdown = async () => {
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
     stopping = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests and claimed runs');
+    // Herald's own close is bounded; this is the backstop if something still hangs past it.
+    setTimeout(() => { logger.error('shutdown took too long; exiting'); process.exit(1); }, config.shutdownTimeoutMs + 5_000).unref();
     await herald.close();
     await store.close();
     process.exit(0);
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
