@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { HeraldConfig } from '../config.js';
 import type { Queryable } from '../store/db.js';
 import { migrationStatus } from '../store/migrate.js';
+import { dueRunStats } from '../store/queue-stats.js';
 import { loadWorkflowsFromDirectory } from '../workflows/load-directory.js';
 import { parseDuration, formatDuration } from './duration.js';
 import { DataDirInUse } from './data-dir-lock.js';
@@ -13,10 +14,11 @@ interface Check { name: string; ok: boolean; detail: string }
 
 /** Oldest due work, seconds behind: what no worker has taken yet. Both read a partial/plain index on the due time. */
 async function lagChecks(db: Queryable, maxLagMs: number): Promise<Check[]> {
-  const [runs] = await db.query<{ oldest: Date | null; expired: number }>(
-    `SELECT (SELECT min(wake_at) FROM recipient_runs WHERE status IN ('queued', 'processing', 'paused') AND wake_at <= now()) AS oldest,
-            (SELECT count(*)::int FROM recipient_runs WHERE status = 'processing' AND wake_at <= now()) AS expired`,
+  const due = await dueRunStats(db, new Date());
+  const [expired] = await db.query<{ expired: number }>(
+    `SELECT count(*)::int AS expired FROM recipient_runs WHERE status = 'processing' AND wake_at <= now()`,
   );
+  const runs = { oldest: due.oldestWakeAt, expired: expired.expired };
   const [deliveries] = await db.query<{ oldest: Date | null }>('SELECT min(next_attempt_at) AS oldest FROM deliveries WHERE next_attempt_at <= now()');
   const lag = (oldest: Date | null) => (oldest ? Math.max(0, Date.now() - new Date(oldest).getTime()) : 0);
   const runLag = lag(runs.oldest);
