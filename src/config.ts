@@ -29,6 +29,8 @@ export interface HeraldConfig {
   readonly pollIntervalMs: number;
   /** How long a stopping process waits for in-flight requests and claimed runs (docs/deployment.md). */
   readonly shutdownTimeoutMs: number;
+  /** PGlite's shared_buffers (e.g. 16MB): most of its memory, never given back once grown. */
+  readonly pgliteSharedBuffers: string;
   /** PEM public key that verifies X-Knock-User-Token JWTs sent with a public key. */
   readonly signingPublicKey: string | undefined;
   /** Requests per second per API key (requests without a user token); 0 = unlimited. */
@@ -67,6 +69,13 @@ const int = (name: string) => (raw: string) => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
 };
+/** A PostgreSQL memory size with its unit, from 1MB to 1GB (what fits a WASM heap). */
+const memorySize = (name: string) => (raw: string) => {
+  const m = /^(\d+)\s*(MB|GB)$/i.exec(raw.trim());
+  const mb = m ? Number(m[1]) * (m[2].toUpperCase() === 'GB' ? 1024 : 1) : NaN;
+  if (!(mb >= 1 && mb <= 1024)) throw new Error(`${name} must be a size from 1MB to 1GB, like 16MB`);
+  return `${mb}MB`;
+};
 const bool = (name: string) => (raw: string) => {
   if (/^(true|1|yes)$/i.test(raw)) return true;
   if (/^(false|0|no)$/i.test(raw)) return false;
@@ -102,6 +111,7 @@ const FIELDS: Field[] = [
   { key: 'roles', env: 'HERALD_ROLES', flag: 'roles', help: 'roles of this process: api, worker or api,worker (default)', parse: roles },
   { key: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: 'log-level', help: 'log level: fatal, error, warn, info, debug, trace, silent (default info)', parse: str },
   { key: 'pollIntervalMs', env: 'HERALD_POLL_INTERVAL_MS', flag: 'poll-interval-ms', help: 'idle worker poll interval in ms (default 1000)', parse: int('HERALD_POLL_INTERVAL_MS') },
+  { key: 'pgliteSharedBuffers', env: 'HERALD_PGLITE_SHARED_BUFFERS', flag: 'pglite-shared-buffers', help: "embedded database's shared_buffers, e.g. 16MB (default 128MB)", parse: memorySize('HERALD_PGLITE_SHARED_BUFFERS') },
   { key: 'shutdownTimeoutMs', env: 'HERALD_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', help: 'on SIGTERM/SIGINT, how long in-flight requests and claimed runs may take (default 10000)', parse: int('HERALD_SHUTDOWN_TIMEOUT_MS') },
   { key: 'signingPublicKey', env: 'HERALD_SIGNING_PUBLIC_KEY', flag: 'signing-public-key', help: 'PEM public key verifying user tokens (enhanced security)', parse: str },
   { key: 'rateLimitPerKey', env: 'HERALD_RATE_LIMIT_PER_KEY', flag: 'rate-limit-per-key', help: 'requests per second per API key; 0 = unlimited (default 10000)', parse: int('HERALD_RATE_LIMIT_PER_KEY') },
@@ -134,6 +144,7 @@ const DEFAULTS: HeraldConfig = {
   logLevel: 'info',
   pollIntervalMs: 1000,
   shutdownTimeoutMs: 10_000,
+  pgliteSharedBuffers: '128MB',
   signingPublicKey: undefined,
   rateLimitPerKey: 10_000,
   rateLimitPerUser: 200,

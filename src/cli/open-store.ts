@@ -22,7 +22,7 @@ export async function openStore(config: HeraldConfig, poolSize = 16): Promise<Op
   const release = lockDataDir(config.dataDir);
   try {
     mkdirSync(config.dataDir, { recursive: true });
-    const db = await openPglite({ dataDir: config.dataDir });
+    const db = await openPglite({ dataDir: config.dataDir, sharedBuffers: config.pgliteSharedBuffers });
     return { db, describe: `PGlite ${config.dataDir}`, async close() { await db.close(); release(); } };
   } catch (err) {
     release();

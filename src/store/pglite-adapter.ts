@@ -7,6 +7,11 @@ export interface PgliteOptions {
   dataDir?: string;
   /** A dump made by `dumpDataDir` to start from (tests start from a migrated template). */
   loadDataDir?: Blob | File;
+  /**
+   * PostgreSQL's shared_buffers (e.g. '16MB'); omitted = PGlite's 128MB. Most of an idle
+   * Herald's memory on PGlite: the WASM heap grows to hold it and never shrinks.
+   */
+  sharedBuffers?: string;
 }
 
 /**
@@ -15,7 +20,12 @@ export interface PgliteOptions {
  * next is decided by a PriorityGate (pglite-priority.ts): API work before background work.
  */
 export async function openPglite(opts: PgliteOptions = {}): Promise<Db> {
-  const db = await PGlite.create({ dataDir: opts.dataDir, loadDataDir: opts.loadDataDir });
+  const db = await PGlite.create({
+    dataDir: opts.dataDir,
+    loadDataDir: opts.loadDataDir,
+    // Written to the data directory's postgresql.conf on every open (it replaces the file).
+    ...(opts.sharedBuffers ? { postgresqlconf: [`shared_buffers = ${opts.sharedBuffers}`] } : {}),
+  });
   return wrapPglite(db);
 }
 

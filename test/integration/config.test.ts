@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
+import { openStore } from '../../src/cli/open-store.js';
 
 describe('configuration (flags > env > config file > defaults)', () => {
   it('uses defaults when nothing is set', () => {
@@ -26,6 +27,20 @@ describe('configuration (flags > env > config file > defaults)', () => {
     expect(c.port).toBe(6000);
     expect(c.host).toBe('10.0.0.2');
     expect(c.workflowsDir).toBe('/from-file');
+  });
+
+  it("passes HERALD_PGLITE_SHARED_BUFFERS to the embedded database, whose memory it mostly decides", async () => {
+    expect(loadConfig([], {}).pgliteSharedBuffers).toBe('128MB');
+    const c = loadConfig([], { HERALD_PGLITE_SHARED_BUFFERS: '1GB', HERALD_DATA_DIR: mkdtempSync(join(tmpdir(), 'herald-pglite-')) });
+    expect(c.pgliteSharedBuffers).toBe('1024MB');
+    expect(() => loadConfig([], { HERALD_PGLITE_SHARED_BUFFERS: 'lots' })).toThrow(/HERALD_PGLITE_SHARED_BUFFERS/);
+    expect(() => loadConfig([], { HERALD_PGLITE_SHARED_BUFFERS: '2GB' })).toThrow(/HERALD_PGLITE_SHARED_BUFFERS/);
+    const store = await openStore({ ...c, pgliteSharedBuffers: '16MB' });
+    try {
+      expect(await store.db.query("SELECT current_setting('shared_buffers') AS v")).toEqual([{ v: '16MB' }]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('rejects invalid values with a message naming the setting', () => {
