@@ -1,7 +1,7 @@
 import { resolveDelayUntil, type DelaySettings } from '../domain/duration.js';
 import type { RunState } from '../domain/run.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
-import { programOf } from './program.js';
+import { hasConditions, programOf } from './program.js';
 
 /** A run event written with the run itself (run_started, the delay's step_started). */
 export interface StartEvent {
@@ -19,12 +19,6 @@ export interface PausedStart {
   events: StartEvent[];
 }
 
-const isEmpty = (group: unknown) => {
-  if (!group || typeof group !== 'object') return true;
-  const g = group as { all?: unknown[]; any?: unknown[] };
-  return !(Array.isArray(g.all) && g.all.length > 0) && !(Array.isArray(g.any) && g.any.length > 0);
-};
-
 /**
  * A run whose workflow begins with a fixed delay is written already paused on it, with the
  * events its first advance would have recorded (run_started, the delay's step_started): it
@@ -35,10 +29,10 @@ const isEmpty = (group: unknown) => {
  * Returns null when the runs start queued.
  */
 export function pausedStart(def: WorkflowDefinition, state: RunState, now: Date): PausedStart | null {
-  if (state.settings?.skip_delay || !isEmpty(def.conditions)) return null;
+  if (state.settings?.skip_delay || hasConditions(def.conditions)) return null;
   if ((def.trigger_frequency ?? 'every_trigger') !== 'every_trigger') return null;
   const first = programOf(def)[0];
-  if (!first || first.kind !== 'step' || first.step.type !== 'delay' || !isEmpty(first.step.conditions)) return null;
+  if (!first || first.kind !== 'step' || first.step.type !== 'delay' || hasConditions(first.step.conditions)) return null;
   const settings = ((first.step as { settings?: DelaySettings | null }).settings ?? {}) as DelaySettings;
   if (typeof settings.delay_until_field_path === 'string' && settings.delay_until_field_path.trim() !== '') return null;
   const resolved = resolveDelayUntil(settings, {}, now);

@@ -65,7 +65,8 @@ export function compileProgram(def: Pick<WorkflowDefinition, 'steps'>): Instruct
   return program;
 }
 
-function hasConditions(group: ConditionGroup | null | undefined): boolean {
+/** Whether a condition group has any condition (null, `{}` and empty lists have none). */
+export function hasConditions(group: ConditionGroup | null | undefined): boolean {
   if (!group || typeof group !== 'object') return false;
   const g = group as { all?: unknown[]; any?: unknown[] };
   return (Array.isArray(g.all) && g.all.length > 0) || (Array.isArray(g.any) && g.any.length > 0);
