@@ -3,6 +3,7 @@ import { createHerald, type Herald, type HeraldOptions } from '../../src/herald.
 import type { Db } from '../../src/store/db.js';
 import { writeWorkflowsDir } from '../../test/support/harness.js';
 import { defer } from './lifecycle.js';
+import { warmRenderPool } from '../../src/templates/liquid.js';
 
 export interface BenchHerald {
   herald: Herald;
@@ -16,6 +17,8 @@ export async function startHerald(db: Db, workflows: Record<string, unknown>[], 
   const workflowsDir = writeWorkflowsDir(workflows);
   const { listen, ...rest } = opts;
   const herald = await createHerald({ db, logger: pino({ level: 'silent' }), workflowsDir, ...rest });
+  // As `herald start` does: render processes started before the measured phase.
+  warmRenderPool();
   let closed = false;
   const close = async () => { if (!closed) { closed = true; await herald.close(); } };
   defer(close);

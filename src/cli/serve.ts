@@ -1,6 +1,7 @@
 import { loadConfig, type HeraldConfig } from '../config.js';
 import { CliError } from './errors.js';
 import { createHerald } from '../herald.js';
+import { warmRenderPool } from '../templates/liquid.js';
 import { addReadinessCheck } from '../api/routes/health.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
@@ -44,6 +45,8 @@ export async function serve(argv: string[]): Promise<void> {
   }
   let stopping = false;
   if (worker) {
+    // The render processes start with the worker, not on the first busy moment (see RenderPool.warm).
+    warmRenderPool();
     herald.worker.start();
     herald.background.start();
     // Readiness of the worker role: started and not shutting down.

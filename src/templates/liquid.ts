@@ -55,6 +55,12 @@ export async function closeRenderPool(): Promise<void> {
   await current?.close();
 }
 
+/** Starts the render processes before the first render needs them (see RenderPool.warm). */
+export function warmRenderPool(): void {
+  pool ??= new RenderPool(RENDER_WORKERS);
+  pool.warm();
+}
+
 /** What a bound means, in words for run events. */
 function limitReason(limit: RenderLimit, detail: string): string {
   switch (limit) {
