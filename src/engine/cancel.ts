@@ -39,14 +39,14 @@ export async function cancelRuns(deps: { store: EngineStore; clock: Clock }, wor
     }
     : undefined;
   // Each cancelled run gets a run_cancelled event with this data, written with the cancel.
-  const ids = await deps.store.cancelRuns(match, now, { cancellation_key: req.cancellation_key }, idempotency);
-  if (ids === 'idempotency_taken') {
+  const cancelled = await deps.store.cancelRuns(match, now, { cancellation_key: req.cancellation_key }, idempotency);
+  if (cancelled === 'idempotency_taken') {
     // A concurrent duplicate committed first (and rolled this one back): answer what it answered.
     const winner = await deps.store.findIdempotencyRecord(opts.idempotencyKey!, now);
     if (!winner) throw errors.internal();
     return replay(winner, hash);
   }
-  return { cancelled: ids.length, replayed: false };
+  return { cancelled, replayed: false };
 }
 
 function replay(record: IdempotencyRecord, hash: string): CancelOutcome {

@@ -44,12 +44,12 @@ export interface EngineStore {
   readonly triggerWriters: number;
 
   /**
-   * Cancels matching unfinished runs and records the request, atomically; returns the run ids.
+   * Cancels matching unfinished runs and records the request, atomically; returns how many runs it cancelled.
    * With `idempotency`, its record is claimed in the same transaction, whose response is made
    * from the count; 'idempotency_taken' (nothing changed) when a concurrent request holds the key.
    */
   cancelRuns(match: CancelMatch, now: Date, cancelledEventData: Record<string, unknown>,
-    idempotency?: { record: (cancelled: number) => IdempotencyRecord; expiresAt: Date }): Promise<string[] | 'idempotency_taken'>;
+    idempotency?: { record: (cancelled: number) => IdempotencyRecord; expiresAt: Date }): Promise<number | 'idempotency_taken'>;
   /**
    * Counts a throttle step's execution in its window; false = over the limit. Idempotent per
    * (run, step), and serialised per window so concurrent runs never exceed the limit.

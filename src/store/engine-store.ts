@@ -85,11 +85,11 @@ export function createEngineStore(db: Db, newId: () => string, metrics: Metrics 
           // Fan-outs first: this waits for a page in flight, so the runs it creates are cancelled below.
           await cancelPendingFanouts(tx, match, now);
           // The runs and their run_cancelled events in one statement (10,000 runs: one round trip).
-          const ids = await cancelMatchingRuns(tx, match, now, cancelledEventData);
-          await recordCancellation(tx, newId(), match, ids.length, now);
-          if (idempotency && !(await claimIdempotencyKey(tx, idempotency.record(ids.length), now, idempotency.expiresAt))) throw new Abort('idempotency_taken');
-          return ids;
-        }).then((ids) => { metrics.runsCancelled(ids.length); return ids; });
+          const cancelled = await cancelMatchingRuns(tx, match, now, cancelledEventData);
+          await recordCancellation(tx, newId(), match, cancelled, now);
+          if (idempotency && !(await claimIdempotencyKey(tx, idempotency.record(cancelled), now, idempotency.expiresAt))) throw new Abort('idempotency_taken');
+          return cancelled;
+        }).then((cancelled) => { metrics.runsCancelled(cancelled); return cancelled; });
       } catch (err) {
         if (err instanceof Abort && err.outcome === 'idempotency_taken') return err.outcome;
         throw err;

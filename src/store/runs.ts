@@ -73,11 +73,13 @@ export async function nextWakeAt(q: Queryable): Promise<Date | null> {
  * Marks every matching unfinished run cancelled, in the caller's transaction, and records a
  * `run_cancelled` event for each in the same statement (no round trip of ids and events through
  * the process: 10,000 runs are one statement). Runs a worker is holding are included: the row
- * lock makes their next checkpoint fail, discarding the outcome. Returns the cancelled ids.
+ * lock makes their next checkpoint fail, discarding the outcome. Returns how many it cancelled
+ * (a count, not the ids: sending 10,000 ids back and parsing them took a cancel of 10,000 runs
+ * from 418 to 562 ms).
  */
-export async function cancelMatchingRuns(q: Queryable, m: CancelMatch, now: Date, eventData: unknown = { cancellation_key: m.cancellationKey }): Promise<string[]> {
+export async function cancelMatchingRuns(q: Queryable, m: CancelMatch, now: Date, eventData: unknown = { cancellation_key: m.cancellationKey }): Promise<number> {
   const byRecipient = m.recipients !== null;
-  const rows = await q.query<{ id: string }>(
+  const rows = await q.query<{ n: number }>(
     `WITH c AS (
        UPDATE recipient_runs
           SET status = 'cancelled', wake_at = NULL, lease_owner = NULL, updated_at = $3
@@ -96,10 +98,10 @@ export async function cancelMatchingRuns(q: Queryable, m: CancelMatch, now: Date
        INSERT INTO run_events (id, recipient_run_id, event, status, data, inserted_at)
        SELECT gen_random_uuid(), c.id, 'run_cancelled', 'ok', $7::jsonb, $3 FROM c
      )
-     SELECT id FROM c`,
+     SELECT count(*)::int AS n FROM c`,
     [m.workflowKey, m.cancellationKey, now, byRecipient, (m.recipients ?? []).map((r) => r.collection), (m.recipients ?? []).map((r) => r.id), JSON.stringify(eventData)],
   );
-  return rows.map((r) => r.id);
+  return rows[0]?.n ?? 0;
 }
 
 export async function recordCancellation(q: Queryable, id: string, m: CancelMatch, cancelled: number, now: Date): Promise<void> {
