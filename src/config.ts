@@ -22,6 +22,8 @@ export interface HeraldConfig {
   readonly workflowsDir: string;
   readonly secretKey: string | undefined;
   readonly publicKey: string | undefined;
+  /** The management API's service token (/mgmt) instead of the stored one. */
+  readonly serviceToken: string | undefined;
   /** Which roles this process plays: the HTTP API, the worker that advances runs, or both. */
   readonly roles: readonly ('api' | 'worker')[];
   readonly logLevel: string;
@@ -108,6 +110,7 @@ const FIELDS: Field[] = [
   { key: 'workflowsDir', env: 'HERALD_WORKFLOWS_DIR', flag: 'workflows-dir', help: 'workflows directory in knock-cli layout (default workflows)', parse: str },
   { key: 'secretKey', env: 'HERALD_SECRET_KEY', flag: 'secret-key', help: 'secret API key (sk_...) instead of the stored one', parse: str },
   { key: 'publicKey', env: 'HERALD_PUBLIC_KEY', flag: 'public-key', help: 'public API key (pk_...) instead of the stored one', parse: str },
+  { key: 'serviceToken', env: 'HERALD_SERVICE_TOKEN', flag: 'service-token', help: 'management API service token instead of the stored one', parse: str },
   { key: 'roles', env: 'HERALD_ROLES', flag: 'roles', help: 'roles of this process: api, worker or api,worker (default)', parse: roles },
   { key: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: 'log-level', help: 'log level: fatal, error, warn, info, debug, trace, silent (default info)', parse: str },
   { key: 'pollIntervalMs', env: 'HERALD_POLL_INTERVAL_MS', flag: 'poll-interval-ms', help: 'idle worker poll interval in ms (default 1000)', parse: int('HERALD_POLL_INTERVAL_MS') },
@@ -140,6 +143,7 @@ const DEFAULTS: HeraldConfig = {
   workflowsDir: 'workflows',
   secretKey: undefined,
   publicKey: undefined,
+  serviceToken: undefined,
   roles: ['api', 'worker'],
   logLevel: 'info',
   pollIntervalMs: 1000,
@@ -182,5 +186,9 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const config = out as unknown as HeraldConfig;
   if (config.secretKey !== undefined && !config.secretKey.startsWith('sk_')) throw new Error('HERALD_SECRET_KEY must start with "sk_"');
   if (config.publicKey !== undefined && !config.publicKey.startsWith('pk_')) throw new Error('HERALD_PUBLIC_KEY must start with "pk_"');
+  // A service token must never be mistaken for an API key, nor be guessable.
+  if (config.serviceToken !== undefined && (/^(sk|pk)_/.test(config.serviceToken) || config.serviceToken.length < 24)) {
+    throw new Error('HERALD_SERVICE_TOKEN must be at least 24 characters and not start with "sk_" or "pk_"');
+  }
   return Object.freeze(config);
 }

@@ -20,6 +20,7 @@ import { createRunWaker } from './queue/wake.js';
 import type { Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { ensureApiKeys, type KeyPair } from './store/api-keys.js';
+import { ensureServiceToken, type EnsuredServiceToken } from './store/service-tokens.js';
 import { releaseAllClaims } from './store/runs.js';
 import { createEngineStore } from './store/engine-store.js';
 import { backgroundCalls, backgroundDb, inBackground } from './store/pglite-priority.js';
@@ -42,6 +43,8 @@ export interface HeraldOptions {
   clock?: Clock;
   logger: FastifyBaseLogger;
   keys?: { secret?: string; public?: string };
+  /** The management API's service token (HERALD_SERVICE_TOKEN) instead of the stored one. */
+  serviceToken?: string;
   workflowsDir?: string;
   signingPublicKey?: string;
   /** Base URL for absolute URLs in answers (HERALD_PUBLIC_URL); absent = the listen address. */
@@ -82,6 +85,8 @@ export interface Herald {
   /** Fan-out pages, bulk operations, due schedules: durable work outside recipient runs. */
   background: BackgroundWorker;
   keys: KeyPair;
+  /** The management API's token; `token` is set only when generated now (print it once) or configured. */
+  serviceToken: EnsuredServiceToken;
   workflows: WorkflowSyncReport;
   /** The metrics listener when /metrics has its own port (HERALD_METRICS_PORT), else null. */
   metricsServer: FastifyInstance | null;
@@ -95,6 +100,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   await startTracingFromEnv(process.env, opts.logger);
   await migrate(opts.db);
   const keys = await ensureApiKeys(opts.db, opts.keys ?? {});
+  const serviceToken = await ensureServiceToken(opts.db, opts.serviceToken, clock.now());
   await upsertChannels(opts.db, [...(opts.channels ?? [])], clock.now());
   await upsertChannelGroups(opts.db, [...(opts.channelGroups ?? [])], clock.now());
   await upsertEmailLayouts(opts.db, [...(opts.emailLayouts ?? [])], clock.now());
@@ -132,7 +138,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     pollIntervalMs: opts.pollIntervalMs,
   });
   const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl,
-    metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined }, { logger: opts.logger });
+    serviceTokens: serviceToken.source, metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined }, { logger: opts.logger });
   const metricsServer = monitoring && metricsOptions.port !== undefined
     ? await startMetricsServer({ source: monitoring.source, port: metricsOptions.port, host: metricsOptions.host ?? '127.0.0.1', token: metricsOptions.token, logger: opts.logger })
     : null;
@@ -142,6 +148,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     worker,
     background,
     keys,
+    serviceToken,
     workflows,
     metricsServer,
     async close() {

@@ -18,6 +18,7 @@ import { answerClientError, answerFrameworkError } from './plugins/framework-err
 import { BODY_MAX_BYTES, ID_MAX_LENGTH } from '../domain/limits.js';
 import type { ApiDeps, App } from './types.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerMgmtApi } from './mgmt/index.js';
 
 export interface BuildAppOptions {
   logger?: FastifyBaseLogger | boolean;
@@ -82,6 +83,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   registerAuth(app, deps);
   registerRateLimit(app, deps);
   registerRoutes(app, deps);
+  // Knock's management API under /mgmt, service tokens only (mgmt/index.ts).
+  await registerMgmtApi(app, deps);
   await registerRealtime(app, deps);
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
   registerHealthRoutes(app, deps);

@@ -6,6 +6,7 @@ import type { Db } from '../store/db.js';
 import type { Engine } from '../engine/engine.js';
 import type { UserGrants } from '../domain/user-grants.js';
 import type { RateLimitOptions } from './plugins/rate-limit.js';
+import type { ServiceTokenSource } from '../store/service-tokens.js';
 
 /** The Fastify instance every route module receives: TypeBox schemas type the handlers. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -35,6 +36,8 @@ export interface ApiDeps {
   metrics?: Metrics;
   /** Serve GET /metrics from this registry on the API port; absent = not here (off, or its own port). */
   metricsSource?: MetricsSource;
+  /** Service tokens accepted by the management API (/mgmt); absent = every /mgmt call is refused. */
+  serviceTokens?: ServiceTokenSource;
 }
 
 /**
@@ -43,10 +46,12 @@ export interface ApiDeps {
  * - `secret`: the secret key (`Authorization: Bearer sk_...`) only;
  * - `public`: the secret key, or the public key (browser clients), which under enhanced
  *   security needs a user token whose grants allow the request (src/api/plugins/access.ts);
+ * - `service_token`: the management API (/mgmt) only: a service token, never an API key; and a
+ *   service token can call nothing else;
  * - `webhook_token`: a provider, authenticated by the route itself against the channel's token;
  * - `none`: anyone (the health probe, the OpenAPI document).
  */
-export type RouteAccess = 'secret' | 'public' | 'webhook_token' | 'none';
+export type RouteAccess = 'secret' | 'public' | 'service_token' | 'webhook_token' | 'none';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -61,6 +66,6 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** Which key authenticated the request, and for a public key the user it acts as. */
-    auth?: { kind: 'secret' } | { kind: 'public'; userId?: string; grants?: UserGrants };
+    auth?: { kind: 'secret' } | { kind: 'public'; userId?: string; grants?: UserGrants } | { kind: 'service_token'; name: string };
   }
 }

@@ -2,6 +2,7 @@ import { Argument, type Command } from 'commander';
 import type { HeraldConfig } from '../config.js';
 import { createApiKeys, currentKeyKind, DEFAULT_ROTATION_GRACE_MS, revokeRetiredKey, rotateApiKey, storedKeys, type KeyKind } from '../store/api-keys.js';
 import { migrate } from '../store/migrate.js';
+import { DEFAULT_SERVICE_TOKEN_NAME, listServiceTokens, rotateServiceToken } from '../store/service-tokens.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { CliError } from './errors.js';
 import { configFrom, withStore, withStoreOptions } from './store-command.js';
@@ -13,7 +14,7 @@ function configured(config: HeraldConfig, kind: KeyKind): boolean {
 }
 
 export function keysCommand(program: Command): void {
-  const keys = program.command('keys').description('show, create, rotate or revoke the API keys stored in the database (recovers lost keys)');
+  const keys = program.command('keys').description('show, create, rotate or revoke the API keys and the management API service token stored in the database (recovers lost keys)');
 
   withStoreOptions(keys.command('show', { isDefault: true }))
     .description('print the current secret and public keys, and rotated-out keys still in their grace period')
@@ -33,6 +34,12 @@ export function keysCommand(program: Command): void {
           const state = r.expiresAt.getTime() > now ? `works until ${r.expiresAt.toISOString()}` : `expired ${r.expiresAt.toISOString()}`;
           console.log(`  rotated-out ${r.kind} key: ${r.key} (${state})`);
         }
+        // Only a hash of the service token is stored: it is named, never printed.
+        for (const t of await listServiceTokens(db)) {
+          const state = t.expiresAt === undefined ? 'current' : t.expiresAt.getTime() > now ? `rotated out, works until ${t.expiresAt.toISOString()}` : `expired ${t.expiresAt.toISOString()}`;
+          console.log(`  service token "${t.name}": ${t.hint} (${state}; created ${t.createdAt.toISOString()}; only its hash is stored, "herald keys rotate service" prints a new one)`);
+        }
+        if (config.serviceToken !== undefined) console.log('    (not used: HERALD_SERVICE_TOKEN is set and replaces the stored service token)');
       });
     });
 
@@ -49,10 +56,14 @@ export function keysCommand(program: Command): void {
 
   withStoreOptions(keys.command('rotate'))
     .description('replace a key with a new one; the old one keeps working for the grace period')
-    .addArgument(new Argument('<kind>', 'which key').choices(['secret', 'public']))
+    .addArgument(new Argument('<kind>', 'which key (service = the management API service token)').choices(['secret', 'public', 'service']))
     .option('--grace <duration>', `how long the old key keeps working: 0, 90s, 30m, 24h, 7d (default ${formatDuration(DEFAULT_ROTATION_GRACE_MS)})`, parseDuration)
-    .action(async (kind: KeyKind, opts: Record<string, unknown>) => {
+    .action(async (kind: KeyKind | 'service', opts: Record<string, unknown>) => {
       const config = configFrom(opts);
+      if (kind === 'service') {
+        await rotateService(config, opts);
+        return;
+      }
       if (configured(config, kind)) throw new CliError(`the ${kind} key comes from ${ENV[kind]}, not the database: change it there`);
       await withStore(config, async ({ db, describe }) => {
         await migrate(db);
@@ -80,4 +91,17 @@ export function keysCommand(program: Command): void {
         throw new CliError('no rotated-out key matches');
       });
     });
+}
+
+async function rotateService(config: HeraldConfig, opts: Record<string, unknown>): Promise<void> {
+  if (config.serviceToken !== undefined) throw new CliError('the service token comes from HERALD_SERVICE_TOKEN, not the database: change it there');
+  await withStore(config, async ({ db, describe }) => {
+    await migrate(db);
+    const grace = (opts.grace as number | undefined) ?? DEFAULT_ROTATION_GRACE_MS;
+    const rotated = await rotateServiceToken(db, DEFAULT_SERVICE_TOKEN_NAME, grace, new Date());
+    console.log(`Rotated the service token in ${describe} (shown only now: only its hash is stored).\n  new service token: ${rotated.token}`);
+    console.log(grace > 0
+      ? `  the old token keeps working until ${rotated.expiresAt.toISOString()} (${formatDuration(grace)})`
+      : '  the old token stopped working now');
+  });
 }

@@ -26,6 +26,7 @@ export async function serve(argv: string[]): Promise<void> {
     db: store.db,
     logger,
     keys: { secret: config.secretKey, public: config.publicKey },
+    serviceToken: config.serviceToken,
     workflowsDir: config.workflowsDir,
     signingPublicKey: config.signingPublicKey,
     publicUrl: config.publicUrl,
@@ -42,6 +43,10 @@ export async function serve(argv: string[]): Promise<void> {
   if (herald.keys.generated) {
     // Printed once, on the start that generated them; later starts reuse the stored pair (`herald keys show`).
     console.log(`\nGenerated API keys (stored in the database; "herald keys show" prints them again):\n  secret key: ${herald.keys.secret}\n  public key: ${herald.keys.public}\n`);
+  }
+  if (herald.serviceToken.generated) {
+    // Only its hash is stored: this is the one time it is shown ("herald keys rotate service" makes a new one).
+    console.log(`Generated the management API service token (shown only now; "herald keys rotate service" replaces a lost one):\n  service token: ${herald.serviceToken.token}\n`);
   }
   let stopping = false;
   if (worker) {

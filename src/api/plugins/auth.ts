@@ -10,6 +10,7 @@ import type { UserGrants } from '../../domain/user-grants.js';
 import type { ApiDeps, App, RouteAccess } from '../types.js';
 import { checkGrants, checkOwnUser } from './access.js';
 import { apiKeyMatcher } from './api-keys.js';
+import { serviceTokenMatcher } from './service-tokens.js';
 import { createUserTokenVerifier, presentParam, type UserTokenVerifier } from './user-token.js';
 
 export interface PublicAuth {
@@ -90,22 +91,34 @@ function presentedToken(request: FastifyRequest): string | undefined {
 /**
  * A secret key may call `secret` and `public` routes. A public key may call only `public`
  * routes, with enhanced security only for its token's user (checked here, before validation)
- * and within its grants (checked after validation, see access.ts).
+ * and within its grants (checked after validation, see access.ts). A service token may call
+ * only `service_token` routes (the management API), and nothing else may call those.
  */
-export function registerAuth(app: App, deps: Pick<ApiDeps, 'keys' | 'signingPublicKey' | 'clock' | 'db'>): void {
+export function registerAuth(app: App, deps: Pick<ApiDeps, 'keys' | 'signingPublicKey' | 'clock' | 'db' | 'serviceTokens'>): void {
   const publicAuth = publicKeyAuthenticator(deps);
   const keyKind = apiKeyMatcher(deps.keys);
+  const serviceTokenName = serviceTokenMatcher(deps.serviceTokens);
 
   app.addHook('onRequest', async (request) => {
     // No route matched: the not-found handler answers 404 and nothing is reached.
     if (request.routeOptions.url === undefined) return;
     const access = request.routeOptions.config?.auth;
     if (access === 'none' || access === 'webhook_token') return;
+    if (access === 'service_token') {
+      // Header only: a service token in a URL would be written to access logs.
+      const presented = presentedKey(request);
+      const name = presented && !presented.inUrl ? serviceTokenName(presented.key) : undefined;
+      if (name === undefined) throw errors.serviceTokenRequired();
+      request.auth = { kind: 'service_token', name };
+      return;
+    }
     if (access !== 'secret' && access !== 'public') throw errors.routeAccessUndeclared();
 
     const presented = presentedKey(request);
     if (!presented) throw errors.apiKeyMissing();
     const kind = keyKind(presented.key);
+    // Said plainly, so a management client pointed at the wrong origin is told why.
+    if (kind === undefined && !presented.inUrl && serviceTokenName(presented.key) !== undefined) throw errors.serviceTokenNotAccepted();
     if (presented.inUrl) {
       // The secret key in a URL is refused everywhere: it would be written to access logs.
       if (kind === 'secret') throw errors.secretKeyInUrl();
