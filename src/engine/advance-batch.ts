@@ -59,10 +59,11 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
   const planOne = async (run: RunRow): Promise<RunOutcome | null> => {
     if (!traceContexts) return planUntraced(run, deps);
     // Tracing on: the advance is a span under the trigger's stored context (a new trace when the
-    // trigger had none), the planning runs inside it and its log lines carry the trace id.
+    // trigger had none), the planning runs inside it and its log lines carry the trace id (the
+    // logger's mixin reads the active span: telemetry/port.ts traceLogOptions).
     const span = runSpan(run, traceContexts.get(run.workflow_run_id) ?? null);
     spans.set(run.id, span);
-    const outcome = await span.within(() => planUntraced(run, { ...deps, logger: deps.logger.child(span.logFields()) }));
+    const outcome = await span.within(() => planUntraced(run, deps));
     if (outcome) for (const e of outcome.events) span.addEvent(e.event, { 'herald.step_ref': e.step_ref, 'herald.step_type': e.step_type, 'herald.status': e.status }, e.inserted_at);
     else span.fail('planning the run failed');
     span.setAttributes({ 'herald.run.status': outcome?.status, 'herald.run.next_position': outcome?.position, 'herald.messages': outcome?.messages.length });

@@ -146,7 +146,8 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
 
   /**
    * One attempt, as a span under the stored context of the trigger behind the message when
-   * tracing is on (a new trace when it had none); its log lines then carry the trace id.
+   * tracing is on (a new trace when it had none); its log lines then carry the trace id (the
+   * logger's mixin reads the active span: telemetry/port.ts traceLogOptions).
    */
   async function deliverTraced(claimed: ClaimedDelivery, circuits: CircuitRow[], parent: TraceContext | null): Promise<void> {
     const span = tracer().startSpan(DELIVERY_SPAN_NAME, {
@@ -161,7 +162,7 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
       },
     });
     try {
-      await span.within(() => deliver(claimed, circuits, opts.logger.child(span.logFields()), (settled) => span.setAttributes({ 'herald.delivery.settlement': settled })));
+      await span.within(() => deliver(claimed, circuits, (settled) => span.setAttributes({ 'herald.delivery.settlement': settled })));
     } catch (err) {
       span.fail(err);
       throw err;
@@ -170,7 +171,8 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
     }
   }
 
-  async function deliver(claimed: ClaimedDelivery, circuits: CircuitRow[], logger = opts.logger, settledAs?: (settlement: string) => void): Promise<void> {
+  async function deliver(claimed: ClaimedDelivery, circuits: CircuitRow[], settledAs?: (settlement: string) => void): Promise<void> {
+    const logger = opts.logger;
     const job = await currentContent(claimed);
     const noTokensLeft = job.channel.type === 'push' && Array.isArray(job.content.tokens) && job.content.tokens.length === 0;
     const { result, logs, provider, invalidTokens } = noTokensLeft

@@ -3,10 +3,10 @@
  * SDK's tracer provider, W3C propagator and AsyncLocalStorage context manager are registered.
  */
 import {
-  context, propagation, ROOT_CONTEXT, SpanKind as OtelKind, SpanStatusCode, trace,
+  context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind as OtelKind, SpanStatusCode, trace,
   type Attributes, type Context, type Span as OtelSpan, type Tracer,
 } from '@opentelemetry/api';
-import type { Span, SpanAttributes, SpanKind, SpanOptions, TraceContext, Tracing } from './port.js';
+import { NO_LOG_FIELDS, type Span, type SpanAttributes, type SpanKind, type SpanOptions, type TraceContext, type Tracing } from './port.js';
 
 const KINDS: Record<SpanKind, OtelKind> = {
   internal: OtelKind.INTERNAL,
@@ -62,6 +62,14 @@ export function otelTracing(tracer: Tracer): Tracing {
     },
     inject(headers) {
       propagation.inject(context.active(), headers);
+    },
+    currentLogFields() {
+      const span = trace.getSpan(context.active());
+      if (!span) return NO_LOG_FIELDS;
+      // A valid context is enough: an unsampled trace's id still joins this line to the other
+      // services' lines of the same request.
+      const c = span.spanContext();
+      return isSpanContextValid(c) ? { trace_id: c.traceId, span_id: c.spanId } : NO_LOG_FIELDS;
     },
   };
 }

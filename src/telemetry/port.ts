@@ -48,7 +48,15 @@ export interface Tracing {
   current(): TraceContext | null;
   /** Adds `traceparent` (and `tracestate`) of the active span to outgoing headers. */
   inject(headers: Record<string, string>): void;
+  /**
+   * `trace_id` / `span_id` of the active span for a log line, as a new object; `NO_LOG_FIELDS`
+   * (shared, never to be written to) when no span is active or tracing is off.
+   */
+  currentLogFields(): Record<string, string>;
 }
+
+/** What `currentLogFields()` answers when there is nothing to add: one shared, frozen object. */
+export const NO_LOG_FIELDS: Readonly<Record<string, string>> = Object.freeze({});
 
 const noSpan: Span = {
   setAttributes() {},
@@ -64,6 +72,7 @@ export const noTracing: Tracing = {
   startSpan: () => noSpan,
   current: () => null,
   inject() {},
+  currentLogFields: () => NO_LOG_FIELDS,
 };
 
 let active: Tracing = noTracing;
@@ -95,6 +104,18 @@ export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: S
     span.end();
   }
 }
+
+/**
+ * pino options that give every log line written while a span is active its `trace_id` and
+ * `span_id` (src/cli/logger.ts builds Herald's logger with them; a test or an embedding
+ * application passes them to its own `pino(...)`). With tracing off a line costs one call that
+ * answers the shared empty object, which the merge strategy then leaves aside: no allocation.
+ * Fields the line itself sets win over the mixin's, as with pino's default strategy.
+ */
+export const traceLogOptions = {
+  mixin: (): Record<string, string> => active.currentLogFields(),
+  mixinMergeStrategy: (line: object, fields: object): object => (fields === NO_LOG_FIELDS ? line : Object.assign(fields, line)),
+};
 
 /** A stored trace context read back from the database (a jsonb column), or null when unusable. */
 export function traceContextOf(value: unknown): TraceContext | null {
