@@ -5,6 +5,7 @@ import { importPKCS8, SignJWT } from 'jose';
 import { isRetryableStatus } from './http-call.js';
 import { combineTokenOutcomes, contentTokens, mapLimited, settingsError, type TokenOutcome } from './push-tokens.js';
 import type { CallSummary, OutboundMessage, Provider, SendContext, SendResult } from './types.js';
+import { inClientSpan } from '../telemetry/http-client.js';
 
 /**
  * Push over Apple Push Notification service: HTTP/2 with token-based auth. Channel settings:
@@ -190,7 +191,10 @@ export const apnsProvider: Provider = {
       };
       let jwt = first;
       for (let round = 0; ; round += 1) {
-        const answer = await post(s.origin, s.ca, path, { authorization: `bearer ${jwt}`, ...headers }, text);
+        const sent = { authorization: `bearer ${jwt}`, ...headers };
+        // A client span when tracing is on (the device token is left out of its path).
+        const answer = await inClientSpan({ method: 'POST', url: new URL(path, s.origin), headers: sent, path: '/3/device/{token}' },
+          () => post(s.origin, s.ca, path, sent, text), (a) => ({ status: a.status, error: a.error }));
         const parsed = parse(answer.body);
         calls.push({
           request: { method: 'POST', host, path, query: null, headers: { authorization: '[REDACTED]', ...headers }, body },

@@ -1,6 +1,6 @@
 import { OutboundError, sendOutbound } from '../net/outbound-http.js';
 import type { CallSummary, SendResult } from './types.js';
-import { inSpan, tracer } from '../telemetry/port.js';
+import { inClientSpan } from '../telemetry/http-client.js';
 
 /**
  * One HTTP call to a provider's API, described for the delivery log with its secrets redacted,
@@ -46,6 +46,8 @@ export interface HttpAnswer {
   error: string | null;
   /** No answer, and a retry would get none either: a refused address, an unknown host. */
   final?: boolean;
+  /** Why there was no answer, in a word (`timeout`, `ECONNREFUSED`, `refused_address`, ...): the trace's `error.type`. */
+  errorType?: string;
   call: CallSummary;
 }
 
@@ -113,20 +115,14 @@ export async function httpCall(req: HttpRequest): Promise<HttpAnswer> {
     headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, hidden.has(k.toLowerCase()) ? REDACTED : scrub(v, secrets)])),
     body: loggedBody,
   };
-  const send = () => (req.urlFrom === 'data' ? guardedCall(url, req, headers, body, secrets, request) : fetchCall(url, req, headers, body, secrets, request));
-  if (!tracer().enabled) return send();
-  // Tracing on: a client span, whose context the provider receives as W3C `traceparent` (added
-  // after the log summary was made, so delivery logs show the request as the provider's docs do).
-  return inSpan(`HTTP ${req.method}`, {
-    kind: 'client',
-    attributes: { 'http.request.method': req.method, 'server.address': url.hostname, 'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80), 'url.path': request.path },
-  }, async (span) => {
-    tracer().inject(headers);
-    const answer = await send();
-    span.setAttributes({ 'http.response.status_code': answer.status || undefined, 'error.type': answer.error ?? undefined });
-    if (answer.status === 0 || answer.status >= 400) span.fail(answer.error ?? `HTTP ${answer.status}`);
-    return answer;
-  });
+  // A client span when tracing is on, whose context the provider receives as W3C `traceparent`
+  // (added after the log summary was made, so delivery logs show the request as the provider's
+  // docs do); the recorded path is the scrubbed one (a chat webhook URL is its own credential).
+  return inClientSpan(
+    { method: req.method, url, headers, path: request.path },
+    () => (req.urlFrom === 'data' ? guardedCall(url, req, headers, body, secrets, request) : fetchCall(url, req, headers, body, secrets, request)),
+    (answer) => ({ status: answer.status, errorType: answer.errorType, error: answer.error }),
+  );
 }
 
 /** A call to a URL from the operator's settings, with the global `fetch`. */
@@ -149,7 +145,8 @@ async function fetchCall(
   } catch (err) {
     const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
     const error = e.name === 'TimeoutError' ? `timed out after ${req.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
-    return { status: 0, headers: {}, body: null, error, call: { request, response: { status: 0, headers: {}, body: `no response: ${error}` } } };
+    const errorType = e.name === 'TimeoutError' ? 'timeout' : e.cause?.code ?? 'network';
+    return { status: 0, headers: {}, body: null, error, errorType, call: { request, response: { status: 0, headers: {}, body: `no response: ${error}` } } };
   }
 }
 
@@ -177,7 +174,7 @@ async function guardedCall(
     const error = scrub(err.message, secrets);
     // A refused address was never connected to: the log says so rather than "no response".
     const logged = `${err.kind === 'refused_address' ? 'not sent' : 'no response'}: ${error}`;
-    return { status: 0, headers: {}, body: null, error, final: !err.retryable, call: { request, response: { status: 0, headers: {}, body: logged } } };
+    return { status: 0, headers: {}, body: null, error, final: !err.retryable, errorType: err.kind, call: { request, response: { status: 0, headers: {}, body: logged } } };
   }
 }
 

@@ -1,4 +1,5 @@
 import { OutboundError, sendOutbound } from '../net/outbound-http.js';
+import { inClientSpan } from '../telemetry/http-client.js';
 import { ALLOW_PRIVATE_HINT } from '../net/ssrf-guard.js';
 import { isRetryableStatus } from './http-call.js';
 import { signature } from '../engine/steps/fetch-request.js';
@@ -145,10 +146,13 @@ export const webhookProvider: Provider = {
     if (!METHODS.has(method)) return fail(`method "${method}" is not one of GET, POST, PUT, DELETE, PATCH`);
 
     try {
-      const res = await sendOutbound({ method, url, headers, body }, {
+      const target = url;
+      // A client span when tracing is on: the receiver gets its `traceparent` (not in the
+      // delivery log, whose request summary was made above).
+      const res = await inClientSpan({ method, url: target, headers, path: request.path }, () => sendOutbound({ method, url: target, headers, body }, {
         allowPrivateNetworks: context.outbound.allowPrivateNetworks || s.allow_private_networks === true,
         timeoutMs: typeof s.timeout_ms === 'number' && s.timeout_ms > 0 ? s.timeout_ms : undefined,
-      });
+      }), (answer) => ({ status: answer.status }));
       const call: CallSummary = { request, response: { status: res.status, headers: {}, body: loggedBody(res.body, secrets) } };
       if (res.status >= 200 && res.status < 300) return { outcome: 'sent', status: 'delivered', providerMessageId: message.id, call };
       const error = `HTTP ${res.status}: ${scrub(res.body, secrets).slice(0, 200)}`;

@@ -1,6 +1,7 @@
 import { splitPath } from '../../domain/paths.js';
 import { OutboundError, sendOutbound, type OutboundResponse } from '../../net/outbound-http.js';
 import { TemplateRenderError } from '../../templates/liquid.js';
+import { inClientSpan } from '../../telemetry/http-client.js';
 import { FetchSetupError, renderFetchRequest } from './fetch-request.js';
 import type { StepHandler, StepResult } from './types.js';
 
@@ -35,7 +36,9 @@ export const httpFetchStep: StepHandler = async ({ deps, step, scope, state }) =
 
   let response: OutboundResponse;
   try {
-    response = await sendOutbound(request, deps.fetch);
+    // A client span under the run's when tracing is on; the server gets its `traceparent`.
+    const sent = request;
+    response = await inClientSpan(sent, () => sendOutbound(sent, deps.fetch), (answer) => ({ status: answer.status }));
   } catch (err) {
     if (!(err instanceof OutboundError)) throw err;
     return err.retryable ? retryOrHalt(err.message, where) : halted(err.message, where);
