@@ -3,6 +3,8 @@
  * records and what one advance produces. Plain types; the store maps them to rows.
  */
 
+import type { TraceContext } from '../telemetry/port.js';
+
 /** A recipient run: the unit of work a worker claims. */
 export interface RunRow {
   id: string;
@@ -134,7 +136,11 @@ export interface RunOutcome {
 /** A write a step asks for, applied in the run's checkpoint transaction. */
 export type RunEffect =
   | { type: 'merge_entity'; key: { collection: string; id: string }; properties: Record<string, unknown> }
-  | { type: 'trigger'; trigger: NewTrigger; runs: NewRun[]; fanOut: { collection: string; id: string }[]; state: RunState };
+  | {
+    type: 'trigger'; trigger: NewTrigger; runs: NewRun[]; fanOut: { collection: string; id: string }[]; state: RunState;
+    /** The W3C trace context of the run that triggered it (tracing on): the child runs continue that trace. */
+    traceContext?: TraceContext | null;
+  };
 
 export interface NewMessage {
   /** 27-char KSUID, time-ordered; see `newMessageId`. */

@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Db } from '../store/db.js';
 import { advanceSchedule, claimDueSchedules, type ClaimedSchedule } from '../store/schedules.js';
 import type { BackgroundTask } from './background-worker.js';
+import { inSpan, tracer } from '../telemetry/port.js';
 
 /** Schedules claimed per tick. */
 const BATCH = 50;
@@ -42,7 +43,7 @@ export function createScheduleTask(opts: ScheduleTaskOptions): BackgroundTask {
       const claimed = await claimDueSchedules(opts.db, owner, now, new Date(now.getTime() + LEASE_MS), BATCH);
       for (const schedule of claimed) {
         try {
-          await fire(opts, owner, schedule, now);
+          await fireTraced(opts, owner, schedule, now);
         } catch (err) {
           // Not the request's fault (database, crash): the claim lapses and the occurrence is retried.
           opts.logger.warn({ err, schedule_id: schedule.id }, 'firing a schedule failed; it will be retried when its claim lapses');
@@ -51,6 +52,24 @@ export function createScheduleTask(opts: ScheduleTaskOptions): BackgroundTask {
       return claimed.length;
     },
   };
+}
+
+export const SCHEDULE_SPAN_NAME = 'herald.schedule.fire';
+
+/**
+ * With tracing on, each firing is a span, and the trigger it makes stores that span's context
+ * (the engine stores the active one, as for an HTTP trigger): the occurrence's runs and
+ * deliveries are one trace under it. Each firing starts its own trace rather than continuing the
+ * request that created the schedule: a schedule repeats for months, and one trace per
+ * occurrence is what a trace viewer can show.
+ */
+function fireTraced(opts: ScheduleTaskOptions, owner: string, s: ClaimedSchedule, now: Date): Promise<void> {
+  if (!tracer().enabled) return fire(opts, owner, s, now);
+  return inSpan(SCHEDULE_SPAN_NAME, {
+    kind: 'producer',
+    parent: null,
+    attributes: { 'herald.schedule_id': s.id, 'herald.workflow': s.workflow_key, 'herald.schedule.due_at': s.next_occurrence_at?.toISOString() },
+  }, () => fire(opts, owner, s, now));
 }
 
 async function fire(opts: ScheduleTaskOptions, owner: string, s: ClaimedSchedule, now: Date): Promise<void> {

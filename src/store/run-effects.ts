@@ -22,6 +22,6 @@ async function apply(q: Queryable, effect: RunEffect, now: Date): Promise<number
     return 0;
   }
   // A child whose workflow was deactivated since the step looked is simply not started.
-  const written = await insertTriggerWithRuns(q, effect.trigger, effect.runs, effect.state, effect.fanOut);
+  const written = await insertTriggerWithRuns(q, effect.trigger, effect.runs, effect.state, effect.fanOut, effect.traceContext ?? null);
   return written ? 1 : 0;
 }

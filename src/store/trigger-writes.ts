@@ -18,11 +18,13 @@ import { sweepExpiredKeys } from './idempotency.js';
  * `workflowSha`; returns false in that case. A fan-out row is written only for objects that have
  * subscribers (checked by the subscriptions primary key).
  */
-export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: NewRun[], state: RunState, fanOut: EntityKey[] = []): Promise<boolean> {
+export async function insertTriggerWithRuns(
+  q: Queryable, t: NewTrigger, runs: NewRun[], state: RunState, fanOut: EntityKey[] = [], traceContext: TraceContext | null = null,
+): Promise<boolean> {
   const rows = await q.query<{ triggers: number }>(
     `WITH t AS (
-       INSERT INTO workflow_triggers (id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, source, inserted_at)
-       SELECT $1, $2, $3, $4, $5, $10, $6, $11, COALESCE($12::jsonb, '{"type":"api"}'), $8
+       INSERT INTO workflow_triggers (id, workflow_key, workflow_sha, actor, tenant_id, data, cancellation_key, settings, source, trace_context, inserted_at)
+       SELECT $1, $2, $3, $4, $5, $10, $6, $11, COALESCE($12::jsonb, '{"type":"api"}'), $14::jsonb, $8
         WHERE EXISTS (SELECT 1 FROM workflows WHERE key = $2 AND sha = $3 AND active)
        RETURNING id
      ), r AS (
@@ -41,7 +43,7 @@ export async function insertTriggerWithRuns(q: Queryable, t: NewTrigger, runs: N
      SELECT (SELECT count(*) FROM t)::int AS triggers, (SELECT count(*) FROM r)::int AS runs, (SELECT count(*) FROM f)::int AS fanouts`,
     [t.id, t.workflowKey, t.workflowSha, t.actor ? JSON.stringify(t.actor) : null, t.tenantId, t.cancellationKey,
       JSON.stringify(state), t.now, JSON.stringify(runs), JSON.stringify(t.data), JSON.stringify(t.settings),
-      t.source ? JSON.stringify(t.source) : null, JSON.stringify(fanOut)],
+      t.source ? JSON.stringify(t.source) : null, JSON.stringify(fanOut), traceContext ? JSON.stringify(traceContext) : null],
   );
   return rows[0]?.triggers === 1;
 }

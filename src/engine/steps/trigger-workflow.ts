@@ -4,6 +4,7 @@ import { renderFields } from '../../templates/liquid.js';
 import { cachedDefinition } from '../caches.js';
 import { planTrigger } from '../trigger.js';
 import { renderJsonObject } from './render-json.js';
+import { tracer } from '../../telemetry/port.js';
 import type { StepHandler } from './types.js';
 
 /** Knock's defaults for every trigger_workflow setting (§5.8). */
@@ -85,7 +86,9 @@ export const triggerWorkflowStep: StepHandler = async ({ deps, run, step, scope,
   }, now);
   return {
     kind: 'completed',
-    effects: [{ type: 'trigger', trigger: write.trigger, runs: write.runs, fanOut: write.fanOut, state: write.state }],
+    // The active span is this run's advance: stored with the child trigger, as an HTTP trigger's
+    // server span is, its runs continue this trace in whichever process takes them.
+    effects: [{ type: 'trigger', trigger: write.trigger, runs: write.runs, fanOut: write.fanOut, state: write.state, traceContext: tracer().current() }],
     event: { workflow: workflowKey, workflow_run_id: write.trigger.id, recipients: write.runs.length },
   };
 };
