@@ -8,15 +8,14 @@
  * `traceparent` naming the HTTP client span.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { trace, ProxyTracerProvider } from '@opentelemetry/api';
 import { drainAll, engines, startTestHerald, writeWorkflowsDir } from '../support/harness.js';
 import { openSharedDb } from '../support/two-heralds.js';
 import { FakePostmark } from '../support/providers/email-servers.js';
+import { capturingLogger, Collector } from '../support/otlp-collector.js';
 import { createHerald, type Herald } from '../../src/herald.js';
 import { tracer } from '../../src/telemetry/port.js';
 import { flushTracing, tracesExporterFromEnv } from '../../src/telemetry/start.js';
@@ -30,53 +29,6 @@ const workflow = {
   name: 'traced',
   steps: [{ ref: 'email', type: 'channel', channel_key: 'postmark', template: { subject: 'Hi {{ recipient.name }}', text_body: 'Hello' } }],
 };
-
-interface CollectedSpan {
-  traceId: string; spanId: string; parentSpanId: string; name: string; kind: number;
-  attributes: Record<string, unknown>; service: string;
-}
-
-/** OTLP/JSON ids are hex; a protobuf-style JSON encoder would send base64: accept both. */
-const hex = (id: unknown) => (typeof id !== 'string' || id === '' ? '' : /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex'));
-const valueOf = (v: Record<string, unknown>) => v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
-const attributesOf = (list: unknown) => Object.fromEntries(((list ?? []) as { key: string; value: Record<string, unknown> }[]).map((a) => [a.key, valueOf(a.value)]));
-
-/** A loopback OTLP/HTTP collector: POST /v1/traces with OTLP/JSON bodies. */
-class Collector {
-  readonly spans: CollectedSpan[] = [];
-  readonly contentTypes: string[] = [];
-  private server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => { raw += c.toString(); });
-    req.on('end', () => {
-      this.contentTypes.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
-      const body = JSON.parse(raw) as { resourceSpans: { resource: { attributes: unknown }; scopeSpans: { spans: Record<string, unknown>[] }[] }[] };
-      for (const rs of body.resourceSpans) {
-        const service = String(attributesOf(rs.resource.attributes)['service.name']);
-        for (const ss of rs.scopeSpans) {
-          for (const s of ss.spans) {
-            this.spans.push({ traceId: hex(s.traceId), spanId: hex(s.spanId), parentSpanId: hex(s.parentSpanId), name: String(s.name), kind: Number(s.kind), attributes: attributesOf(s.attributes), service });
-          }
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  url = '';
-  async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-  close() { return new Promise<void>((resolve) => this.server.close(() => resolve())); }
-}
-
-/** A pino logger whose JSON lines are kept for the test to read. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 const OTEL_VARS = Object.keys(process.env).filter((k) => k.startsWith('OTEL_'));
 const INCOMING_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
