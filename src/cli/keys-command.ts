@@ -2,7 +2,7 @@ import { Argument, type Command } from 'commander';
 import type { HeraldConfig } from '../config.js';
 import { createApiKeys, currentKeyKind, DEFAULT_ROTATION_GRACE_MS, revokeRetiredKey, rotateApiKey, storedKeys, type KeyKind } from '../store/api-keys.js';
 import { migrate } from '../store/migrate.js';
-import { DEFAULT_SERVICE_TOKEN_NAME, listServiceTokens, rotateServiceToken } from '../store/service-tokens.js';
+import { createServiceToken, DEFAULT_SERVICE_TOKEN_NAME, listServiceTokens, rotateServiceToken } from '../store/service-tokens.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { CliError } from './errors.js';
 import { configFrom, withStore, withStoreOptions } from './store-command.js';
@@ -36,8 +36,10 @@ export function keysCommand(program: Command): void {
         }
         // Only a hash of the service token is stored: it is named, never printed.
         for (const t of await listServiceTokens(db)) {
-          const state = t.expiresAt === undefined ? 'current' : t.expiresAt.getTime() > now ? `rotated out, works until ${t.expiresAt.toISOString()}` : `expired ${t.expiresAt.toISOString()}`;
-          console.log(`  service token "${t.name}": ${t.hint} (${state}; created ${t.createdAt.toISOString()}; only its hash is stored, "herald keys rotate service" prints a new one)`);
+          const state = t.expiresAt === undefined
+            ? `current, created ${t.createdAt.toISOString()}; only its hash is stored: "herald keys rotate service" prints a new one`
+            : t.expiresAt.getTime() > now ? `rotated out, works until ${t.expiresAt.toISOString()}` : `expired ${t.expiresAt.toISOString()}`;
+          console.log(`  service token "${t.name}": ${t.hint} (${state})`);
         }
         if (config.serviceToken !== undefined) console.log('    (not used: HERALD_SERVICE_TOKEN is set and replaces the stored service token)');
       });
@@ -49,6 +51,9 @@ export function keysCommand(program: Command): void {
       await withStore(configFrom(opts), async ({ db, describe }) => {
         await migrate(db);
         const created = await createApiKeys(db);
+        // The management API's service token too, as the first start does (printed only now).
+        const token = await createServiceToken(db, DEFAULT_SERVICE_TOKEN_NAME, new Date());
+        if (token) console.log(`Created the management API service token in ${describe} (shown only now):\n  service token: ${token}`);
         if (!created) throw new CliError(`keys already exist in ${describe}: "herald keys show" prints them, "herald keys rotate" replaces one`);
         console.log(`Created API keys in ${describe}:\n  secret key: ${created.secret}\n  public key: ${created.public}`);
       });

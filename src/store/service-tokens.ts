@@ -91,16 +91,16 @@ export async function listServiceTokens(db: Queryable): Promise<ServiceTokenInfo
 /**
  * Replaces the current token of `name` with a new one, returned in clear (the only time it is
  * seen); the old one keeps working for `graceMs` (0 = stops at once). Expired ones are pruned.
+ * With no current token (a database Herald never started on) it simply creates one.
  */
 export async function rotateServiceToken(db: Db, name: string, graceMs: number, now: Date): Promise<{ token: string; expiresAt: Date }> {
   const token = newServiceToken();
   const expiresAt = new Date(now.getTime() + graceMs);
   await db.transaction(async (tx) => {
     const [row] = await tx.query<{ token_hash: string }>('SELECT token_hash FROM service_tokens WHERE name = $1 AND expires_at IS NULL FOR UPDATE', [name]);
-    if (!row) throw new Error(`no service token named "${name}" is stored yet: start Herald once first`);
     await tx.query('DELETE FROM service_tokens WHERE expires_at IS NOT NULL AND expires_at <= $1', [now]);
-    if (graceMs > 0) await tx.query('UPDATE service_tokens SET expires_at = $2 WHERE token_hash = $1', [row.token_hash, expiresAt]);
-    else await tx.query('DELETE FROM service_tokens WHERE token_hash = $1', [row.token_hash]);
+    if (row && graceMs > 0) await tx.query('UPDATE service_tokens SET expires_at = $2 WHERE token_hash = $1', [row.token_hash, expiresAt]);
+    else if (row) await tx.query('DELETE FROM service_tokens WHERE token_hash = $1', [row.token_hash]);
     await tx.query('INSERT INTO service_tokens (token_hash, name, hint, created_at) VALUES ($1, $2, $3, $4)', [hashServiceToken(token), name, hintOf(token), now]);
     await tx.query('SELECT pg_notify($1, $2)', [db.channelName(SERVICE_TOKENS_CHANNEL), name]);
   });
