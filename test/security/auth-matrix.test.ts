@@ -31,6 +31,7 @@ const PARAMS: Record<string, string> = {
   status: 'read',
   action: 'read',
   key: 'hello',
+  workflow_key: 'hello',
   tenant_id: 'acme',
   provider: 'postmark',
   '*': 'v1/users',
@@ -64,13 +65,15 @@ function spellings(path: string): string[] {
   ];
 }
 
-type Caller = 'none' | 'wrong key' | 'secret' | 'public, no token' | 'public + token' | 'public + token of another user'
+type Caller = 'none' | 'wrong key' | 'secret' | 'service token' | 'public, no token' | 'public + token' | 'public + token of another user'
   | 'public + expired token' | 'public + token without exp' | 'public + token issued in the future';
 
 /** Does `caller` get through a route that declares `auth`? */
 function allowed(route: RouteEntry, caller: Caller): boolean {
   const auth: RouteAccess | undefined = route.auth;
   if (auth === 'none') return true;
+  // The management API's token calls the management API and nothing else; nothing else calls it.
+  if (caller === 'service token') return auth === 'service_token';
   if (caller === 'secret') return auth === 'secret' || auth === 'public' || auth === 'webhook_token';
   if (auth !== 'public') return false;
   if (caller === 'public + token') return true;
@@ -97,6 +100,7 @@ describe.each(engines)('authentication matrix from the route table (%s)', (engin
     headers.none = {};
     headers['wrong key'] = { authorization: 'Bearer sk_test_not_a_key_of_this_environment' };
     headers.secret = { authorization: `Bearer ${t.secretKey}` };
+    headers['service token'] = { authorization: `Bearer ${t.herald.serviceToken.token}` };
     headers['public, no token'] = pk;
     headers['public + token'] = { ...pk, 'x-knock-user-token': await token('ada') };
     headers['public + token of another user'] = { ...pk, 'x-knock-user-token': await token('bob') };
@@ -147,7 +151,7 @@ describe.each(engines)('authentication matrix from the route table (%s)', (engin
 
   it('reaches no route without a valid key through encoded, doubled, dotted or re-cased paths', async () => {
     const callers: Caller[] = ['none', 'wrong key', 'public, no token'];
-    const cases = routes.filter((r) => r.url.startsWith('/v1/') && r.auth !== 'none')
+    const cases = routes.filter((r) => (r.url.startsWith('/v1/') || r.url.startsWith('/mgmt/v1/')) && r.auth !== 'none')
       .flatMap((route) => spellings(fill(route.url)).flatMap((path) => callers.map((caller) => ({ route, caller, path }))));
     const { wrong, count } = await check(cases);
     expect(count).toBeGreaterThan(80 * 3 * 10);
