@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import KnockMgmt from '@knocklabs/mgmt';
 import { createHerald } from '../../src/herald.js';
+import { rotateServiceToken } from '../../src/store/service-tokens.js';
 import { engines, http, openTestDb, startTestHerald, type TestHerald } from '../support/harness.js';
 
 const feed = { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Hi **{{ recipient.name }}**' } };
@@ -118,5 +119,30 @@ describe.each(engines)('management API through @knocklabs/mgmt (%s)', (engine) =
     expect((await mgmt.auth.verify()).service_token_name).toBe('herald');
     const other = new KnockMgmt({ serviceToken: `knock_st_other_${'y'.repeat(20)}`, baseURL: `http://127.0.0.1:${port}/mgmt`, maxRetries: 0 });
     await expect(other.auth.verify()).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('takes a rotated service token at once and keeps the old one only for its grace period', async () => {
+    const mgmt = await start();
+    const old = t.herald.serviceToken.token!;
+    const status = (token: string) => fetch(`${t.url}/mgmt/v1/whoami`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    // As `herald keys rotate service` does from another process: the running one hears of it by NOTIFY.
+    const graced = await rotateServiceToken(t.db, 'herald', 60_000, new Date());
+    let fresh = 0;
+    for (let i = 0; i < 50 && fresh !== 200; i++) {
+      fresh = await status(graced.token);
+      if (fresh !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(fresh).toBe(200);
+    expect((await mgmt.auth.verify()).service_token_name).toBe('herald');
+    const cut = await rotateServiceToken(t.db, 'herald', 0, new Date());
+    let gone = 0;
+    for (let i = 0; i < 50 && gone !== 401; i++) {
+      gone = await status(graced.token);
+      if (gone !== 401) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(gone).toBe(401);
+    expect(await status(cut.token)).toBe(200);
+    // The first token was still in its minute of grace when the second rotation came: it stays until then.
+    expect(await status(old)).toBe(200);
   });
 });
