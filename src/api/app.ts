@@ -9,7 +9,7 @@ import { registerAuth, registerRouteTable } from './plugins/auth.js';
 import { redactingLogger, serializeRequest } from './plugins/log-redaction.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerRealtime } from './routes/realtime.js';
-import { registerValidation } from './plugins/validation.js';
+import { schemaCompilers } from './plugins/validation.js';
 import { registerRoutes } from './routes/index.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { parseJsonBody } from './plugins/json-body.js';
@@ -40,6 +40,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     // Errors raised before a route runs (router, node's HTTP parser) in Knock's shape too.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
+    // Validators and serializers compiled on a route's first use, not at start-up (validation.ts).
+    schemaController: { compilersFactory: schemaCompilers() },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // Depth, prototype poisoning, NUL and lone surrogates are refused here, before anything else.
@@ -78,7 +80,6 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
       security: [{ bearer: [] }],
     },
   });
-  registerValidation(app);
   registerErrorHandling(app);
   registerAuth(app, deps);
   registerRateLimit(app, deps);

@@ -1,10 +1,10 @@
-import { connect } from 'node:net';
 import type { Command } from 'commander';
 import type { HeraldConfig } from '../config.js';
 import type { Queryable } from '../store/db.js';
 import { migrationStatus } from '../store/migrate.js';
 import { dueRunStats } from '../store/queue-stats.js';
 import { loadWorkflowsFromDirectory } from '../workflows/load-directory.js';
+import type { ReachableChannel, ReachOptions } from './channel-reach.js';
 import { parseDuration, formatDuration } from './duration.js';
 import { DataDirInUse } from './data-dir-lock.js';
 import { CliError } from './errors.js';
@@ -35,19 +35,13 @@ async function lagChecks(db: Queryable, maxLagMs: number): Promise<Check[]> {
   ];
 }
 
-function tcpReachable(host: string, port: number, ms = 3000): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (problem?: string) => { socket.destroy(); resolve(problem); };
-    socket.setTimeout(ms, () => done(`no answer from ${host}:${port} within ${ms} ms`));
-    socket.once('connect', () => done());
-    socket.once('error', (err) => done(`${host}:${port}: ${err.message}`));
-  });
-}
-
-/** Configured channels exist in the database (applied at start-up) and SMTP servers accept a connection. */
-async function channelChecks(db: Queryable, config: HeraldConfig): Promise<Check[]> {
-  const rows = await db.query<{ key: string; type: string; provider: string; settings: Record<string, unknown> }>('SELECT key, type, provider, settings FROM channels ORDER BY key');
+/**
+ * Configured channels exist in the database (applied at start-up), and each one's provider
+ * addresses answer (channel-reach.ts). An unreachable channel is a failure, like every other
+ * check: its deliveries would only be retried until they give up.
+ */
+async function channelChecks(db: Queryable, config: HeraldConfig, reach: Omit<ReachOptions, 'allowPrivateNetworks'>): Promise<Check[]> {
+  const rows = await db.query<ReachableChannel>('SELECT key, type, provider, settings, fallbacks FROM channels ORDER BY key');
   const stored = new Set(rows.map((r) => r.key));
   const missing = config.channels.filter((c) => !stored.has(c.key)).map((c) => c.key);
   const checks: Check[] = [{
@@ -56,12 +50,9 @@ async function channelChecks(db: Queryable, config: HeraldConfig): Promise<Check
     detail: `${rows.length} configured (${rows.map((r) => `${r.key}: ${r.type}/${r.provider}`).join(', ')})`
       + (missing.length > 0 ? `; not yet applied: ${missing.join(', ')} (start Herald to apply HERALD_CHANNELS)` : ''),
   }];
-  for (const r of rows) {
-    if (r.provider !== 'smtp' || typeof r.settings?.host !== 'string') continue;
-    const port = typeof r.settings.port === 'number' ? r.settings.port : r.settings.secure ? 465 : 587;
-    const problem = await tcpReachable(r.settings.host, port);
-    checks.push({ name: `channel ${r.key}`, ok: !problem, detail: problem ?? `SMTP server ${r.settings.host}:${port} reachable` });
-  }
+  // Imported here: nodemailer and TLS are not needed by the other commands (nor by `herald start`).
+  const { channelReachChecks } = await import('./channel-reach.js');
+  checks.push(...await channelReachChecks(rows, { ...reach, allowPrivateNetworks: config.outboundAllowPrivateNetworks }));
   return checks;
 }
 
@@ -87,15 +78,19 @@ async function askRunningServer(config: HeraldConfig, inUse: DataDirInUse): Prom
 
 export function doctorCommand(program: Command): void {
   withStoreOptions(program.command('doctor'))
-    .description('check the database, migrations, due-run lag, workers, channels and workflows; exit code 1 when something is wrong')
+    .description('check the database, migrations, due-run lag, workers, channels (configured and reachable) and workflows; exit code 1 when something is wrong')
     .option('--max-lag <duration>', 'due work older than this is a problem (default 60s)', parseDuration)
     .option('--workflows-dir <dir>', 'workflows directory to check (env HERALD_WORKFLOWS_DIR; default workflows)')
     .option('--host <host>', 'where a running Herald listens, asked when it holds the PGlite directory (env HOST)')
     .option('--port <port>', 'its port (env PORT)')
+    .option('--timeout <duration>', 'how long each channel address may take to answer (default 3s)', parseDuration)
     .action(async (opts: Record<string, unknown>) => {
       const extra = (['workflowsDir', 'host', 'port'] as const).flatMap((k) => (typeof opts[k] === 'string' ? [`--${k === 'workflowsDir' ? 'workflows-dir' : k}`, opts[k] as string] : []));
       const config = configFrom(opts, extra);
       const checks: Check[] = [];
+      // Loaded first: webhook channels' addresses are in the workflows' templates.
+      const { workflows, errors } = await loadWorkflowsFromDirectory(config.workflowsDir);
+      const reach = { timeoutMs: (opts.timeout as number | undefined) ?? 3_000, workflows };
       try {
         await withStore(config, async ({ db, describe }) => {
           checks.push({ name: 'database', ok: true, detail: `${describe} reachable` });
@@ -105,13 +100,17 @@ export function doctorCommand(program: Command): void {
           // The rest reads tables the migrations create.
           if (pending.length > 0) return;
           checks.push(...await lagChecks(db, (opts.maxLag as number | undefined) ?? 60_000));
-          checks.push(...await channelChecks(db, config));
+          checks.push(...await channelChecks(db, config, reach));
         });
       } catch (err) {
-        if (err instanceof DataDirInUse) checks.push(...await askRunningServer(config, err));
+        if (err instanceof DataDirInUse) {
+          checks.push(...await askRunningServer(config, err));
+          // The database is not readable here; the configuration holds what the server applied.
+          const { channelReachChecks } = await import('./channel-reach.js');
+          checks.push(...await channelReachChecks(config.channels.map((c) => ({ ...c, settings: c.settings ?? {} })), { ...reach, allowPrivateNetworks: config.outboundAllowPrivateNetworks }));
+        }
         else checks.push({ name: 'database', ok: false, detail: (err as Error).message });
       }
-      const { workflows, errors } = await loadWorkflowsFromDirectory(config.workflowsDir);
       checks.push({
         name: 'workflows',
         ok: errors.length === 0,

@@ -50,8 +50,6 @@ export async function serve(argv: string[]): Promise<void> {
   }
   let stopping = false;
   if (worker) {
-    // The render processes start with the worker, not on the first busy moment (see RenderPool.warm).
-    warmRenderPool();
     herald.worker.start();
     herald.background.start();
     // Readiness of the worker role: started and not shutting down.
@@ -63,6 +61,9 @@ export async function serve(argv: string[]): Promise<void> {
     const cpu = process.cpuUsage();
     logger.info({ startupMs: Math.round(performance.now()), startupCpuMs: Math.round((cpu.user + cpu.system) / 1000) }, `Herald listening on http://${config.host}:${config.port}`);
   }
+  // The render processes start with the worker, not on the first busy moment (see RenderPool.warm),
+  // but after listening: each is a Node process whose start would compete with ours for the CPU.
+  if (worker) warmRenderPool();
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;

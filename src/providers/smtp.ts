@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { CallSummary, OutboundMessage, Provider, SendContext, SendResult } from './types.js';
@@ -59,6 +59,20 @@ const STALE_MS = 60_000;
 
 const positive = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback);
 
+/** How a channel's settings reach its server (address, TLS, credentials): sends and `herald doctor`'s check alike. */
+export function smtpConnectionOptions(settings: object) {
+  const s = settings as SmtpSettings;
+  return {
+    host: s.host,
+    port: s.port ?? 587,
+    secure: s.secure ?? false,
+    ignoreTLS: s.ignore_tls ?? false,
+    requireTLS: s.require_tls ?? false,
+    auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
+    tls: { rejectUnauthorized: s.tls_reject_unauthorized ?? true },
+  };
+}
+
 function poolFor(channelId: string, s: SmtpSettings): Pool {
   const key = `${channelId}\n${JSON.stringify(s)}`;
   const current = pools.get(key);
@@ -75,18 +89,12 @@ function poolFor(channelId: string, s: SmtpSettings): Pool {
     maxConnections: positive(s.max_connections, DEFAULT_MAX_CONNECTIONS),
     maxMessages: positive(s.max_messages_per_connection, 100),
     idleTimeout: IDLE_MS,
-    host: s.host,
-    port: s.port ?? 587,
-    secure: s.secure ?? false,
-    ignoreTLS: s.ignore_tls ?? false,
-    requireTLS: s.require_tls ?? false,
-    auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
-    tls: { rejectUnauthorized: s.tls_reject_unauthorized ?? true },
+    ...smtpConnectionOptions(s),
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 30_000,
   };
-  const pool: Pool = { channelId, transport: nodemailer.createTransport(options), inFlight: 0, lastUsed: now, retired: false };
+  const pool: Pool = { channelId, transport: mailer!.createTransport(options), inFlight: 0, lastUsed: now, retired: false };
   pools.set(key, pool);
   return pool;
 }
@@ -117,7 +125,11 @@ function sendTraced(channelId: string, s: SmtpSettings, mail: Mail.Options): Pro
   });
 }
 
+/** nodemailer, imported by the first send: a Herald that sends no email never loads it (~100 ms of start-up). */
+let mailer: typeof import('nodemailer').default | undefined;
+
 async function sendPooled(channelId: string, s: SmtpSettings, mail: Mail.Options): Promise<SMTPPool.SentMessageInfo> {
+  mailer ??= (await import('nodemailer')).default;
   const pool = poolFor(channelId, s);
   pool.inFlight += 1;
   pool.lastUsed = Date.now();

@@ -5,6 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +15,13 @@ import { inject } from 'vitest';
 import pino from 'pino';
 import Knock from '@knocklabs/node';
 import { createHerald, type Herald } from '../../src/herald.js';
+import type { ChannelConfig } from '../../src/domain/channel-config.js';
 import type { Db } from '../../src/store/db.js';
 import { openPglite } from '../../src/store/pglite-adapter.js';
 import { openPostgres } from '../../src/store/pg-adapter.js';
 import { migrate } from '../../src/store/migrate.js';
 import { engines, type EngineName } from '../support/harness.js';
+import { LoopbackSmtp } from '../support/smtp-server.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -238,6 +242,73 @@ describe.each(engines)('herald CLI on %s', (engine) => {
     expect(late.stdout).toMatch(/^FAIL +due runs: oldest due \d+[smh] ago \(limit 1s\)/m);
     expect(late.stdout).toMatch(/^FAIL +workers: no worker is taking due runs/m);
     expect(late.stderr).toMatch(/herald: 2 check\(s\) failed/);
+  }, 300_000);
+
+  /** Applies `channels` as `herald start` does, and writes a workflow sending to webhook channel `hook` at `url`. */
+  async function withChannels(s: Store, channels: ChannelConfig[], hookUrl: string): Promise<string> {
+    const db = await s.open();
+    const h = await createHerald({ db, logger: pino({ level: 'silent' }), channels });
+    await h.close();
+    await db.close();
+    const dir = mkdtempSync(join(tmpdir(), 'herald-doctor-wf-'));
+    mkdirSync(join(dir, 'ping'));
+    writeFileSync(join(dir, 'ping', 'workflow.json'), JSON.stringify({ key: 'ping', name: 'Ping', steps: [
+      { ref: 'hook', type: 'channel', channel_key: 'hook', template: { method: 'POST', url: hookUrl } },
+    ] }));
+    return dir;
+  }
+
+  async function loopbackHttp(): Promise<{ server: Server; port: number }> {
+    const server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => { server.close(() => resolve()); }));
+    return { server, port: (server.address() as AddressInfo).port };
+  }
+
+  it('doctor tries each channel\'s provider: all reachable passes; once the HTTP server is gone those channels fail (exit 1)', async () => {
+    const s = await store();
+    const smtp = await new LoopbackSmtp('smtp-password-123').start();
+    cleanups.push(() => smtp.close());
+    const { server, port } = await loopbackHttp();
+    const workflowsDir = await withChannels(s, [
+      { key: 'mail', type: 'email', provider: 'smtp', settings: smtp.settings() },
+      { key: 'sms', type: 'sms', provider: 'twilio', settings: { base_url: `http://127.0.0.1:${port}`, account_sid: 'AC1', auth_token: 'twilio-token-456', from: '+15550001' } },
+      // Loopback is allowed for this channel only; the doctor connects through the same guard.
+      { key: 'hook', type: 'http', provider: 'webhook', settings: { allow_private_networks: true, signing_key: 'signing-key-789' } },
+    ], `http://127.0.0.1:${port}/hooks/secret-path`);
+
+    const ok = await herald(['doctor', '--workflows-dir', workflowsDir], s.env);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`^ok +channel mail \\(smtp\\): SMTP server 127\\.0\\.0\\.1:${smtp.port} answers and accepts the login$`, 'm'));
+    expect(ok.stdout).toMatch(new RegExp(`^ok +channel sms \\(twilio\\): 127\\.0\\.0\\.1:${port} reachable$`, 'm'));
+    expect(ok.stdout).toMatch(new RegExp(`^ok +channel hook \\(webhook\\): 127\\.0\\.0\\.1:${port} reachable$`, 'm'));
+
+    await new Promise<void>((resolve) => { server.close(() => resolve()); });
+    const down = await herald(['doctor', '--workflows-dir', workflowsDir], s.env);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/^ok +channel mail \(smtp\)/m);
+    expect(down.stdout).toMatch(new RegExp(`^FAIL +channel sms \\(twilio\\): 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`, 'm'));
+    expect(down.stdout).toMatch(new RegExp(`^FAIL +channel hook \\(webhook\\): 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`, 'm'));
+    expect(down.stderr).toMatch(/herald: 2 check\(s\) failed/);
+    for (const secret of ['smtp-password-123', 'twilio-token-456', 'signing-key-789', 'secret-path']) expect(ok.stdout + down.stdout + down.stderr).not.toContain(secret);
+  }, 300_000);
+
+  it('doctor fails a refused SMTP login and a webhook address the outbound guard refuses, printing no secret', async () => {
+    const s = await store();
+    const smtp = await new LoopbackSmtp('the-right-password').start();
+    cleanups.push(() => smtp.close());
+    const { port } = await loopbackHttp();
+    const workflowsDir = await withChannels(s, [
+      { key: 'mail', type: 'email', provider: 'smtp', settings: { ...smtp.settings(), password: 'a-wrong-password' } },
+      // No allow_private_networks: a loopback URL is refused before any connection, as a delivery would be.
+      { key: 'hook', type: 'http', provider: 'webhook', settings: {} },
+    ], `http://127.0.0.1:${port}/hook`);
+
+    const res = await herald(['doctor', '--workflows-dir', workflowsDir], s.env);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(new RegExp(`^FAIL +channel mail \\(smtp\\): SMTP server 127\\.0\\.0\\.1:${smtp.port}: Invalid login`, 'm'));
+    expect(res.stdout).toMatch(/^FAIL +channel hook \(webhook\): refused to connect to 127\.0\.0\.1: it is a loopback address/m);
+    expect(res.stdout + res.stderr).not.toContain('a-wrong-password');
   }, 300_000);
 
   it('doctor fails with pending migrations', async () => {
