@@ -2,8 +2,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import {
-  listChannelKinds, pruneArchivedMessages, pruneBulkOperations, pruneChannelMessages, pruneFinishedRuns,
-  pruneIdempotencyKeys, pruneOrphanTriggers, pruneRateLimitWindows, pruneWorkflowVersions,
+  listChannelKinds, pruneArchivedMessages, pruneBulkOperations, pruneCancellations, pruneChannelMessages, pruneClosedBatches,
+  pruneFinishedRuns, pruneFinishedSchedules, pruneIdempotencyKeys, pruneOrphanTriggers, pruneRateLimitWindows,
+  pruneRetiredKeys, pruneThrottleWindows, pruneWorkflowVersions, type BatchCursor,
 } from '../store/retention.js';
 import type { RetentionOptions } from '../retention/config.js';
 import type { BackgroundTask } from './background-worker.js';
@@ -18,10 +19,20 @@ export interface RetentionTaskDeps {
 /** One kind of row to prune: a batch delete given the pass's time and the batch size. */
 interface Step {
   kind: string;
-  batch(now: Date, limit: number): Promise<number>;
+  /** Rows deleted, and whether another batch of this kind may find more in this pass. */
+  batch(now: Date, limit: number): Promise<{ deleted: number; more: boolean }>;
 }
 
 const before = (now: Date, ms: number) => new Date(now.getTime() - ms);
+
+/** A kind that deletes the oldest rows first: a short batch means it is done for now. */
+const oldestFirst = (kind: string, prune: (now: Date, limit: number) => Promise<number>): Step => ({
+  kind,
+  async batch(now, limit) {
+    const deleted = await prune(now, limit);
+    return { deleted, more: deleted >= limit };
+  },
+});
 
 /**
  * Data retention as a background task: a pass deletes, kind after kind, batches of rows past
@@ -29,6 +40,8 @@ const before = (now: Date, ms: number) => new Date(now.getTime() - ms);
  * `intervalMs` apart (by the injected clock), so pruning takes a bounded share of the loop and
  * of the database however large the backlog is; a backlog is worked off over several passes.
  * Runs go before triggers (a trigger goes once its runs are gone) and triggers before versions.
+ * Closed batches go last: their sweep may walk past batches it must keep (a feed message still
+ * shows them), and the budget left after the other kinds bounds that walk.
  */
 export function createRetentionTask(deps: RetentionTaskDeps): BackgroundTask {
   const o = deps.options;
@@ -37,17 +50,23 @@ export function createRetentionTask(deps: RetentionTaskDeps): BackgroundTask {
   let lastPass = deps.clock.now().getTime();
   const steps: Step[] = [];
   const { runsMs, messagesMs, feedMs, bulkOperationsMs, workflowVersionsMs, rateLimitWindowsMs } = o;
+  const { batchesMs, throttleWindowsMs, cancellationsMs, schedulesMs, retiredKeysMs } = o;
   if (runsMs !== null) {
-    steps.push({ kind: 'runs', batch: (now, n) => pruneFinishedRuns(db, before(now, runsMs), n) });
-    steps.push({ kind: 'triggers', batch: (now, n) => pruneOrphanTriggers(db, before(now, runsMs), n) });
+    steps.push(oldestFirst('runs', (now, n) => pruneFinishedRuns(db, before(now, runsMs), n)));
+    steps.push(oldestFirst('triggers', (now, n) => pruneOrphanTriggers(db, before(now, runsMs), n)));
   }
   if (messagesMs !== null || feedMs !== null) {
-    steps.push({ kind: 'messages', batch: (now, n) => pruneMessages(db, now, n, messagesMs, feedMs) });
+    steps.push(oldestFirst('messages', (now, n) => pruneMessages(db, now, n, messagesMs, feedMs)));
   }
-  if (bulkOperationsMs !== null) steps.push({ kind: 'bulk_operations', batch: (now, n) => pruneBulkOperations(db, before(now, bulkOperationsMs), n) });
-  if (o.idempotency) steps.push({ kind: 'idempotency_keys', batch: (now, n) => pruneIdempotencyKeys(db, now, n) });
-  if (rateLimitWindowsMs !== null) steps.push({ kind: 'rate_limits', batch: (now, n) => pruneRateLimitWindows(db, before(now, rateLimitWindowsMs), n) });
-  if (workflowVersionsMs !== null) steps.push({ kind: 'workflow_versions', batch: (now, n) => pruneWorkflowVersions(db, before(now, workflowVersionsMs), n) });
+  if (bulkOperationsMs !== null) steps.push(oldestFirst('bulk_operations', (now, n) => pruneBulkOperations(db, before(now, bulkOperationsMs), n)));
+  if (o.idempotency) steps.push(oldestFirst('idempotency_keys', (now, n) => pruneIdempotencyKeys(db, now, n)));
+  if (rateLimitWindowsMs !== null) steps.push(oldestFirst('rate_limits', (now, n) => pruneRateLimitWindows(db, before(now, rateLimitWindowsMs), n)));
+  if (throttleWindowsMs !== null) steps.push(oldestFirst('throttle_windows', (now, n) => pruneThrottleWindows(db, before(now, throttleWindowsMs), n)));
+  if (cancellationsMs !== null) steps.push(oldestFirst('cancellations', (now, n) => pruneCancellations(db, before(now, cancellationsMs), n)));
+  if (schedulesMs !== null) steps.push(oldestFirst('schedules', (now, n) => pruneFinishedSchedules(db, before(now, schedulesMs), n)));
+  if (retiredKeysMs !== null) steps.push(oldestFirst('retired_api_keys', (now, n) => pruneRetiredKeys(db, before(now, retiredKeysMs), n)));
+  if (workflowVersionsMs !== null) steps.push(oldestFirst('workflow_versions', (now, n) => pruneWorkflowVersions(db, before(now, workflowVersionsMs), n)));
+  if (batchesMs !== null) steps.push(closedBatches(db, batchesMs));
 
   return {
     name: 'retention',
@@ -60,20 +79,20 @@ export function createRetentionTask(deps: RetentionTaskDeps): BackgroundTask {
       const deleted: Record<string, number> = {};
       let total = 0;
       for (const step of steps) {
-        // A kind gets batches while it fills them; a short batch means it is done for now.
+        // A kind gets batches while it may find more (most: while it fills them).
         while (budget > 0) {
           budget--;
-          let n: number;
+          let r: { deleted: number; more: boolean };
           try {
-            n = await step.batch(now, o.batchSize);
+            r = await step.batch(now, o.batchSize);
           } catch (err) {
             // One kind failing (a lock timeout, a lost connection) does not hold the others back.
             deps.logger.warn({ err, kind: step.kind }, 'retention: a batch failed; the next pass retries it');
             break;
           }
-          if (n > 0) deleted[step.kind] = (deleted[step.kind] ?? 0) + n;
-          total += n;
-          if (n < o.batchSize) break;
+          if (r.deleted > 0) deleted[step.kind] = (deleted[step.kind] ?? 0) + r.deleted;
+          total += r.deleted;
+          if (!r.more) break;
         }
         if (budget === 0) break;
       }
@@ -100,4 +119,24 @@ async function pruneMessages(db: Db, now: Date, limit: number, messagesMs: numbe
     if (done >= limit) break;
   }
   return done;
+}
+
+/**
+ * Closed batches: a sweep in flush order that goes on from where the last window stopped
+ * (store/retention.ts pruneClosedBatches), in this process's memory. Batches it passed over
+ * because a message or a running run still needs them are looked at again on the next sweep,
+ * which starts once this one has reached the end. Several processes sweep independently; SKIP
+ * LOCKED keeps them from deleting a batch twice.
+ */
+function closedBatches(db: Db, ageMs: number): Step {
+  let cursor: BatchCursor | null = null;
+  return {
+    kind: 'batches',
+    async batch(now, limit) {
+      const r = await pruneClosedBatches(db, before(now, ageMs), cursor, limit);
+      cursor = r.next;
+      // Windows of kept batches delete nothing but move the sweep on: go on until the end.
+      return { deleted: r.deleted, more: r.next !== null };
+    },
+  };
 }

@@ -20,6 +20,19 @@ export interface RetentionOptions {
   idempotency: boolean;
   /** Rate-limit windows older than this (ms; null = keep). */
   rateLimitWindowsMs: number | null;
+  /**
+   * Closed batches (flushed this long ago) with their members, once no message shows their
+   * activities and no member run is still queued, processing or paused.
+   */
+  batchesMs: number | null;
+  /** Throttle windows that closed this long ago (a closed window counts nothing any more). */
+  throttleWindowsMs: number | null;
+  /** Cancel requests recorded this long ago (a record only: nothing reads it back). */
+  cancellationsMs: number | null;
+  /** Finished schedules (no next occurrence), counted from their last firing or change. */
+  schedulesMs: number | null;
+  /** Rotated-out API keys whose grace period ended this long ago (kept meanwhile for `herald keys show`). */
+  retiredKeysMs: number | null;
   /** Rows per delete statement. */
   batchSize: number;
   /** Delete statements per pass at most (over all kinds). */
@@ -39,6 +52,11 @@ export const DEFAULT_RETENTION: RetentionOptions = {
   workflowVersionsMs: 30 * DAY_MS,
   idempotency: true,
   rateLimitWindowsMs: 60 * 60_000,
+  batchesMs: 30 * DAY_MS,
+  throttleWindowsMs: 60 * 60_000,
+  cancellationsMs: 30 * DAY_MS,
+  schedulesMs: 30 * DAY_MS,
+  retiredKeysMs: 7 * DAY_MS,
   batchSize: 500,
   maxBatchesPerPass: 20,
   intervalMs: 15_000,
@@ -76,6 +94,11 @@ export function retentionOptionsFromEnv(env: NodeJS.ProcessEnv): RetentionOption
     workflowVersionsMs: age(env, 'HERALD_RETENTION_WORKFLOW_VERSIONS_DAYS', DAY_MS, d.workflowVersionsMs),
     idempotency: idempotencyText ? !(OFF.has(idempotencyText) || idempotencyText === '0') : d.idempotency,
     rateLimitWindowsMs: age(env, 'HERALD_RETENTION_RATE_LIMITS_MINUTES', 60_000, d.rateLimitWindowsMs),
+    batchesMs: age(env, 'HERALD_RETENTION_BATCHES_DAYS', DAY_MS, d.batchesMs),
+    throttleWindowsMs: age(env, 'HERALD_RETENTION_THROTTLE_WINDOWS_MINUTES', 60_000, d.throttleWindowsMs),
+    cancellationsMs: age(env, 'HERALD_RETENTION_CANCELLATIONS_DAYS', DAY_MS, d.cancellationsMs),
+    schedulesMs: age(env, 'HERALD_RETENTION_SCHEDULES_DAYS', DAY_MS, d.schedulesMs),
+    retiredKeysMs: age(env, 'HERALD_RETENTION_RETIRED_KEYS_DAYS', DAY_MS, d.retiredKeysMs),
     // Counts of rows and statements: whole numbers (a LIMIT takes no fraction).
     batchSize: Math.floor(number(env, 'HERALD_RETENTION_BATCH_SIZE', 1) ?? d.batchSize),
     maxBatchesPerPass: Math.floor(number(env, 'HERALD_RETENTION_MAX_BATCHES', 1) ?? d.maxBatchesPerPass),

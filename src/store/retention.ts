@@ -4,8 +4,9 @@
  * with `FOR UPDATE SKIP LOCKED` in the statement that deletes them, so several processes prune
  * at once without waiting on each other or deleting a row twice, and a row that live traffic
  * holds locked is simply left for a later pass. Every selection walks an index in cutoff order
- * (migrations/018_retention.sql) and stops after `limit` rows: a batch never scans a table
- * (bench/retention.ts prints each plan on a few million rows).
+ * (migrations/018_retention.sql, 020_retention_more.sql) and stops after `limit` rows: a batch
+ * never scans a table (bench/retention.ts prints each plan on a few million rows; the plans of
+ * the kinds of migration 020 are given with their statements below).
  * Children have no foreign keys (migrations/015), so they are deleted in the same statement, by
  * `= ANY(ARRAY(...))`: an array of at most `limit` keys is always looked up through the child's
  * index, where `IN (SELECT …)` may be planned as a hash join over the whole child table.
@@ -71,6 +72,62 @@ export const RETENTION_SQL = {
           AND NOT EXISTS (SELECT 1 FROM used u WHERE u.sha = v.sha)
         ORDER BY v.created_at LIMIT $2 FOR UPDATE OF v SKIP LOCKED
      ), d AS (DELETE FROM workflow_versions WHERE sha IN (SELECT sha FROM gone) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+  // Closed batches, swept in (flushed_at, id) order from a cursor the task keeps: a batch whose
+  // feed message is still shown (kept up to the feed age, far past the batch age) is passed over
+  // rather than walked again by every statement. The window `w` is at most `limit` batches and
+  // is cut where their members (`items` = member rows) reach `limit`, so a statement deletes
+  // about `limit` member rows whatever the batch sizes (at least one batch). `walked` < limit
+  // means the walk reached the end: the task starts over from the beginning next time.
+  batches: `WITH w AS MATERIALIZED (
+       SELECT id, flushed_at, sum(items) OVER (ORDER BY flushed_at, id) - items AS before
+         FROM (SELECT id, flushed_at, items FROM batches
+                WHERE status = 'closed' AND flushed_at < $1 AND (flushed_at, id) > ($2::timestamptz, $3::uuid)
+                ORDER BY flushed_at, id LIMIT $4) x
+     ), s AS MATERIALIZED (SELECT id, flushed_at FROM w WHERE before < $4),
+        pick AS (
+       SELECT b.id FROM batches b
+        WHERE b.id IN (SELECT id FROM s) AND b.status = 'closed'
+          -- A message shows the batch's activities (feed, GET /v1/messages/:id/activities).
+          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = b.id OFFSET 0)
+          -- A member run still running may re-read the batch (a replayed join or settle).
+          AND NOT EXISTS (SELECT 1 FROM batch_members bm JOIN recipient_runs r ON r.id = bm.recipient_run_id
+                           WHERE bm.batch_id = b.id AND r.status IN ('queued', 'processing', 'paused') OFFSET 0)
+        FOR UPDATE OF b SKIP LOCKED
+     ), ids AS (SELECT ARRAY(SELECT id FROM pick) AS a),
+        m AS (DELETE FROM batch_members WHERE batch_id = ANY ((SELECT a FROM ids)::uuid[])),
+        d AS (DELETE FROM batches WHERE id = ANY ((SELECT a FROM ids)::uuid[]) RETURNING 1)
+     SELECT (SELECT count(*) FROM d)::int AS n, (SELECT count(*) FROM w)::int AS walked, (SELECT count(*) FROM s)::int AS taken,
+            (SELECT flushed_at::text FROM s ORDER BY flushed_at DESC, id DESC LIMIT 1) AS last_at,
+            (SELECT id::text FROM s ORDER BY flushed_at DESC, id DESC LIMIT 1) AS last_id`,
+  // A closed window counts nothing: the next hit of its key starts a new window whether the row
+  // is there or not. The hit's upsert locks the row, so a window being counted is skipped.
+  throttleWindows: `WITH w AS (
+       SELECT scope_key FROM throttle_windows WHERE closes_at < $1
+        ORDER BY closes_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), d AS (DELETE FROM throttle_windows t USING w WHERE t.scope_key = w.scope_key RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+  cancellations: `WITH c AS (
+       SELECT id FROM cancellations WHERE inserted_at < $1
+        ORDER BY inserted_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), d AS (DELETE FROM cancellations WHERE id IN (SELECT id FROM c) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+  // A finished schedule has no next occurrence (and so no firing lease: the claim needs one).
+  // It finished at its last firing, or at the update that ended it: the later of the two. An
+  // update that gives it a next occurrence again locks the row (skipped) or has committed (the
+  // locked row is re-checked and passed over).
+  schedules: `WITH s AS (
+       SELECT id FROM schedules
+        WHERE next_occurrence_at IS NULL AND GREATEST(last_occurrence_at, updated_at) < $1
+        ORDER BY GREATEST(last_occurrence_at, updated_at) LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), d AS (DELETE FROM schedules WHERE id IN (SELECT id FROM s) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+  // No index: the table holds the keys rotated within the last grace period plus this age (a
+  // few rows), and every rotation prunes it too (store/api-keys.ts).
+  retiredKeys: `WITH k AS (
+       SELECT key FROM api_keys_retired WHERE expires_at < $1
+        ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), d AS (DELETE FROM api_keys_retired r USING k WHERE r.key = k.key RETURNING 1)
      SELECT count(*)::int AS n FROM d`,
 } as const;
 
@@ -152,4 +209,44 @@ export function pruneRateLimitWindows(q: Queryable, cutoff: Date, limit: number)
  */
 export function pruneWorkflowVersions(q: Queryable, cutoff: Date, limit: number): Promise<number> {
   return count(q, RETENTION_SQL.workflowVersions, [cutoff, limit]);
+}
+
+/** Where a sweep of closed batches stands: past the batch flushed at `at` with `id`. */
+export interface BatchCursor {
+  at: string;
+  id: string;
+}
+
+/**
+ * One window of the sweep of closed batches flushed before `cutoff` (from `after`, or from the
+ * start): deletes those no message shows and no running member run needs, with their members.
+ * `next` is where the following window starts, null once the sweep has reached the end.
+ */
+export async function pruneClosedBatches(q: Queryable, cutoff: Date, after: BatchCursor | null, limit: number): Promise<{ deleted: number; next: BatchCursor | null }> {
+  const [row] = await q.query<{ n: number; walked: number; taken: number; last_at: string | null; last_id: string | null }>(
+    RETENTION_SQL.batches,
+    [cutoff, after?.at ?? '-infinity', after?.id ?? '00000000-0000-0000-0000-000000000000', limit],
+  );
+  const atEnd = !row || (row.walked < limit && row.taken === row.walked) || row.last_at === null || row.last_id === null;
+  return { deleted: row?.n ?? 0, next: atEnd ? null : { at: row.last_at!, id: row.last_id! } };
+}
+
+/** Throttle windows that closed before `cutoff`. */
+export function pruneThrottleWindows(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.throttleWindows, [cutoff, limit]);
+}
+
+/** Records of cancel requests made before `cutoff`. */
+export function pruneCancellations(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.cancellations, [cutoff, limit]);
+}
+
+/** Schedules that finished (no next occurrence) before `cutoff`. */
+export function pruneFinishedSchedules(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.schedules, [cutoff, limit]);
+}
+
+/** Rotated-out API keys whose grace period ended before `cutoff`. */
+export function pruneRetiredKeys(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  return count(q, RETENTION_SQL.retiredKeys, [cutoff, limit]);
 }
