@@ -36,6 +36,19 @@ function startProcess(env: Record<string, string>, opts: { compiled?: boolean; a
   return { child, waitFor, exited, output: () => output };
 }
 
+/**
+ * A port the OS just handed out and took back. A random number in 20000–40000 could land in
+ * Linux's ephemeral range (32768–60999), where another test's outgoing connection may hold it
+ * (seen on CI: "port … is already in use").
+ */
+async function freePort(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return String(port);
+}
+
 describe('starting Herald on the embedded database (npm start)', () => {
   const children: ChildProcess[] = [];
   afterEach(() => { for (const c of children.splice(0)) c.kill('SIGKILL'); });
@@ -51,7 +64,7 @@ describe('starting Herald on the embedded database (npm start)', () => {
     mkdirSync(join(workflows, 'broken'));
     writeFileSync(join(workflows, 'broken', 'workflow.json'), JSON.stringify({ key: 'broken', name: 'Broken', steps: [{ ref: 'd', type: 'delay', settings: {} }] }));
 
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const port = await freePort();
     const p = startProcess({ PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: workflows, HERALD_POLL_INTERVAL_MS: '50', HERALD_LOG_LEVEL: 'info' });
     children.push(p.child);
     const sk = (await p.waitFor(/secret key: (sk_\S+)/))[1];
@@ -94,7 +107,7 @@ describe('starting Herald on the embedded database (npm start)', () => {
         { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Later, {{ recipient.id }}' } },
       ],
     }));
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const port = await freePort();
     const env = { PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: workflows, HERALD_POLL_INTERVAL_MS: '50', HERALD_SECRET_KEY: 'sk_test_kill' };
     const first = startProcess(env);
     children.push(first.child);
@@ -141,7 +154,7 @@ describe('npm start (compiled)', () => {
 
   it('runs dist/main.js with no wrapper: ready on /readyz, and a SIGTERM to npm (as a supervisor sends) stops the server itself', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-compiled-'));
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const port = await freePort();
     const p = startProcess({ PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') }, { compiled: true });
     children.push(p.child);
     await p.waitFor(/Herald listening/, 170_000);
@@ -188,10 +201,10 @@ describe('start-up failures', () => {
   it('a second process on the same PGlite data directory is refused while the first runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-twice-'));
     const env = { HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') };
-    const first = startProcess({ ...env, PORT: String(20000 + Math.floor(Math.random() * 20000)) });
+    const first = startProcess({ ...env, PORT: await freePort() });
     children.push(first.child);
     await first.waitFor(/Herald listening/);
-    const second = startProcess({ ...env, PORT: String(20000 + Math.floor(Math.random() * 20000)) });
+    const second = startProcess({ ...env, PORT: await freePort() });
     children.push(second.child);
     expect(await second.exited()).toBe(1);
     expect(second.output()).toContain(`is in use by another Herald process (pid ${first.child.pid})`);
@@ -199,7 +212,7 @@ describe('start-up failures', () => {
 
   it('herald doctor on a PGlite directory a running Herald holds asks that process\'s /readyz', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-doctor-'));
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const port = await freePort();
     const env = { PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') };
     const server = startProcess(env);
     children.push(server.child);
