@@ -5,8 +5,15 @@
  * at once without waiting on each other or deleting a row twice, and a row that live traffic
  * holds locked is simply left for a later pass. Every selection walks an index in cutoff order
  * (migrations/018_retention.sql, 020_retention_more.sql) and stops after `limit` rows: a batch
- * never scans a table (bench/retention.ts prints each plan on a few million rows; the plans of
- * the kinds of migration 020 are given with their statements below).
+ * never scans a table (bench/retention.ts prints each plan on a few million rows). The kinds of
+ * migration 020, EXPLAIN ANALYZE on PostgreSQL 15 with 500k closed batches (1.5M members, 950k
+ * messages) and 500k each of throttle windows, cancel records and finished schedules, 500 rows:
+ * batches: Index Scan batches_closed_idx (flushed_at, id) > cursor, then per batch an Index Only
+ * Scan of messages_batch_idx and batch_members_pkey -> recipient_runs_pkey probes (144 ms);
+ * throttle windows: throttle_windows_closes_idx (57 ms); cancel records:
+ * cancellations_inserted_idx (60 ms); schedules: schedules_finished_idx (65 ms); retired keys:
+ * a sequential scan of api_keys_retired, a table of a few rows. A full walk over those batches
+ * (2,770 windows of 500, 43,749 deleted) took 13.1 s.
  * Children have no foreign keys (migrations/015), so they are deleted in the same statement, by
  * `= ANY(ARRAY(...))`: an array of at most `limit` keys is always looked up through the child's
  * index, where `IN (SELECT …)` may be planned as a hash join over the whole child table.
