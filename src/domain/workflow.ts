@@ -247,3 +247,13 @@ function isEmptyConditions(value: unknown): boolean {
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/** A workflow's current stored version with the times Knock shows (first stored, last changed). */
+export interface StoredWorkflow {
+  key: string;
+  sha: string;
+  active: boolean;
+  definition: WorkflowDefinition;
+  createdAt: Date;
+  updatedAt: Date;
+}

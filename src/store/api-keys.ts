@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Queryable } from './db.js';
+import { liveCopy } from './live-copy.js';
 
 export type KeyKind = 'secret' | 'public';
 
@@ -43,8 +44,6 @@ export const DEFAULT_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
 /** NOTIFY channel told about every key change. */
 export const API_KEYS_CHANNEL = 'herald_api_keys';
 
-/** How long a process trusts its copy of the keys without a notification (a missed NOTIFY heals within this). */
-const REREAD_MS = 30_000;
 
 export const newKey = (prefix: 'sk' | 'pk') => `${prefix}_${randomBytes(24).toString('base64url')}`;
 
@@ -140,23 +139,7 @@ function activeFrom(stored: StoredKeys, configured: { secret?: string; public?: 
   return out;
 }
 
-/** The live key set: re-read on NOTIFY and, lazily, when it is older than REREAD_MS. */
+/** The live key set: re-read on NOTIFY and, lazily, when it is old (live-copy.ts). */
 async function watchKeys(db: Db, configured: { secret?: string; public?: string }, initial: StoredKeys): Promise<KeySource> {
-  let keys = activeFrom(initial, configured);
-  let readAt = Date.now();
-  let reading: Promise<void> | null = null;
-  const reread = () => {
-    reading ??= storedKeys(db)
-      .then((s) => { keys = activeFrom(s, configured); readAt = Date.now(); })
-      // A failed read (database briefly away, or closed at shutdown) keeps the last good copy.
-      .catch(() => {})
-      .finally(() => { reading = null; });
-  };
-  await db.listen(API_KEYS_CHANNEL, reread);
-  return {
-    current() {
-      if (Date.now() - readAt > REREAD_MS) reread();
-      return keys;
-    },
-  };
+  return liveCopy(db, API_KEYS_CHANNEL, async () => activeFrom(await storedKeys(db), configured), activeFrom(initial, configured));
 }

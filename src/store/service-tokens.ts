@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db, Queryable } from './db.js';
+import { liveCopy } from './live-copy.js';
 
 /** The name of the token Herald generates on first start (whoami's `service_token_name`). */
 export const DEFAULT_SERVICE_TOKEN_NAME = 'herald';
@@ -14,8 +15,6 @@ export const DEFAULT_SERVICE_TOKEN_NAME = 'herald';
 /** NOTIFY channel told about every token change, so running processes re-read the hashes. */
 export const SERVICE_TOKENS_CHANNEL = 'herald_service_tokens';
 
-/** How long a process trusts its copy without a notification (a missed NOTIFY heals within this). */
-const REREAD_MS = 30_000;
 
 /** Knock's service tokens look like this; the prefix also keeps them apart from sk_/pk_ keys. */
 export const newServiceToken = () => `knock_st_${randomBytes(32).toString('base64url')}`;
@@ -112,27 +111,11 @@ async function acceptedTokens(db: Queryable): Promise<AcceptedServiceToken[]> {
   return rows.map((r) => ({ hash: r.token_hash, name: r.name, ...(r.expires_at === null ? {} : { expiresAt: new Date(r.expires_at) }) }));
 }
 
-/** The live token set: re-read on NOTIFY and, lazily, when older than REREAD_MS (as the keys). */
+/** The live token set: re-read on NOTIFY and, lazily, when old (live-copy.ts), as the keys. */
 async function watchServiceTokens(db: Db, configured: string | undefined): Promise<ServiceTokenSource> {
   if (configured !== undefined) {
     const fixed = [{ hash: hashServiceToken(configured), name: DEFAULT_SERVICE_TOKEN_NAME }];
     return { current: () => fixed };
   }
-  let tokens = await acceptedTokens(db);
-  let readAt = Date.now();
-  let reading: Promise<void> | null = null;
-  const reread = () => {
-    reading ??= acceptedTokens(db)
-      .then((t) => { tokens = t; readAt = Date.now(); })
-      // A failed read (database briefly away, or closed at shutdown) keeps the last good copy.
-      .catch(() => {})
-      .finally(() => { reading = null; });
-  };
-  await db.listen(SERVICE_TOKENS_CHANNEL, reread);
-  return {
-    current() {
-      if (Date.now() - readAt > REREAD_MS) reread();
-      return tokens;
-    },
-  };
+  return liveCopy(db, SERVICE_TOKENS_CHANNEL, () => acceptedTokens(db));
 }

@@ -4,16 +4,9 @@
  * listed by key as Knock lists them.
  */
 import type { Queryable } from './db.js';
-import type { WorkflowDefinition } from '../domain/workflow.js';
+import type { StoredWorkflow, WorkflowDefinition } from '../domain/workflow.js';
 
-export interface CatalogWorkflow {
-  key: string;
-  sha: string;
-  active: boolean;
-  definition: WorkflowDefinition;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type CatalogWorkflow = StoredWorkflow;
 
 interface Row {
   key: string;

@@ -5,16 +5,10 @@
  * (environment, sha, valid, timestamps), the common step fields as null when unset, each
  * channel step's `channel_type`, and branch steps' nested steps the same way.
  */
-import type { Step, WorkflowDefinition } from '../domain/workflow.js';
+import type { Step, StoredWorkflow } from '../domain/workflow.js';
 
-export interface MgmtWorkflowSource {
-  key: string;
-  sha: string;
-  active: boolean;
-  definition: WorkflowDefinition;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** What the mapping reads: a workflow's current stored version (store/workflow-catalog.ts). */
+export type MgmtWorkflowSource = StoredWorkflow;
 
 export type MgmtStep = Record<string, unknown> & { type: string; ref: string };
 
