@@ -57,9 +57,12 @@ export async function serve(argv: string[]): Promise<void> {
   }
   if (api) {
     await herald.app.listen({ port: config.port, host: config.host });
+    // The bound port, not the configured one: PORT=0 asks the OS for a free port (tests, side-by-side runs).
+    const bound = herald.app.server.address();
+    const port = bound && typeof bound === 'object' ? bound.port : config.port;
     // Start-up cost since the process began (imports included): wall time, and CPU time, which a busy machine does not inflate.
     const cpu = process.cpuUsage();
-    logger.info({ startupMs: Math.round(performance.now()), startupCpuMs: Math.round((cpu.user + cpu.system) / 1000) }, `Herald listening on http://${config.host}:${config.port}`);
+    logger.info({ startupMs: Math.round(performance.now()), startupCpuMs: Math.round((cpu.user + cpu.system) / 1000) }, `Herald listening on http://${config.host}:${port}`);
   }
   // The render processes start with the worker, not on the first busy moment (see RenderPool.warm),
   // but after listening: each is a Node process whose start would compete with ours for the CPU.

@@ -32,21 +32,10 @@ function startProcess(env: Record<string, string>, opts: { compiled?: boolean; a
     }
     throw new Error(`timed out waiting for ${re}: ${output}`);
   };
+  /** Waits for "Herald listening" and returns the port it bound (PORT=0 lets the OS choose a free one). */
+  const listening = async (ms?: number) => (await waitFor(/Herald listening on http:\/\/[^:]+:(\d+)/, ms))[1];
   const exited = () => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
-  return { child, waitFor, exited, output: () => output };
-}
-
-/**
- * A port the OS just handed out and took back. A random number in 20000–40000 could land in
- * Linux's ephemeral range (32768–60999), where another test's outgoing connection may hold it
- * (seen on CI: "port … is already in use").
- */
-async function freePort(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return String(port);
+  return { child, waitFor, listening, exited, output: () => output };
 }
 
 describe('starting Herald on the embedded database (npm start)', () => {
@@ -64,12 +53,11 @@ describe('starting Herald on the embedded database (npm start)', () => {
     mkdirSync(join(workflows, 'broken'));
     writeFileSync(join(workflows, 'broken', 'workflow.json'), JSON.stringify({ key: 'broken', name: 'Broken', steps: [{ ref: 'd', type: 'delay', settings: {} }] }));
 
-    const port = await freePort();
-    const p = startProcess({ PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: workflows, HERALD_POLL_INTERVAL_MS: '50', HERALD_LOG_LEVEL: 'info' });
+    const p = startProcess({ PORT: '0', HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: workflows, HERALD_POLL_INTERVAL_MS: '50', HERALD_LOG_LEVEL: 'info' });
     children.push(p.child);
     const sk = (await p.waitFor(/secret key: (sk_\S+)/))[1];
     expect((await p.waitFor(/public key: (pk_\S+)/))[1]).toMatch(/^pk_/);
-    await p.waitFor(/Herald listening/);
+    const port = await p.listening();
     expect(p.output()).toContain('broken');
     expect(p.output()).toMatch(/workflow not loaded/);
 
@@ -89,11 +77,11 @@ describe('starting Herald on the embedded database (npm start)', () => {
     // A restart reuses the stored keys and prints none.
     p.child.kill('SIGTERM');
     await new Promise((r) => p.child.once('exit', r));
-    const again = startProcess({ PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: workflows });
+    const again = startProcess({ PORT: '0', HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: workflows });
     children.push(again.child);
-    await again.waitFor(/Herald listening/);
+    const againPort = await again.listening();
     expect(again.output()).not.toContain('secret key:');
-    const res = await fetch(`http://127.0.0.1:${port}/v1/users/ada`, { headers: { authorization: `Bearer ${sk}` } });
+    const res = await fetch(`http://127.0.0.1:${againPort}/v1/users/ada`, { headers: { authorization: `Bearer ${sk}` } });
     expect(res.status).toBe(404);
   }, 300_000);
 
@@ -107,19 +95,18 @@ describe('starting Herald on the embedded database (npm start)', () => {
         { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Later, {{ recipient.id }}' } },
       ],
     }));
-    const port = await freePort();
-    const env = { PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: workflows, HERALD_POLL_INTERVAL_MS: '50', HERALD_SECRET_KEY: 'sk_test_kill' };
+    const env = { PORT: '0', HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: workflows, HERALD_POLL_INTERVAL_MS: '50', HERALD_SECRET_KEY: 'sk_test_kill' };
     const first = startProcess(env);
     children.push(first.child);
-    await first.waitFor(/Herald listening/);
-    const knock = new Knock({ apiKey: 'sk_test_kill', baseURL: `http://127.0.0.1:${port}`, maxRetries: 0 });
-    const acked = await knock.workflows.trigger('later', { recipients: ['ada', 'bob'] });
+    const firstPort = await first.listening();
+    const acked = await new Knock({ apiKey: 'sk_test_kill', baseURL: `http://127.0.0.1:${firstPort}`, maxRetries: 0 })
+      .workflows.trigger('later', { recipients: ['ada', 'bob'] });
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
 
     const second = startProcess(env);
     children.push(second.child);
-    await second.waitFor(/Herald listening/);
+    const knock = new Knock({ apiKey: 'sk_test_kill', baseURL: `http://127.0.0.1:${await second.listening()}`, maxRetries: 0 });
     let delivered: unknown[] = [];
     for (let i = 0; i < 100 && delivered.length < 2; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -154,10 +141,9 @@ describe('npm start (compiled)', () => {
 
   it('runs dist/main.js with no wrapper: ready on /readyz, and a SIGTERM to npm (as a supervisor sends) stops the server itself', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-compiled-'));
-    const port = await freePort();
-    const p = startProcess({ PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') }, { compiled: true });
+    const p = startProcess({ PORT: '0', HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') }, { compiled: true });
     children.push(p.child);
-    await p.waitFor(/Herald listening/, 170_000);
+    const port = await p.listening(170_000);
     // JSON log lines (not a terminal, NODE_ENV=production).
     expect(p.output()).toMatch(/^\{"level":30,.*"startupMs":\d+,"startupCpuMs":\d+,"msg":"Herald listening on http:\/\/127\.0\.0\.1:\d+"\}$/m);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -201,10 +187,10 @@ describe('start-up failures', () => {
   it('a second process on the same PGlite data directory is refused while the first runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-twice-'));
     const env = { HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') };
-    const first = startProcess({ ...env, PORT: await freePort() });
+    const first = startProcess({ ...env, PORT: '0' });
     children.push(first.child);
-    await first.waitFor(/Herald listening/);
-    const second = startProcess({ ...env, PORT: await freePort() });
+    await first.listening();
+    const second = startProcess({ ...env, PORT: '0' });
     children.push(second.child);
     expect(await second.exited()).toBe(1);
     expect(second.output()).toContain(`is in use by another Herald process (pid ${first.child.pid})`);
@@ -212,12 +198,12 @@ describe('start-up failures', () => {
 
   it('herald doctor on a PGlite directory a running Herald holds asks that process\'s /readyz', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-doctor-'));
-    const port = await freePort();
-    const env = { PORT: port, HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') };
-    const server = startProcess(env);
+    const env = { HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') };
+    const server = startProcess({ ...env, PORT: '0' });
     children.push(server.child);
-    await server.waitFor(/Herald listening/);
-    const doctor = spawn(process.execPath, ['--import', 'tsx', 'src/cli/herald.ts', 'doctor'], { cwd: ROOT, env: { ...process.env, ...env, DATABASE_URL: '' } });
+    const port = await server.listening();
+    // doctor is configured as the server would be after the fact: the port it actually bound.
+    const doctor = spawn(process.execPath, ['--import', 'tsx', 'src/cli/herald.ts', 'doctor'], { cwd: ROOT, env: { ...process.env, ...env, PORT: port, DATABASE_URL: '' } });
     let out = '';
     doctor.stdout.on('data', (d) => { out += d; });
     doctor.stderr.on('data', (d) => { out += d; });
