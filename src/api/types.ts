@@ -7,6 +7,7 @@ import type { Engine } from '../engine/engine.js';
 import type { UserGrants } from '../domain/user-grants.js';
 import type { RateLimitOptions } from './plugins/rate-limit.js';
 import type { ServiceTokenSource } from '../store/service-tokens.js';
+import type { EnvironmentDirectory } from '../environments/directory.js';
 
 /** The Fastify instance every route module receives: TypeBox schemas type the handlers. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -38,6 +39,8 @@ export interface ApiDeps {
   metricsSource?: MetricsSource;
   /** Service tokens accepted by the management API (/mgmt); absent = every /mgmt call is refused. */
   serviceTokens?: ServiceTokenSource;
+  /** The environments the management API works on (each its own store); absent = every slug is this store. */
+  environments?: EnvironmentDirectory;
 }
 
 /**

@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { ApiDeps, App } from '../types.js';
-import { ENVIRONMENTS, isKnownEnvironment } from '../../domain/environments.js';
-import { errors } from '../../domain/errors.js';
+import { environmentDb, environmentsOf } from './environments.js';
 import { getMgmtWorkflow, listMgmtWorkflows } from '../../workflows/mgmt-catalog.js';
 import { EnvironmentQuery, PageInfo, Workflow } from './schemas.js';
 
@@ -22,12 +21,8 @@ const ListQuery = Type.Object({
 
 const GetQuery = Type.Object({ environment: EnvironmentQuery, ...ContentFlags });
 
-function checkEnvironment(environment: string): void {
-  if (isKnownEnvironment(ENVIRONMENTS, environment)) return;
-  throw errors.invalidParams(`Unknown environment "${environment}".`, [{ field: 'environment', message: `must be one of ${ENVIRONMENTS.join(', ')}`, type: 'invalid' }]);
-}
-
-export function registerMgmtWorkflowRoutes(app: App, deps: Pick<ApiDeps, 'db'>): void {
+export function registerMgmtWorkflowRoutes(app: App, deps: Pick<ApiDeps, 'db' | 'keys' | 'environments'>): void {
+  const environments = environmentsOf(deps);
   app.get('/v1/workflows', {
     config: { auth: 'service_token' },
     schema: {
@@ -35,8 +30,7 @@ export function registerMgmtWorkflowRoutes(app: App, deps: Pick<ApiDeps, 'db'>):
       response: { 200: Type.Object({ entries: Type.Array(Workflow), page_info: PageInfo }) },
     },
   }, async (request) => {
-    checkEnvironment(request.query.environment);
-    return listMgmtWorkflows(deps.db, request.query.environment, request.query);
+    return listMgmtWorkflows(await environmentDb(environments, request.query.environment), request.query.environment, request.query);
   });
 
   app.get('/v1/workflows/:workflow_key', {
@@ -47,7 +41,6 @@ export function registerMgmtWorkflowRoutes(app: App, deps: Pick<ApiDeps, 'db'>):
       response: { 200: Workflow },
     },
   }, async (request) => {
-    checkEnvironment(request.query.environment);
-    return getMgmtWorkflow(deps.db, request.params.workflow_key, request.query.environment);
+    return getMgmtWorkflow(await environmentDb(environments, request.query.environment), request.params.workflow_key, request.query.environment);
   });
 }
