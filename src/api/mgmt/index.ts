@@ -8,6 +8,8 @@
 import type { ApiDeps, App } from '../types.js';
 import { registerWhoamiRoute } from './whoami.js';
 import { registerMgmtWorkflowRoutes } from './workflows.js';
+import { registerMgmtContentRoutes } from './content-routes.js';
+import { registerMgmtTemplateRoutes } from './template-routes.js';
 
 export const MGMT_PREFIX = '/mgmt';
 
@@ -16,5 +18,7 @@ export async function registerMgmtApi(app: App, deps: ApiDeps): Promise<void> {
     const scoped = mgmt as unknown as App;
     registerWhoamiRoute(scoped);
     registerMgmtWorkflowRoutes(scoped, deps);
+    registerMgmtContentRoutes(scoped, deps);
+    registerMgmtTemplateRoutes(scoped, deps);
   }, { prefix: MGMT_PREFIX });
 }

@@ -21,6 +21,7 @@ import { registerAudienceRoutes } from './audiences.js';
 import { registerUserMergeRoute } from './user-merge.js';
 import { registerDeliveryLogRoutes } from './delivery-logs.js';
 import { registerProviderWebhookRoutes } from './provider-webhooks.js';
+import { registerTrackingRoutes } from './tracking.js';
 
 /** One route module per resource; each is thin and calls the store or the engine. */
 export function registerRoutes(app: App, deps: ApiDeps): void {
@@ -46,4 +47,5 @@ export function registerRoutes(app: App, deps: ApiDeps): void {
   registerUserMergeRoute(app, deps);
   registerDeliveryLogRoutes(app, deps);
   registerProviderWebhookRoutes(app, deps);
+  registerTrackingRoutes(app, deps);
 }
