@@ -49,6 +49,7 @@ export function parseChannelConfigs(value: unknown, source: string): ChannelConf
     if (typeof c.provider !== 'string' || c.provider === '') throw new Error(`${at}.provider must be a non-empty string`);
     if (c.name !== undefined && typeof c.name !== 'string') throw new Error(`${at}.name must be a string`);
     if (!isObject(c.settings, true)) throw new Error(`${at}.settings must be an object`);
+    checkTrackingSettings(c.settings as Record<string, unknown> | undefined, c.type as ChannelType, at);
     if (c.fallbacks !== undefined && !Array.isArray(c.fallbacks)) throw new Error(`${at}.fallbacks must be a list of {provider, settings}`);
     const fallbacks = ((c.fallbacks ?? []) as unknown[]).map((f, j) => {
       const fb = f as Record<string, unknown>;
@@ -58,6 +59,22 @@ export function parseChannelConfigs(value: unknown, source: string): ChannelConf
     });
     return { key: c.key, type: c.type as ChannelType, provider: c.provider, name: c.name as string | undefined, settings: c.settings as Record<string, unknown> | undefined, fallbacks };
   });
+}
+
+/** Knock's tracking settings of a channel (README "Link and open tracking"). */
+export const TRACKING_SETTINGS = ['link_tracking', 'open_tracking'] as const;
+
+/**
+ * `settings.link_tracking` / `settings.open_tracking`: booleans, off when absent; Herald tracks
+ * email only, so on another channel type they are refused rather than silently ignored.
+ */
+function checkTrackingSettings(settings: Record<string, unknown> | undefined, type: ChannelType, at: string): void {
+  for (const name of TRACKING_SETTINGS) {
+    const v = settings?.[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') throw new Error(`${at}.settings.${name} must be true or false`);
+    if (v && type !== 'email') throw new Error(`${at}.settings.${name}: Herald tracks links and opens on email channels only`);
+  }
 }
 
 function isObject(v: unknown, optional: boolean): boolean {

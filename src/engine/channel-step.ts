@@ -17,6 +17,8 @@ import type { ChannelInfo, EngineStore } from './ports.js';
 import type { RunScope } from './run-scope.js';
 import type { PreferenceLayer } from './preference-layers.js';
 import type { EngineCaches } from './caches.js';
+import type { EmailTracking } from '../tracking/port.js';
+import { trackingFlags } from '../tracking/flags.js';
 
 export type ChannelOutcome =
   /** A preference skip also carries the explanation's other fields, recorded on the run event. */
@@ -68,6 +70,8 @@ export interface ChannelStepDeps {
   store: EngineStore;
   clock: Clock;
   caches: EngineCaches;
+  /** Email link/open tracking (src/tracking); null = emails are stored as rendered. */
+  tracking?: EmailTracking | null;
 }
 
 /**
@@ -147,6 +151,9 @@ async function prepareMessage(deps: ChannelStepDeps, input: ChannelStepInput, ch
       const layout = await emailLayout(deps, template);
       if (typeof layout === 'string') return { kind: 'skipped', reason: layout };
       content = { ...await renderEmail(template, step.channel_overrides, scope as any, { settings: channel.settings ?? {}, to: address.email!, layout }) };
+      // Knock's link and open tracking change the stored HTML, once, as the message is created.
+      const tracking = trackingFlags(channel.settings, step.channel_overrides);
+      if (deps.tracking && typeof content.html_body === 'string') content.html_body = await deps.tracking.apply(content.html_body, { id }, tracking);
       break;
     }
     case 'sms':

@@ -10,6 +10,7 @@ import { acceptTrigger } from './trigger.js';
 import { groupCommit } from './trigger-group-commit.js';
 import { createEngineCaches } from './caches.js';
 import type { OutboundOptions } from '../net/outbound-http.js';
+import type { EmailTracking } from '../tracking/port.js';
 
 /** Most triggers per group: bounds one statement's JSON parameters and one transaction's locks. */
 const TRIGGER_GROUP_MAX = 64;
@@ -23,6 +24,8 @@ export function createEngine(base: {
   store: EngineStore; clock: Clock; logger: FastifyBaseLogger; wakeWorkers: () => void;
   /** http_fetch steps: SSRF allowance and timeout. */
   fetch?: OutboundOptions;
+  /** Link and open tracking of email messages (src/tracking); absent = see `useEmailTracking`. */
+  tracking?: EmailTracking;
 }): RunningEngine {
   // Caches belong to this engine instance: two Heralds in one process never share them.
   // Concurrent triggers share a transaction: fewer commits (WAL flushes) and round trips per trigger.
@@ -31,11 +34,14 @@ export function createEngine(base: {
     maxInFlight: base.store.triggerWriters,
     exclusiveKey: (w) => w.idempotency?.record.key,
   });
-  const deps = { ...base, caches: createEngineCaches(), writeTrigger };
+  const deps = { ...base, caches: createEngineCaches(), writeTrigger, tracking: base.tracking ?? null as EmailTracking | null };
   return {
     trigger: (key, request, opts) => acceptTrigger(deps, key, request, opts),
     cancel: (key, request, opts) => cancelRuns(deps, key, request, opts),
     deliverEvent: (request) => deliverWorkflowEvent(deps, request),
     advanceBatch: (runs, owner) => advanceBatch(deps, runs, owner),
+    useEmailTracking(tracking) {
+      deps.tracking ??= tracking;
+    },
   };
 }

@@ -1,3 +1,4 @@
+import type { EmailTracking } from '../tracking/port.js';
 import type { RecipientReference, RecipientRequest } from '../domain/recipients.js';
 import type { TriggerSource } from '../domain/run.js';
 
@@ -65,4 +66,9 @@ export interface Engine {
   cancel(workflowKey: string, request: CancelRequest, opts?: CancelOptions): Promise<CancelOutcome>;
   /** Wakes the runs waiting (wait_for_event) for this event whose match conditions hold; returns how many. */
   deliverEvent(request: WorkflowEventRequest): Promise<number>;
+  /**
+   * Email link/open tracking for the messages this engine creates, when the composition did not
+   * pass one to createEngine (the tracking routes hand theirs over; an engine keeps the first).
+   */
+  useEmailTracking?(tracking: EmailTracking): void;
 }

@@ -2,6 +2,7 @@ import type { Clock } from '../../domain/clock.js';
 import type { NewMessage, RunEffect, RunRow, RunState } from '../../domain/run.js';
 import type { Step, WorkflowDefinition } from '../../domain/workflow.js';
 import type { OutboundOptions } from '../../net/outbound-http.js';
+import type { EmailTracking } from '../../tracking/port.js';
 import type { EngineCaches } from '../caches.js';
 import type { EngineStore } from '../ports.js';
 import type { PreferenceLayer } from '../preference-layers.js';
@@ -13,6 +14,8 @@ export interface StepDeps {
   caches: EngineCaches;
   /** http_fetch: the SSRF guard's allowance and the request timeout (tests shorten it). */
   fetch?: OutboundOptions;
+  /** Email link/open tracking (src/tracking); null = emails are stored as rendered. */
+  tracking?: EmailTracking | null;
 }
 
 /** What a step sees: the run as it stands after the steps before it in this advance. */
