@@ -101,8 +101,9 @@ describe('rewriteLinks', () => {
       rewriteLinks(html, () => 'T');
       timings.push(performance.now() - started);
     }
-    // Measured ≈ 5–60 ms each on a quiet machine; a quadratic scan of 1 MiB would take minutes.
-    expect(Math.max(...timings)).toBeLessThan(3_000);
+    // Measured ≈ 0–70 ms each (one process, busy machine); a quadratic scan of 1 MiB would take
+    // minutes, so the generous bound only allows for a machine shared with other work.
+    expect(Math.max(...timings)).toBeLessThan(10_000);
   });
 
   it('puts the open pixel before the last </body>, or at the end', () => {
