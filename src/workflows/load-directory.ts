@@ -15,6 +15,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { nestingDepth } from '../domain/json-depth.js';
 import { JSON_MAX_DEPTH } from '../domain/limits.js';
 import { validateWorkflowDefinition, type WorkflowDefinition } from '../domain/workflow.js';
+import { workflowBody } from './body.js';
 
 export interface WorkflowLoadError {
   /** The file at fault (workflow.json or a referenced file). */
@@ -27,12 +28,14 @@ export interface WorkflowLoadError {
 export interface LoadedWorkflows {
   workflows: WorkflowDefinition[];
   errors: WorkflowLoadError[];
+  /** The workflow.json each loaded workflow came from, by key. */
+  files: Record<string, string>;
 }
 
 const WORKFLOW_FILE = 'workflow.json';
 
 export async function loadWorkflowsFromDirectory(dir: string): Promise<LoadedWorkflows> {
-  const result: LoadedWorkflows = { workflows: [], errors: [] };
+  const result: LoadedWorkflows = { workflows: [], errors: [], files: {} };
   const root = resolve(dir);
   const entries = await readdir(root, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
@@ -60,6 +63,7 @@ export async function loadWorkflowsFromDirectory(dir: string): Promise<LoadedWor
     }
     seen.set(loaded.workflow.key, file);
     result.workflows.push(loaded.workflow);
+    result.files[loaded.workflow.key] = file;
   }
   return result;
 }
@@ -88,7 +92,9 @@ async function loadOne(workflowDir: string, dirName: string): Promise<LoadOutcom
   const resolved = (await resolveFileRefs(raw, '', workflowDir, [file], fileErrors)) as Record<string, unknown>;
   if (fileErrors.length > 0) return { errors: fileErrors };
 
-  const definition = { ...resolved, key: resolved.key ?? dirName, active: resolved.active !== false };
+  // Read-only fields and annotations (a folder written by `knock workflow pull` has them) are dropped, as for the API.
+  const key = resolved.key ?? (resolved.__readonly as { key?: unknown } | undefined)?.key ?? dirName;
+  const definition = { ...workflowBody(dirName, resolved), key, active: resolved.active !== false };
   const validation = validateWorkflowDefinition(definition);
   if (!validation.ok) return { errors: validation.errors.map((e) => ({ path: file, field: e.field, message: e.message })) };
   return { workflow: validation.workflow };

@@ -96,3 +96,46 @@ function branches(value: unknown, channelTypes: ChannelTypes): Branch[] {
     steps: (b.steps ?? []).map((s) => toMgmtStep(s, channelTypes)),
   }));
 }
+
+/** Workflow fields Knock answers with but never takes in a request (knock-cli keeps them under `__readonly`). */
+const READONLY_FIELDS = ['environment', 'key', 'active', 'valid', 'sha', 'created_at', 'updated_at'];
+
+/**
+ * Template fields knock-cli may keep in their own files (`"html_body@": "email_1/html_body.html"`):
+ * `default` = extracted on a first pull. Only fields a template has are extracted, so one set
+ * serves every channel type.
+ */
+const TEMPLATE_EXTRACTABLE = {
+  subject: { default: false, file_ext: 'txt' },
+  html_body: { default: true, file_ext: 'html' },
+  text_body: { default: true, file_ext: 'txt' },
+  json_body: { default: true, file_ext: 'json' },
+  markdown_body: { default: true, file_ext: 'md' },
+} as const;
+const TEMPLATE_SETTINGS_EXTRACTABLE = { pre_content: { default: true, file_ext: 'txt' } } as const;
+
+function annotateStep(step: MgmtStep): MgmtStep {
+  const out: MgmtStep = { ...step };
+  if (step.type === 'channel' && step.template && typeof step.template === 'object') {
+    const template = { ...(step.template as Record<string, unknown>) };
+    if (template.settings && typeof template.settings === 'object') {
+      template.settings = { ...(template.settings as Record<string, unknown>), __annotation: { extractable_fields: TEMPLATE_SETTINGS_EXTRACTABLE, readonly_fields: [] } };
+    }
+    template.__annotation = { extractable_fields: TEMPLATE_EXTRACTABLE, readonly_fields: [] };
+    out.template = template;
+  }
+  for (const field of ['branches', 'cohort_branches']) {
+    if (Array.isArray(step[field])) {
+      out[field] = (step[field] as Branch[]).map((b) => ({ ...b, steps: (b.steps ?? []).map((s) => annotateStep(s as unknown as MgmtStep)) }));
+    }
+  }
+  return out;
+}
+
+/**
+ * Knock's `annotate=true` (used by knock-cli): `__annotation` on the workflow (its read-only
+ * fields) and on each channel step's template (the fields that may live in their own files).
+ */
+export function annotateWorkflow(w: MgmtWorkflow): MgmtWorkflow & { __annotation: unknown } {
+  return { ...w, steps: w.steps.map(annotateStep), __annotation: { extractable_fields: {}, readonly_fields: READONLY_FIELDS } };
+}

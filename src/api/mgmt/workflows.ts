@@ -1,10 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { ApiDeps, App } from '../types.js';
 import { environmentDb, environmentsOf } from './environments.js';
-import { getMgmtWorkflow, listMgmtWorkflows } from '../../workflows/mgmt-catalog.js';
+import { getMgmtWorkflow, listMgmtWorkflows, type MgmtView } from '../../workflows/mgmt-catalog.js';
+import { editableEnvironment } from '../../content/commits.js';
+import type { EnvironmentDirectory } from '../../environments/directory.js';
 import { EnvironmentQuery, PageInfo, Workflow } from './schemas.js';
 
-/** Parameters knock-cli sends that do not change the answer yet (no branches, no uncommitted changes). */
+/** Parameters knock-cli sends: `branch` is accepted and ignored (Herald has no branches). */
 const ContentFlags = {
   branch: Type.Optional(Type.String()),
   annotate: Type.Optional(Type.Boolean()),
@@ -21,6 +23,14 @@ const ListQuery = Type.Object({
 
 const GetQuery = Type.Object({ environment: EnvironmentQuery, ...ContentFlags });
 
+/**
+ * Knock's default is the latest version, uncommitted changes included (only the editable
+ * environment, development, has them); `hide_uncommitted_changes` shows committed content only.
+ */
+function viewOf(environments: EnvironmentDirectory, environment: string, q: { annotate?: boolean; hide_uncommitted_changes?: boolean }): MgmtView {
+  return { drafts: environment === editableEnvironment(environments) && q.hide_uncommitted_changes !== true, annotate: q.annotate === true };
+}
+
 export function registerMgmtWorkflowRoutes(app: App, deps: Pick<ApiDeps, 'db' | 'keys' | 'environments'>): void {
   const environments = environmentsOf(deps);
   app.get('/v1/workflows', {
@@ -30,7 +40,8 @@ export function registerMgmtWorkflowRoutes(app: App, deps: Pick<ApiDeps, 'db' | 
       response: { 200: Type.Object({ entries: Type.Array(Workflow), page_info: PageInfo }) },
     },
   }, async (request) => {
-    return listMgmtWorkflows(await environmentDb(environments, request.query.environment), request.query.environment, request.query);
+    const { environment } = request.query;
+    return listMgmtWorkflows(await environmentDb(environments, environment), environment, request.query, viewOf(environments, environment, request.query));
   });
 
   app.get('/v1/workflows/:workflow_key', {
@@ -41,6 +52,7 @@ export function registerMgmtWorkflowRoutes(app: App, deps: Pick<ApiDeps, 'db' | 
       response: { 200: Workflow },
     },
   }, async (request) => {
-    return getMgmtWorkflow(await environmentDb(environments, request.query.environment), request.params.workflow_key, request.query.environment);
+    const { environment } = request.query;
+    return getMgmtWorkflow(await environmentDb(environments, environment), request.params.workflow_key, environment, viewOf(environments, environment, request.query));
   });
 }
