@@ -133,7 +133,7 @@ async function prepareMessage(deps: ChannelStepDeps, input: ChannelStepInput, ch
     : null;
   const toNumberTemplate = (template.settings as { to_number?: unknown } | undefined)?.to_number;
   const toNumber = channel.type === 'sms' && typeof toNumberTemplate === 'string' && toNumberTemplate !== ''
-    ? (await renderString(toNumberTemplate, scope as any, 'settings.to_number')).trim()
+    ? (await renderString(toNumberTemplate, scope as any, 'settings.to_number', { content: await deps.store.templateContent() })).trim()
     : null;
   const address = channelAddress(channel.type, recipient, channelData, toNumber);
   if (!address.ok) return { kind: 'skipped', reason: address.reason };
@@ -142,33 +142,35 @@ async function prepareMessage(deps: ChannelStepDeps, input: ChannelStepInput, ch
 
   const now = deps.clock.now();
   const id = newMessageId(now);
+  // The environment's committed partials and translations (kept in the process, not queried).
+  const templates = await deps.store.templateContent();
   let content: Record<string, unknown>;
   switch (channel.type) {
     case 'in_app_feed':
-      content = { blocks: await renderInAppFeed(template as any, scope as any) };
+      content = { blocks: await renderInAppFeed(template as any, scope as any, templates) };
       break;
     case 'email': {
       const layout = await emailLayout(deps, template);
       if (typeof layout === 'string') return { kind: 'skipped', reason: layout };
-      content = { ...await renderEmail(template, step.channel_overrides, scope as any, { settings: channel.settings ?? {}, to: address.email!, layout }) };
+      content = { ...await renderEmail(template, step.channel_overrides, scope as any, { settings: channel.settings ?? {}, to: address.email!, layout, content: templates }) };
       // Knock's link and open tracking change the stored HTML, once, as the message is created.
       const tracking = trackingFlags(channel.settings, step.channel_overrides);
       if (deps.tracking && typeof content.html_body === 'string') content.html_body = await deps.tracking.apply(content.html_body, { id }, tracking);
       break;
     }
     case 'sms':
-      content = { ...await renderSms(template, scope as any, address.phone!) };
+      content = { ...await renderSms(template, scope as any, address.phone!, templates) };
       break;
     case 'push':
-      content = { ...await renderPush(template, scope as any, address.tokens!, id) };
+      content = { ...await renderPush(template, scope as any, address.tokens!, id, templates) };
       break;
     case 'chat':
-      content = { ...await renderChat(template, scope as any, address.connections!) };
+      content = { ...await renderChat(template, scope as any, address.connections!, templates) };
       // Slack channel data may carry a token for connections that name only a channel.
       if (channelData?.token && typeof channelData.token === 'object') content.token = channelData.token;
       break;
     case 'http':
-      content = { ...await renderWebhook(template, scope as any) };
+      content = { ...await renderWebhook(template, scope as any, templates) };
       break;
     default:
       return { kind: 'skipped', reason: `channel type "${channel.type}" is not supported` };

@@ -3,6 +3,7 @@ import type { EntityKey } from '../domain/recipients.js';
 import type { PausedStart } from './paused-start.js';
 import type { CancelMatch, NewRun, NewTrigger, ReceivedEvent, RunOutcome, RunRow, RunState } from '../domain/run.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
+import type { TemplateContent } from '../templates/content.js';
 
 /**
  * What the engine needs from storage. The engine owns this interface and knows no SQL; the store
@@ -21,6 +22,8 @@ export interface EngineStore {
   channelGroup(key: string): Promise<{ key: string; mode: 'all' | 'first'; channel_keys: string[] } | null>;
   /** A configured email layout. */
   emailLayout(key: string): Promise<EmailLayout | null>;
+  /** The environment's committed partials and translations (kept live in the process: cheap to call per render). */
+  templateContent(): Promise<TemplateContent>;
   /** One recipient's data for one channel (push tokens, chat connections), null when none. */
   channelData(recipient: EntityKey, channelId: string): Promise<Record<string, unknown> | null>;
   /**

@@ -38,21 +38,66 @@ export async function upsertChannelGroups(q: Queryable, groups: ChannelGroupConf
   );
 }
 
-/** Upserts the configured email layouts by key (layouts no longer configured are removed). */
+/**
+ * Upserts the configured email layouts by key (configured layouts no longer configured are
+ * removed). A layout managed through the management API (source 'api') is the API's: the
+ * configuration neither replaces nor removes it.
+ */
 export async function upsertEmailLayouts(q: Queryable, layouts: EmailLayoutConfig[], now: Date): Promise<void> {
   const rows = layouts.map((l) => ({ key: l.key, html_layout: l.html_layout ?? null, text_layout: l.text_layout ?? null }));
   await q.query(
     `WITH x AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(key text, html_layout text, text_layout text)
      ), gone AS (
-       DELETE FROM email_layouts WHERE key NOT IN (SELECT key FROM x)
+       DELETE FROM email_layouts WHERE source = 'config' AND key NOT IN (SELECT key FROM x)
      )
-     INSERT INTO email_layouts (key, html_layout, text_layout, updated_at)
-     SELECT key, html_layout, text_layout, $2 FROM x
+     INSERT INTO email_layouts (key, html_layout, text_layout, updated_at, created_at, source)
+     SELECT key, html_layout, text_layout, $2, $2, 'config' FROM x
      ON CONFLICT (key) DO UPDATE
-        SET html_layout = EXCLUDED.html_layout, text_layout = EXCLUDED.text_layout, updated_at = EXCLUDED.updated_at`,
+        SET html_layout = EXCLUDED.html_layout, text_layout = EXCLUDED.text_layout, updated_at = EXCLUDED.updated_at
+      WHERE email_layouts.source = 'config'`,
     [JSON.stringify(rows), now],
   );
+}
+
+/** An email layout with what the management API shows of it. */
+export interface ManagedEmailLayoutRow {
+  key: string;
+  name: string | null;
+  html_layout: string | null;
+  text_layout: string | null;
+  footer_links: { text: string; url: string }[] | null;
+  source: 'config' | 'api';
+  sha: string | null;
+  created_at: Date | null;
+  updated_at: Date;
+}
+
+const LAYOUT_COLUMNS = 'key, name, html_layout, text_layout, footer_links, source, sha, created_at, updated_at';
+
+/** Makes `layout` the committed layout of its key, owned by the API from then on. */
+export async function upsertManagedEmailLayout(q: Queryable, layout: { key: string; name: string; html_layout: string; text_layout: string; footer_links: { text: string; url: string }[] | null; sha: string }, now: Date): Promise<ManagedEmailLayoutRow> {
+  const rows = await q.query<ManagedEmailLayoutRow>(
+    `INSERT INTO email_layouts (key, name, html_layout, text_layout, footer_links, source, sha, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5::jsonb, 'api', $6, $7, $7)
+     ON CONFLICT (key) DO UPDATE
+        SET name = EXCLUDED.name, html_layout = EXCLUDED.html_layout, text_layout = EXCLUDED.text_layout,
+            footer_links = EXCLUDED.footer_links, source = 'api', sha = EXCLUDED.sha, updated_at = EXCLUDED.updated_at,
+            created_at = COALESCE(email_layouts.created_at, EXCLUDED.created_at)
+     RETURNING ${LAYOUT_COLUMNS}`,
+    [layout.key, layout.name, layout.html_layout, layout.text_layout, layout.footer_links === null ? null : JSON.stringify(layout.footer_links), layout.sha, now],
+  );
+  return rows[0];
+}
+
+export async function getManagedEmailLayout(q: Queryable, key: string): Promise<ManagedEmailLayoutRow | null> {
+  const rows = await q.query<ManagedEmailLayoutRow>(`SELECT ${LAYOUT_COLUMNS} FROM email_layouts WHERE key = $1`, [key]);
+  return rows[0] ?? null;
+}
+
+/** A page of email layouts (configured and API-managed) by key. */
+export async function listManagedEmailLayouts(q: Queryable, page: { after?: string; limit: number }): Promise<ManagedEmailLayoutRow[]> {
+  return q.query<ManagedEmailLayoutRow>(`SELECT ${LAYOUT_COLUMNS} FROM email_layouts WHERE key > $1 ORDER BY key LIMIT $2`, [page.after ?? '', page.limit]);
 }
 
 export interface ChannelGroupRow { key: string; channel_type: string | null; mode: 'all' | 'first'; channel_keys: string[] }

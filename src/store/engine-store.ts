@@ -3,6 +3,7 @@ import { entityMapKey } from '../engine/ports.js';
 import type { Db } from './db.js';
 import { findChannel } from './channels.js';
 import { findChannelGroup, findEmailLayout } from './configured-channels.js';
+import { liveTemplateContent } from './template-content.js';
 import { getChannelData } from './channel-data.js';
 import { checkpointRuns } from './checkpoint.js';
 import { NEW_MESSAGES_CHANNEL } from './message-notify.js';
@@ -58,6 +59,7 @@ export function createEngineStore(db: Db, newId: () => string, metrics: Metrics 
     },
     channelGroup: (key) => findChannelGroup(db, key),
     emailLayout: (key) => findEmailLayout(db, key),
+    templateContent: () => liveTemplateContent(db),
     async channelData(recipient, channelId) {
       return (await getChannelData(db, recipient, channelId))?.data ?? null;
     },

@@ -6,6 +6,7 @@
  * send it as the message body when present, else the markdown text.
  */
 import { renderFields, type LiquidScope } from './liquid.js';
+import type { TemplateContent } from './content.js';
 
 export interface ChatContent {
   connection: Record<string, unknown>;
@@ -17,14 +18,14 @@ export interface ChatContent {
   };
 }
 
-export async function renderChat(template: Record<string, unknown>, scope: LiquidScope, connections: Record<string, unknown>[]): Promise<ChatContent> {
+export async function renderChat(template: Record<string, unknown>, scope: LiquidScope, connections: Record<string, unknown>[], content?: TemplateContent | null): Promise<ChatContent> {
   const hasJson = template.json_body != null && template.json_body !== '';
   // Every field in one round trip to a render process.
   const rendered = await renderFields({
     markdown_body: { source: typeof template.markdown_body === 'string' ? template.markdown_body : '' },
     summary: { source: typeof template.summary === 'string' ? template.summary : '' },
     json_body: { source: !hasJson ? '' : typeof template.json_body === 'string' ? template.json_body : JSON.stringify(template.json_body) },
-  }, scope);
+  }, scope, content);
   const markdown = rendered.markdown_body.trim();
   const summary = typeof template.summary === 'string' ? rendered.summary.trim() : null;
   let json: Record<string, unknown> | null = null;

@@ -8,6 +8,7 @@
  * the subject and text body are plain text and render unescaped.
  */
 import { renderFields, renderString, type FieldTemplate, type LiquidScope } from './liquid.js';
+import type { TemplateContent } from './content.js';
 
 export interface EmailContent {
   from: string | null;
@@ -37,9 +38,9 @@ function present(fields: Record<string, [unknown, boolean?]>): Record<string, Fi
  * the body (already rendered and, for HTML, escaped). A layout is operator configuration, so its
  * own output is not escaped. No body, no layout.
  */
-async function inLayout(body: string | null, layout: string | null | undefined, scope: LiquidScope, field: string): Promise<string | null> {
+async function inLayout(body: string | null, layout: string | null | undefined, scope: LiquidScope, field: string, content: TemplateContent | null | undefined): Promise<string | null> {
   if (body === null || !layout) return body;
-  return (await renderString(layout, { ...scope, content: body } as LiquidScope, field)).trim();
+  return (await renderString(layout, { ...scope, content: body } as LiquidScope, field, { content })).trim();
 }
 
 /** `Name <address>` when there is a name, else the address. */
@@ -53,7 +54,7 @@ export async function renderEmail(
   template: Record<string, unknown>,
   overrides: Record<string, unknown> | null | undefined,
   scope: LiquidScope,
-  defaults: { settings: Record<string, unknown>; to: string; layout?: { html: string | null; text: string | null } | null },
+  defaults: { settings: Record<string, unknown>; to: string; layout?: { html: string | null; text: string | null } | null; content?: TemplateContent | null },
 ): Promise<EmailContent> {
   const o = overrides ?? {};
   const s = defaults.settings;
@@ -68,7 +69,7 @@ export async function renderEmail(
     'channel_overrides.cc_address': [o.cc_address],
     'channel_overrides.bcc_address': [o.bcc_address],
     'channel_overrides.reply_to_address': [o.reply_to_address],
-  }), scope);
+  }), scope, defaults.content);
   const field = (name: string): string | null => {
     const out = rendered[name]?.trim();
     return out ? out : null;
@@ -79,8 +80,8 @@ export async function renderEmail(
     from: mailbox(fromAddress, fromName) ?? text(s.from),
     to: field('channel_overrides.to_address') ?? defaults.to,
     subject_line: field('subject') ?? '',
-    html_body: await inLayout(field('html_body'), defaults.layout?.html, scope, 'layout.html_layout'),
-    text_body: await inLayout(field('text_body'), defaults.layout?.text, scope, 'layout.text_layout'),
+    html_body: await inLayout(field('html_body'), defaults.layout?.html, scope, 'layout.html_layout', defaults.content),
+    text_body: await inLayout(field('text_body'), defaults.layout?.text, scope, 'layout.text_layout', defaults.content),
     cc: field('channel_overrides.cc_address'),
     bcc: field('channel_overrides.bcc_address'),
     reply_to: field('channel_overrides.reply_to_address') ?? text(s.reply_to),

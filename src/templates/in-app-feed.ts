@@ -10,6 +10,7 @@
  */
 import { Marked } from 'marked';
 import { renderFields, type FieldTemplate, type LiquidScope } from './liquid.js';
+import type { TemplateContent } from './content.js';
 
 export interface InAppFeedTemplate {
   markdown_body: string;
@@ -28,7 +29,7 @@ const markdown = new Marked({ gfm: true, async: false });
 const buttonName = (index: number) => ['primary', 'secondary'][index] ?? `button_${index + 1}`;
 
 /** Throws TemplateRenderError naming the failing field (`markdown_body`, `action_buttons[0].label`, ...). */
-export async function renderInAppFeed(template: InAppFeedTemplate, scope: LiquidScope): Promise<ContentBlock[]> {
+export async function renderInAppFeed(template: InAppFeedTemplate, scope: LiquidScope, content?: TemplateContent | null): Promise<ContentBlock[]> {
   // Every field in one round trip to a render process.
   const fields: Record<string, FieldTemplate> = { markdown_body: { source: template.markdown_body, escapeOutput: true } };
   const hasUrl = template.action_url != null && template.action_url !== '';
@@ -38,7 +39,7 @@ export async function renderInAppFeed(template: InAppFeedTemplate, scope: Liquid
     fields[`action_buttons[${i}].label`] = { source: button.label };
     fields[`action_buttons[${i}].action`] = { source: button.action };
   });
-  const out = await renderFields(fields, scope);
+  const out = await renderFields(fields, scope, content);
   const body = out.markdown_body;
   const blocks: ContentBlock[] = [
     { name: 'body', type: 'markdown', content: body, rendered: (markdown.parse(body) as string).trim() },

@@ -5,7 +5,9 @@
  */
 import type { RenderJob, RenderLimit, RenderResult } from './liquid-environment.js';
 import { RenderAborted, RenderPool } from './render-pool.js';
-import { RENDER_MEMORY_LIMIT, RENDER_OUTPUT_MAX_CHARS, RENDER_TIME_LIMIT_MS, RENDER_WORKERS, TEMPLATE_SOURCE_MAX_CHARS } from './render-limits.js';
+import { PARTIAL_MAX_DEPTH, PARTIAL_MAX_RENDERS, RENDER_MEMORY_LIMIT, RENDER_OUTPUT_MAX_CHARS, RENDER_TIME_LIMIT_MS, RENDER_WORKERS, TEMPLATE_SOURCE_MAX_CHARS } from './render-limits.js';
+import { contentForRender, type TemplateContent } from './content.js';
+import type { ContentForRender } from './render-pool.js';
 
 /**
  * What templates can see (Knock's template variables). No index signature on purpose, so an
@@ -68,18 +70,27 @@ function limitReason(limit: RenderLimit, detail: string): string {
     case 'memory': return `the template allocated more than its memory limit (${RENDER_MEMORY_LIMIT.toLocaleString('en')} characters or items)`;
     case 'output': return `the template's output is longer than ${RENDER_OUTPUT_MAX_CHARS.toLocaleString('en')} characters`;
     case 'source': return `the template is longer than ${TEMPLATE_SOURCE_MAX_CHARS.toLocaleString('en')} characters`;
+    case 'partials': return `${detail.replace(/, line:\d+, col:\d+$/, '')} (limits: ${PARTIAL_MAX_DEPTH} levels, ${PARTIAL_MAX_RENDERS.toLocaleString('en')} partial renders)`;
     default: return detail;
   }
 }
 
 const hasLiquid = (source: string) => source.includes('{{') || source.includes('{%');
 
+/** The recipient's `locale` property (Knock picks translations by it). */
+function recipientLocale(scope: LiquidScope): unknown {
+  const recipient = scope.recipient;
+  return recipient && typeof recipient === 'object' ? (recipient as { locale?: unknown }).locale : undefined;
+}
+
 /**
  * Renders several fields of one template against one scope in a single round trip to a render
- * worker. Text without Liquid markup is returned as it is, without a round trip. Throws a
- * TemplateRenderError naming the first field that failed.
+ * worker. Text without Liquid markup is returned as it is, without a round trip. `content` is
+ * the environment's partials and translations (what the fields use of it travels with them;
+ * translations in the recipient's `locale`). Throws a TemplateRenderError naming the first field
+ * that failed.
  */
-export async function renderFields<K extends string>(fields: Record<K, FieldTemplate>, scope: LiquidScope): Promise<Record<K, string>> {
+export async function renderFields<K extends string>(fields: Record<K, FieldTemplate>, scope: LiquidScope, content?: TemplateContent | null): Promise<Record<K, string>> {
   const out = {} as Record<K, string>;
   const names: K[] = [];
   const jobs: RenderJob[] = [];
@@ -92,10 +103,17 @@ export async function renderFields<K extends string>(fields: Record<K, FieldTemp
     }
   }
   if (jobs.length === 0) return out;
+  let needs: ContentForRender | null;
+  try {
+    needs = contentForRender(content, jobs.map((j) => j.source), recipientLocale(scope));
+  } catch (err) {
+    const field = names.length === 1 ? names[0] : undefined;
+    throw new TemplateRenderError(`Could not render ${field ?? 'template'}: ${(err as Error).message}`, field, { limit: 'partials' });
+  }
   let results: RenderResult[];
   try {
     pool ??= new RenderPool(RENDER_WORKERS);
-    results = await pool.render(jobs, scope);
+    results = await pool.render(jobs, scope, needs);
   } catch (err) {
     // A render process that stopped for another reason (it could not start, something killed
     // it) is not the template's fault: that failure is retried like any other.
@@ -118,10 +136,10 @@ export async function renderFields<K extends string>(fields: Record<K, FieldTemp
  * Renders `source` with `scope`; any parse or render failure becomes a TemplateRenderError.
  * `escapeOutput` HTML-escapes every `{{ output }}` (for fields that become HTML).
  */
-export async function renderString(source: string, scope: LiquidScope, field?: string, opts: { escapeOutput?: boolean } = {}): Promise<string> {
+export async function renderString(source: string, scope: LiquidScope, field?: string, opts: { escapeOutput?: boolean; content?: TemplateContent | null } = {}): Promise<string> {
   if (!hasLiquid(source)) return source;
   try {
-    const { text } = await renderFields({ text: { source, escapeOutput: opts.escapeOutput } }, scope);
+    const { text } = await renderFields({ text: { source, escapeOutput: opts.escapeOutput } }, scope, opts.content);
     return text;
   } catch (err) {
     if (!(err instanceof TemplateRenderError)) throw err;

@@ -6,6 +6,7 @@
  * for engagement callbacks), merged with the rendered `payload_overrides`.
  */
 import { renderFields, type LiquidScope } from './liquid.js';
+import type { TemplateContent } from './content.js';
 
 export interface PushContent {
   token: string;
@@ -16,7 +17,7 @@ export interface PushContent {
   delivery_type: 'content' | 'silent';
 }
 
-export async function renderPush(template: Record<string, unknown>, scope: LiquidScope, tokens: string[], messageId: string): Promise<PushContent> {
+export async function renderPush(template: Record<string, unknown>, scope: LiquidScope, tokens: string[], messageId: string, content?: TemplateContent | null): Promise<PushContent> {
   const settings = (template.settings ?? {}) as Record<string, unknown>;
   // Every field in one round trip to a render process.
   const rendered = await renderFields({
@@ -25,7 +26,7 @@ export async function renderPush(template: Record<string, unknown>, scope: Liqui
     'settings.payload_overrides': {
       source: settings.payload_overrides == null ? '' : typeof settings.payload_overrides === 'string' ? settings.payload_overrides : JSON.stringify(settings.payload_overrides),
     },
-  }, scope);
+  }, scope, content);
   const title = rendered.title.trim();
   const body = rendered.text_body.trim();
   let overrides: Record<string, unknown> = {};

@@ -40,3 +40,21 @@ export const TEMPLATE_SOURCE_MAX_CHARS = 1_000_000;
 
 /** Render processes per Herald process. Two, so one abusive template never holds every render up. */
 export const RENDER_WORKERS = 2;
+
+/** How deep `{% render %}` may nest partials; deeper fails (a partial that renders itself). */
+export const PARTIAL_MAX_DEPTH = 16;
+
+/** How many partial renders one template field may make in all (loops over partials included). */
+export const PARTIAL_MAX_RENDERS = 10_000;
+
+/** Longest partial content accepted (characters). */
+export const PARTIAL_MAX_CHARS = 256 * 1024;
+
+/** Longest translation file accepted (characters of its JSON content). */
+export const TRANSLATION_MAX_CHARS = 256 * 1024;
+
+/**
+ * Most partial and translation text one render may carry to a render process (characters);
+ * above it the render fails rather than filling the render process's heap.
+ */
+export const RENDER_CONTENT_MAX_CHARS = 4 * 1024 * 1024;

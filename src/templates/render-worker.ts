@@ -3,7 +3,7 @@
  * the locked-down Liquid environment and answers with the texts or the errors. The pool kills
  * it when a render overruns; its heap limit ends it (not Herald) when a render exhausts memory.
  */
-import { renderJobs, type RenderJob } from './liquid-environment.js';
+import { contentBlobs, renderJobs, resetContentBlobs, type RenderContent, type RenderJob } from './liquid-environment.js';
 
 /**
  * One message to a render process: the renders of several callers (each its jobs and its own
@@ -11,7 +11,11 @@ import { renderJobs, type RenderJob } from './liquid-environment.js';
  */
 export interface RenderRequest {
   id: number;
-  groups: { jobs: RenderJob[]; scope: object }[];
+  groups: { jobs: RenderJob[]; scope: object; content?: RenderContent | null }[];
+  /** Partial and translation texts by sha that this process does not hold yet. */
+  blobs?: Record<string, string>;
+  /** Forget every text held so far first (the pool's record of them was full). */
+  reset?: boolean;
 }
 
 export interface RenderReply {
@@ -23,8 +27,10 @@ export interface RenderReply {
 export interface ReadyReply { ready: true }
 
 process.on('message', (req: RenderRequest) => {
+  if (req.reset) resetContentBlobs();
+  for (const [sha, text] of Object.entries(req.blobs ?? {})) contentBlobs.set(sha, text);
   // Each group has its own time budget (renderJobs), as if it had come alone.
-  process.send!({ id: req.id, results: req.groups.map((g) => renderJobs(g.jobs, g.scope)) } satisfies RenderReply);
+  process.send!({ id: req.id, results: req.groups.map((g) => renderJobs(g.jobs, g.scope, g.content ?? null)) } satisfies RenderReply);
 });
 process.send!({ ready: true } satisfies ReadyReply);
 // Herald went away (or closed the pool): nothing is left to render for.

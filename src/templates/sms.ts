@@ -4,10 +4,11 @@
  * template's `settings.to_number` rendered with the same scope).
  */
 import { renderString, type LiquidScope } from './liquid.js';
+import type { TemplateContent } from './content.js';
 
 export interface SmsContent { to: string; body: string }
 
-export async function renderSms(template: Record<string, unknown>, scope: LiquidScope, to: string): Promise<SmsContent> {
+export async function renderSms(template: Record<string, unknown>, scope: LiquidScope, to: string, content?: TemplateContent | null): Promise<SmsContent> {
   const source = typeof template.text_body === 'string' ? template.text_body : '';
-  return { to, body: (await renderString(source, scope, 'text_body')).trim() };
+  return { to, body: (await renderString(source, scope, 'text_body', { content })).trim() };
 }

@@ -5,6 +5,7 @@
  * JSON); without one the provider sends the message's default JSON payload.
  */
 import { renderString, type LiquidScope } from './liquid.js';
+import type { TemplateContent } from './content.js';
 
 export interface WebhookContent {
   method: string;
@@ -14,28 +15,28 @@ export interface WebhookContent {
   body: string | null;
 }
 
-async function pairs(value: unknown, scope: LiquidScope, field: string): Promise<Record<string, string>> {
+async function pairs(value: unknown, scope: LiquidScope, field: string, content: TemplateContent | null | undefined): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const entries: [string, unknown][] = Array.isArray(value)
     ? value.map((p) => [String((p as { key?: unknown }).key ?? ''), (p as { value?: unknown }).value])
     : value && typeof value === 'object' ? Object.entries(value) : [];
   for (const [k, v] of entries) {
     if (k === '') continue;
-    out[k] = await renderString(String(v ?? ''), scope, `${field}.${k}`);
+    out[k] = await renderString(String(v ?? ''), scope, `${field}.${k}`, { content });
   }
   return out;
 }
 
-export async function renderWebhook(template: Record<string, unknown>, scope: LiquidScope): Promise<WebhookContent> {
+export async function renderWebhook(template: Record<string, unknown>, scope: LiquidScope, content?: TemplateContent | null): Promise<WebhookContent> {
   const method = typeof template.method === 'string' && template.method !== '' ? template.method.toUpperCase() : 'POST';
-  const url = typeof template.url === 'string' ? (await renderString(template.url, scope, 'url')).trim() : '';
+  const url = typeof template.url === 'string' ? (await renderString(template.url, scope, 'url', { content })).trim() : '';
   if (url === '') throw new Error('the webhook template has no url');
   const bodySource = template.body == null ? null : typeof template.body === 'string' ? template.body : JSON.stringify(template.body);
   return {
     method,
     url,
-    headers: await pairs(template.headers, scope, 'headers'),
-    query_params: await pairs(template.query_params, scope, 'query_params'),
-    body: bodySource === null ? null : await renderString(bodySource, scope, 'body'),
+    headers: await pairs(template.headers, scope, 'headers', content),
+    query_params: await pairs(template.query_params, scope, 'query_params', content),
+    body: bodySource === null ? null : await renderString(bodySource, scope, 'body', { content }),
   };
 }
