@@ -29,14 +29,19 @@ const TokenParams = Type.Object({ token: Type.String({ maxLength: TOKEN_MAX_CHAR
 export function registerTrackingRoutes(app: App, deps: ApiDeps): void {
   const secret = trackingSecret(deps.db, deps.clock);
   // The engine creates the messages whose HTML carries these URLs, so it must sign with the
-  // same secret and base URL. The composition may pass the engine its own tracking
-  // (createEngine's `tracking`); an engine that has none takes this one.
-  deps.engine.useEmailTracking?.(createEmailTracking({
-    db: deps.db,
-    clock: deps.clock,
-    environment: deps.environments?.slugs[0] ?? DEFAULT_TRACKING_ENVIRONMENT,
-    baseUrl: () => deps.publicUrl ?? listenAddress(app),
-  }));
+  // same secret and base URL. The composition may pass each engine its own tracking
+  // (createEngine's `tracking`, with its environment's slug); an engine that has none takes this
+  // one, but only from the primary API (the one serving the management API, whose store holds
+  // the install's secret): another environment's API cannot tell which environment it is, and
+  // an engine left without tracking sends links as they are rather than links that never verify.
+  if (deps.serviceTokens || deps.environments) {
+    deps.engine.useEmailTracking?.(createEmailTracking({
+      db: deps.db,
+      clock: deps.clock,
+      environment: deps.environments?.slugs[0] ?? DEFAULT_TRACKING_ENVIRONMENT,
+      baseUrl: () => deps.publicUrl ?? listenAddress(app),
+    }));
+  }
 
   const verified = async (token: string, kind: TrackingClaims['kind']) => {
     const claims = verifyTrackingToken(await secret(), token);
