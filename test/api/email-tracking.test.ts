@@ -6,8 +6,14 @@
  * the pixel records the open, a tampered token is refused, and message-status conditions see it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import Knock from '@knocklabs/node';
 import { LoopbackSmtp } from '../support/smtp-server.js';
-import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
+import { drainAll, engines, startTestHerald, writeWorkflowsDir, type TestHerald } from '../support/harness.js';
+import { openSharedDb } from '../support/two-heralds.js';
+import { ManualClock } from '../../src/domain/clock.js';
+import { createHerald, type Herald } from '../../src/herald.js';
+import type { Db } from '../../src/store/db.js';
 
 const SMTP_PASSWORD = 's3cret-smtp-pass';
 const PUBLIC_URL = 'https://herald.example';
@@ -214,5 +220,46 @@ describe.each(engines)('email link and open tracking (%s)', (engine) => {
     expect(subjects('ada')).toEqual(['Welcome']);
     expect(subjects('bob').sort()).toEqual(['Welcome', 'You did not click', 'You read it but did not click']);
     expect(subjects('cat')).toEqual(['Welcome', 'You did not click']);
+  });
+});
+
+describe.each(engines)('email tracking across processes (%s)', (engine) => {
+  it('a link signed by one Herald is verified and recorded by another on the same database: one secret per install', async () => {
+    const smtp = await new LoopbackSmtp(SMTP_PASSWORD).start();
+    const shared = await openSharedDb(engine);
+    const clock = new ManualClock('2026-03-01T12:00:00Z');
+    const workflowsDir = writeWorkflowsDir(workflows);
+    const start = async (db: Db) => {
+      const herald = await createHerald({
+        db, clock, logger: pino({ level: 'silent' }), workflowsDir, publicUrl: PUBLIC_URL, outbound: { allowPrivateNetworks: true },
+        channels: [{ key: 'tracked-mail', type: 'email', provider: 'smtp', settings: { ...smtp.settings(), link_tracking: true } },
+          { key: 'plain-mail', type: 'email', provider: 'smtp', settings: smtp.settings() }],
+      });
+      await herald.app.listen({ port: 0, host: '127.0.0.1' });
+      const address = herald.app.server.address();
+      return { herald, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+    };
+    const heralds: Herald[] = [];
+    try {
+      const a = await start(shared.dbs[0]);
+      heralds.push(a.herald);
+      const b = await start(shared.dbs[1]);
+      heralds.push(b.herald);
+      const knockA = new Knock({ apiKey: a.herald.keys.secret, baseURL: a.url, maxRetries: 0 });
+      await knockA.users.update('ada', { email: 'ada@example.com' } as any);
+      await knockA.workflows.trigger('tracked', { recipients: ['ada'], data: { docs_url: 'https://docs.example.com/' } });
+      await drainAll(a.herald);
+      const [cta] = hrefs(String(smtp.received[0].html));
+      const res = await fetch(b.url + cta.slice(PUBLIC_URL.length), { redirect: 'manual' });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('https://example.com/welcome?step=1&lang=en');
+      const knockB = new Knock({ apiKey: b.herald.keys.secret, baseURL: b.url, maxRetries: 0 });
+      const [message] = (await knockB.users.listMessages('ada')).items;
+      expect(message.engagement_statuses).toEqual(['link_clicked']);
+    } finally {
+      for (const h of heralds) await h.close();
+      await shared.close();
+      await smtp.close();
+    }
   });
 });
