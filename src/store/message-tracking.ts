@@ -13,8 +13,9 @@ export interface TrackedMessage {
  * A click on a tracked link: `link_clicked_at` is set on the first click, and a
  * `message.link_clicked` event with `{url, link_index}` is written for the first click of each
  * link (a second click of the same link, or a mail scanner fetching every link twice, adds
- * nothing; the events of one message are bounded by its links). Null when the message does
- * not exist (deleted by retention, for instance).
+ * nothing; the events of one message are bounded by its links — two clicks of one link in the
+ * same instant may each write one, which is harmless). Null when the message does not exist
+ * (deleted by retention, for instance).
  */
 export async function recordLinkClick(q: Queryable, messageId: string, link: { url: string; index: number }, now: Date): Promise<TrackedMessage | null> {
   const rows = await q.query<{ id: string }>(
