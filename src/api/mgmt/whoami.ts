@@ -3,7 +3,7 @@ import type { App } from '../types.js';
 
 /**
  * Knock's plan features, answered for a self-hosted install. knock-cli reads
- * `translations_allowed` (it skips translations when false): false until Herald has them.
+ * `translations_allowed` (it skips translations when false): Herald has them (template-routes.ts).
  */
 const ACCOUNT_FEATURES = {
   batch_items_render_limit_allowed: false,
@@ -24,7 +24,7 @@ const ACCOUNT_FEATURES = {
   self_serve_allowed: true,
   sso_allowed: false,
   tenant_preferences_allowed: false,
-  translations_allowed: false,
+  translations_allowed: true,
 } as const;
 
 const WhoamiResponse = Type.Object({
