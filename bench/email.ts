@@ -18,7 +18,7 @@
 import { parseArgs } from 'node:util';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
@@ -75,7 +75,7 @@ function serve(kind: string): void {
   const server = kind === 'raw' ? rawServer(() => { received += 1; }) : packageServer(() => { received += 1; });
   server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as AddressInfo).port }));
   process.on('message', (m: { cmd: string }) => {
-    if (m.cmd === 'count') process.send!({ received });
+    if (m.cmd === 'count') { const u = process.cpuUsage(); process.send!({ received, cpuMs: (u.user + u.system) / 1000 }); }
     else if (m.cmd === 'close') process.exit(0);
   });
 }
@@ -171,8 +171,13 @@ class SmtpChild {
   }
 
   received(): Promise<number> {
+    return this.stats().then((s) => s.received);
+  }
+
+  /** Mails accepted so far and the server process's CPU time (ms). */
+  stats(): Promise<{ received: number; cpuMs: number }> {
     return new Promise((resolve) => {
-      this.child.once('message', (m: { received: number }) => resolve(m.received));
+      this.child.once('message', (m: { received: number; cpuMs: number }) => resolve(m));
       this.child.send({ cmd: 'count' });
     });
   }
@@ -232,12 +237,12 @@ function heraldTransportOptions(port: number) {
 }
 
 /** The same mails as Herald renders them, sent with nodemailer alone; returns mails/s. */
-async function baseline(smtp: SmtpChild, pooled: boolean): Promise<number> {
+async function baseline(smtp: SmtpChild, pooled: boolean, total = N): Promise<number> {
   const transport = pooled
     ? nodemailer.createTransport({ ...heraldTransportOptions(smtp.port), pool: true, maxConnections: SEND_CONCURRENCY })
     : nodemailer.createTransport(heraldTransportOptions(smtp.port));
   const before = await smtp.received();
-  const secs = await loops(N, SEND_CONCURRENCY, (i) => transport.sendMail({
+  const secs = await loops(total, SEND_CONCURRENCY, (i) => transport.sendMail({
     from: FROM,
     to: [`u${i + 1}@example.com`],
     subject: `Welcome, User ${i + 1}`,
@@ -247,17 +252,76 @@ async function baseline(smtp: SmtpChild, pooled: boolean): Promise<number> {
   }));
   transport.close();
   const got = (await smtp.received()) - before;
-  if (got !== N) throw new Error(`baseline (${pooled ? 'pooled' : 'not pooled'}): the SMTP server received ${got} mails, expected ${N}`);
-  return N / secs;
+  if (got !== total) throw new Error(`baseline (${pooled ? 'pooled' : 'not pooled'}): the SMTP server received ${got} mails, expected ${total}`);
+  return total / secs;
 }
+
+/** The same database, counting statements by their first words (outside transactions). */
+function countingStatements(db: Db) {
+  let counts = new Map<string, number>();
+  const label = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 70);
+  const proxy = new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'query' || prop === 'exec') {
+        return (sql: string, ...rest: unknown[]) => {
+          const k = label(sql);
+          counts.set(k, (counts.get(k) ?? 0) + 1);
+          return (target[prop] as (...a: unknown[]) => unknown).call(target, sql, ...rest);
+        };
+      }
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { db: proxy, reset: () => { counts = new Map(); }, snapshot: () => counts };
+}
+
+// ---- CPU accounting --------------------------------------------------------------------------
+
+const TICK_MS = 1000 / 100; // USER_HZ
+/** CPU ms (user + system) of a process, from /proc; 0 when it is gone or not readable. */
+function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  } catch { return 0; }
+}
+
+/**
+ * CPU spent by this process, the SMTP server and the PostgreSQL backends serving this database
+ * (read through /proc: the database server is on this machine) between `start` and `stop`.
+ */
+async function cpuMeter(db: Db, smtp: SmtpChild) {
+  const backends = async () => (engine === 'postgres'
+    ? (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).map((r) => r.pid)
+    : []);
+  const self0 = process.cpuUsage();
+  const smtp0 = (await smtp.stats()).cpuMs;
+  const pids0 = await backends();
+  const pg0 = new Map(pids0.map((p) => [p, procCpuMs(p)]));
+  return async () => {
+    const self = process.cpuUsage(self0);
+    const smtpMs = (await smtp.stats()).cpuMs - smtp0;
+    let pgMs = 0;
+    for (const pid of new Set([...pids0, ...(await backends())])) {
+      const now = procCpuMs(pid);
+      if (now > 0) pgMs += now - (pg0.get(pid) ?? 0);
+    }
+    return { nodeMs: (self.user + self.system) / 1000, smtpMs, pgMs };
+  };
+}
+const perMail = (c: { nodeMs: number; smtpMs: number; pgMs: number }) =>
+  `CPU per mail: this process ${(c.nodeMs / N).toFixed(3)} ms, SMTP server ${(c.smtpMs / N).toFixed(3)} ms, PostgreSQL ${(c.pgMs / N).toFixed(3)} ms`;
 
 // ---- The benchmark -----------------------------------------------------------------------------
 
 async function main() {
   const smtp = await SmtpChild.start();
   const { db, cleanup } = await openDb();
+  const counted = countingStatements(db);
   const herald = await createHerald({
-    db, logger: pino({ level: 'silent' }), workflowsDir: writeWorkflowsDir([welcome]), pollIntervalMs: POLL_MS,
+    db: counted.db, logger: pino({ level: 'silent' }), workflowsDir: writeWorkflowsDir([welcome]), pollIntervalMs: POLL_MS,
     channels: [{ key: 'postal', type: 'email', provider: 'smtp', name: 'Postal', settings: { host: '127.0.0.1', port: smtp.port, ignore_tls: true, user: USER, password: PASSWORD, from: FROM, max_connections: SEND_CONCURRENCY } }],
   });
   console.log(`Email benchmark on ${engine}: ${fmt(N)} emails over SMTP to a loopback ${SERVER === 'raw' ? 'minimal SMTP server (no greeting delay)' : 'smtp-server (100 ms greeting delay)'} (AUTH, no parsing), poll interval ${POLL_MS} ms\n`);
@@ -272,8 +336,11 @@ async function main() {
   await db.exec('ANALYZE');
 
   // Baselines: nodemailer alone, the same server, 20 sends in flight.
-  const plainRate = await baseline(smtp, false);
+  // Not pooled: a tenth of the mails (its rate is set by connection set-up, ~5 times slower).
+  const plainRate = await baseline(smtp, false, Math.max(SEND_CONCURRENCY, Math.round(N / 10)));
+  const stopBaseCpu = await cpuMeter(db, smtp);
   const pooledRate = await baseline(smtp, true);
+  const baseCpu = await stopBaseCpu();
 
   // Herald, phase 1 (not the figure): the triggers (16 in flight) and the run worker queue every message.
   const before = await smtp.received();
@@ -291,8 +358,13 @@ async function main() {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const t1 = new Date();
+  const stopCpu = await cpuMeter(db, smtp);
+  counted.reset();
   herald.background.start();
-  await waitFor(() => count(db, `SELECT count(*)::int AS n FROM messages WHERE status = 'sent'`), 'messages sent');
+  // Polls the shrinking jobs table (a count over the messages would scan them all, 10 times a second).
+  await waitFor(async () => N - await count(db, 'SELECT count(*)::int AS n FROM deliveries'), 'deliveries settled');
+  const heraldCpu = await stopCpu();
+  const statements = counted.snapshot();
   await herald.close();
   loopDelay.disable();
   const got = (await smtp.received()) - before;
@@ -323,8 +395,13 @@ async function main() {
   console.log(`          Herald's event loop delay meanwhile: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`);
   for (const f of failures) console.log(`          ${fmt(f.n)} failed attempts, the first ${(f.at_ms / 1000).toFixed(1)} s in (retried after the backoff): ${f.error.slice(0, 160)}`);
   console.log(`          SMTP server received ${fmt(got)} mails (expected ${fmt(N)})`);
+  console.log(`          ${perMail(heraldCpu)}`);
+  const totalStatements = [...statements.values()].reduce((a, b) => a + b, 0);
+  console.log(`          statements through Herald's pool meanwhile: ${fmt(totalStatements)} (${(totalStatements / N).toFixed(3)} per mail)`);
+  for (const [what, n] of [...statements].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`            ${fmt(n).padStart(6)}  ${what}`);
   console.log(`baseline  nodemailer alone, pooled transport (${SEND_CONCURRENCY} connections), ${SEND_CONCURRENCY} in flight: ${fmt(pooledRate)} mails/s  ratio ${(rate / pooledRate).toFixed(2)}`);
-  console.log(`          nodemailer alone, not pooled (one connection per mail), ${SEND_CONCURRENCY} in flight: ${fmt(plainRate)} mails/s  ratio ${(rate / plainRate).toFixed(2)}`);
+  console.log(`          ${perMail(baseCpu)}`);
+  console.log(`          nodemailer alone, not pooled (one connection per mail), ${SEND_CONCURRENCY} in flight, ${fmt(Math.round(N / 10))} mails: ${fmt(plainRate)} mails/s  ratio ${(rate / plainRate).toFixed(2)}`);
   const ratio = rate / pooledRate;
   report({
     target: 'email',
@@ -334,7 +411,8 @@ async function main() {
     ratio,
     goal: 'ratio ≥ 0.8',
     met: ratio >= 0.8 && got === N,
-    extra: { count: N, emails_per_s: rate, pooled_baseline_per_s: pooledRate, unpooled_baseline_per_s: plainRate, queue_secs: queuedSecs, provider_calls: attempts, received: got },
+    extra: { count: N, emails_per_s: rate, pooled_baseline_per_s: pooledRate, unpooled_baseline_per_s: plainRate, queue_secs: queuedSecs, provider_calls: attempts, received: got,
+      cpu_ms_per_mail: { herald: { node: heraldCpu.nodeMs / N, smtp: heraldCpu.smtpMs / N, pg: heraldCpu.pgMs / N }, baseline: { node: baseCpu.nodeMs / N, smtp: baseCpu.smtpMs / N, pg: baseCpu.pgMs / N } } },
   });
   if (got !== N || latency.length !== N) process.exitCode = 1;
   await cleanup();
