@@ -105,6 +105,7 @@ describe.each(engines)('workflows as content through @knocklabs/mgmt and @knockl
     await dev.workflows.trigger('hello', { recipients: ['pinned'] });
     await t.drain();
     // ... keeps it after the next commit.
+    t.clock.advance(1_000);
     await mgmt.workflows.upsert('hello', { environment: 'development', workflow: { name: 'Hello fast', steps: [feedStep('Fast {{ recipient.id }}')] } as never, commit: true, commit_message: 'fast' });
     t.clock.advance(31_000);
     await t.drain();
