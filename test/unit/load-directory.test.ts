@@ -178,10 +178,10 @@ describe('loadWorkflowsFromDirectory', () => {
   it('ignores folders without a workflow.json', async () => {
     await put('notes/readme.md', '# not a workflow');
 
-    expect(await loadWorkflowsFromDirectory(root)).toEqual({ workflows: [], errors: [] });
+    expect(await loadWorkflowsFromDirectory(root)).toEqual({ workflows: [], errors: [], files: {} });
   });
 
   it('returns empty lists for a missing directory', async () => {
-    expect(await loadWorkflowsFromDirectory(join(root, 'does-not-exist'))).toEqual({ workflows: [], errors: [] });
+    expect(await loadWorkflowsFromDirectory(join(root, 'does-not-exist'))).toEqual({ workflows: [], errors: [], files: {} });
   });
 });
