@@ -63,8 +63,11 @@ const partialFs = {
  * does not, so parsed partials are kept by sha. Reading the cache is also where every partial
  * render passes, so the number of partial renders per render is counted here.
  */
+const partialCaches: Map<string, Template[]>[] = [];
+
 function partialCache(): { read(k: string): Template[] | undefined; write(k: string, v: Template[] | Promise<Template[]>): void; remove(k: string): void } {
   const bySha = new Map<string, Template[]>();
+  partialCaches.push(bySha);
   const keyOf = (cacheKey: string) => cacheKey.slice(cacheKey.indexOf(':') + 1);
   return {
     read(cacheKey) {
@@ -89,6 +92,7 @@ function partialCache(): { read(k: string): Template[] | undefined; write(k: str
 export function resetContentBlobs(): void {
   contentBlobs.clear();
   parsedTranslations.clear();
+  for (const cache of partialCaches) cache.clear();
 }
 
 /**

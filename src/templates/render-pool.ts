@@ -32,9 +32,11 @@ export interface ContentForRender {
 
 /**
  * Partial and translation text a render process is sent at most once per sha; past this many
- * characters held, the next message tells it to forget them all and starts the record again.
+ * characters held, the next message tells it to forget them all (and what it parsed of them)
+ * and starts the record again. Well inside the process's heap (RENDER_WORKER_HEAP_MB) with the
+ * parsed forms beside the texts.
  */
-const PROCESS_CONTENT_MAX_CHARS = 32 * 1024 * 1024;
+const PROCESS_CONTENT_MAX_CHARS = 8 * 1024 * 1024;
 
 interface Pending {
   jobs: RenderJob[];
