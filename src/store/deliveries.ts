@@ -83,6 +83,10 @@ export interface SettleInput {
  * whose claim was still held; the others were lost (another worker took the job after the lease
  * ended) and nothing was written for them.
  *
+ * The job rows are deleted (final) or rescheduled (retry) only where `owner` still holds them at
+ * the attempt it claimed, and those rows are what counts as held: no separate row lock is taken
+ * first (a `FOR UPDATE` wrote every job row once more before changing it).
+ *
  * The statement's shape does not depend on how many outcomes it carries: one jsonb parameter is
  * unpacked with jsonb_to_recordset, so a batch of 1 or 500 is the same parsed statement. Rows of
  * `deliveries` and `messages` are keyed by primary key (message_id / id), and the only rows locked
@@ -105,19 +109,18 @@ export async function settleDeliveries(q: Queryable, owner: string, items: Settl
     `WITH i AS (
        SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(ord int, message_id text, attempt int, retry_at timestamptz, status text,
                                                          provider text, external_id text, at timestamptz, logs jsonb)
-     ), held AS (
-       SELECT d.message_id FROM deliveries d JOIN i ON i.message_id = d.message_id
-        WHERE d.lease_owner = $1 AND d.attempts = i.attempt
-          FOR UPDATE OF d
-     ), h AS (
-       SELECT i.* FROM i WHERE i.message_id IN (SELECT message_id FROM held)
      ), done AS (
-       DELETE FROM deliveries d USING h WHERE d.message_id = h.message_id AND h.retry_at IS NULL
+       DELETE FROM deliveries d USING i
+        WHERE d.message_id = i.message_id AND d.lease_owner = $1 AND d.attempts = i.attempt AND i.retry_at IS NULL
        RETURNING d.message_id
      ), later AS (
-       UPDATE deliveries d SET next_attempt_at = h.retry_at, lease_owner = NULL
-         FROM h WHERE d.message_id = h.message_id AND h.retry_at IS NOT NULL
+       UPDATE deliveries d SET next_attempt_at = i.retry_at, lease_owner = NULL
+         FROM i WHERE d.message_id = i.message_id AND d.lease_owner = $1 AND d.attempts = i.attempt AND i.retry_at IS NOT NULL
        RETURNING d.message_id
+     ), h AS (
+       -- The held claims are the rows the DELETE / UPDATE took: each re-checks owner and attempt
+       -- on the row's latest version if another worker claimed it meanwhile, and skips it then.
+       SELECT i.* FROM i WHERE i.message_id IN (SELECT message_id FROM done UNION ALL SELECT message_id FROM later)
      ), before AS (
        SELECT m.id, m.status AS old_status, h.status, h.provider, h.external_id, h.at
          FROM messages m JOIN h ON m.id = h.message_id
