@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../store/db.js';
 import type { EnvironmentDirectory } from '../environments/directory.js';
 import {
-  deleteDraft, findReceivedCommit, getCommit, insertCommit, listDrafts, markCommitPromoted, putCommitted, putDraft, unpromotedCommits,
+  findReceivedCommit, getCommit, insertCommit, markCommitPromoted, putCommitted, putDraft, takeDrafts, unpromotedCommits,
   type ContentCommit, type ContentDraft,
 } from '../store/content.js';
 import { contentKind, type ContentType } from './kinds.js';
@@ -47,7 +47,7 @@ export async function commitDrafts(db: Db, c: {
 }): Promise<ContentCommit[]> {
   return db.transaction(async (tx) => {
     const txDb = transactionDb(db, tx);
-    const drafts = await listDrafts(tx, c.environment, { types: c.types, key: c.key });
+    const drafts = await takeDrafts(tx, c.environment, { types: c.types, key: c.key });
     const commits: ContentCommit[] = [];
     for (const draft of drafts) {
       const commit = await insertCommit(tx, {
@@ -57,7 +57,6 @@ export async function commitDrafts(db: Db, c: {
       if (!commit) continue;
       await putCommitted(tx, { environment: c.environment, type: draft.type, key: draft.key, body: draft.body, source: 'api', commitId: commit.id, now: c.now });
       await contentKind(draft.type).applyCommitted(txDb, draft.key, draft.body, c.now);
-      await deleteDraft(tx, c.environment, draft.type, draft.key);
       commits.push(commit);
     }
     return commits;

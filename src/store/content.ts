@@ -98,6 +98,19 @@ export async function listDrafts(db: Queryable, environment: string, filter: { t
   return rows.map(draft);
 }
 
+/**
+ * Takes (deletes and answers) the uncommitted changes a commit turns into commits, oldest first.
+ * Inside the commit's transaction this claims them: a concurrent commit waits on the rows and
+ * then finds them gone, so no change is committed twice.
+ */
+export async function takeDrafts(db: Queryable, environment: string, filter: { types?: readonly ContentType[]; key?: string } = {}): Promise<ContentDraft[]> {
+  const rows = await db.query<DraftRow>(
+    `DELETE FROM content_drafts WHERE environment = $1 AND ($2::text[] IS NULL OR type = ANY($2)) AND ($3::text IS NULL OR key = $3) RETURNING *`,
+    [environment, filter.types ? [...filter.types] : null, filter.key ?? null],
+  );
+  return rows.map(draft).sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime() || a.type.localeCompare(b.type) || a.key.localeCompare(b.key));
+}
+
 export async function deleteDraft(db: Queryable, environment: string, type: ContentType, key: string): Promise<void> {
   await db.query('DELETE FROM content_drafts WHERE environment = $1 AND type = $2 AND key = $3', [environment, type, key]);
 }

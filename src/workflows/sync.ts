@@ -125,6 +125,8 @@ export interface WatchOptions {
   debounceMs?: number;
   /** Called after each sync (tests). */
   onSync?: (report: WorkflowSyncReport) => void;
+  /** Stop watching when this closes (Herald's app: its onClose hook). */
+  closeWith?: { addHook(name: 'onClose', hook: () => Promise<void>): unknown };
 }
 
 /**
@@ -161,7 +163,7 @@ export function watchWorkflowsDirectory(opts: WatchOptions): WorkflowsWatcher {
   } catch (err) {
     opts.logger.warn({ err, dir: opts.dir }, 'cannot watch the workflows folder: changes need a restart');
   }
-  return {
+  const handle: WorkflowsWatcher = {
     async settled() {
       while (timer) await new Promise((r) => setTimeout(r, debounceMs));
       await running;
@@ -174,4 +176,6 @@ export function watchWorkflowsDirectory(opts: WatchOptions): WorkflowsWatcher {
       await running;
     },
   };
+  opts.closeWith?.addHook('onClose', () => handle.close());
+  return handle;
 }
