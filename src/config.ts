@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_ENVIRONMENTS, parseEnvironments } from './environments/names.js';
 import { parseChannelConfigs, parseChannelGroupConfigs, parseEmailLayouts, type ChannelConfig, type ChannelGroupConfig, type EmailLayoutConfig } from './domain/channel-config.js';
 
 /**
@@ -24,6 +25,11 @@ export interface HeraldConfig {
   readonly publicKey: string | undefined;
   /** The management API's service token (/mgmt) instead of the stored one. */
   readonly serviceToken: string | undefined;
+  /**
+   * Environment slugs in promotion order (environments/names.ts): the first keeps the data and
+   * keys of an install from before environments; each other one gets its own schema and keys.
+   */
+  readonly environments: readonly string[];
   /** Which roles this process plays: the HTTP API, the worker that advances runs, or both. */
   readonly roles: readonly ('api' | 'worker')[];
   readonly logLevel: string;
@@ -111,6 +117,7 @@ const FIELDS: Field[] = [
   { key: 'secretKey', env: 'HERALD_SECRET_KEY', flag: 'secret-key', help: 'secret API key (sk_...) instead of the stored one', parse: str },
   { key: 'publicKey', env: 'HERALD_PUBLIC_KEY', flag: 'public-key', help: 'public API key (pk_...) instead of the stored one', parse: str },
   { key: 'serviceToken', env: 'HERALD_SERVICE_TOKEN', flag: 'service-token', help: 'management API service token instead of the stored one', parse: str },
+  { key: 'environments', env: 'HERALD_ENVIRONMENTS', flag: 'environments', help: 'environments in promotion order (default development,production)', parse: parseEnvironments },
   { key: 'roles', env: 'HERALD_ROLES', flag: 'roles', help: 'roles of this process: api, worker or api,worker (default)', parse: roles },
   { key: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: 'log-level', help: 'log level: fatal, error, warn, info, debug, trace, silent (default info)', parse: str },
   { key: 'pollIntervalMs', env: 'HERALD_POLL_INTERVAL_MS', flag: 'poll-interval-ms', help: 'idle worker poll interval in ms (default 1000)', parse: int('HERALD_POLL_INTERVAL_MS') },
@@ -144,6 +151,7 @@ const DEFAULTS: HeraldConfig = {
   secretKey: undefined,
   publicKey: undefined,
   serviceToken: undefined,
+  environments: DEFAULT_ENVIRONMENTS,
   roles: ['api', 'worker'],
   logLevel: 'info',
   pollIntervalMs: 1000,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import type { App } from './api/types.js';
@@ -24,7 +25,7 @@ import { ensureServiceToken, type EnsuredServiceToken } from './store/service-to
 import { releaseAllClaims } from './store/runs.js';
 import { createEngineStore } from './store/engine-store.js';
 import { backgroundCalls, backgroundDb, inBackground } from './store/pglite-priority.js';
-import { syncWorkflowsFromDirectory, type WorkflowSyncReport } from './workflows/sync.js';
+import { syncWorkflowsFromDirectory, watchWorkflowsDirectory, watchWorkflowsFromEnv, type WorkflowSyncReport } from './workflows/sync.js';
 import { metricsOptionsFromEnv, type MetricsOptions } from './metrics/config.js';
 import { createMetricsRegistry } from './metrics/registry.js';
 import { noMetrics } from './metrics/port.js';
@@ -34,6 +35,10 @@ import { withTraceContexts } from './store/trace-context.js';
 import { retentionOptionsFromEnv, withRetentionDefaults, type RetentionOptions } from './retention/config.js';
 import { createRetentionTask } from './queue/retention-task.js';
 import { settlesWithin } from './queue/settles-within.js';
+import type { Metrics } from './metrics/port.js';
+import type { EnvironmentDirectory } from './environments/directory.js';
+import { environmentSchema } from './environments/names.js';
+import { presentedKey } from './api/plugins/presented-key.js';
 
 /** How long `close()` waits by default for in-flight requests and claimed runs. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -76,15 +81,38 @@ export interface HeraldOptions {
   retention?: Partial<RetentionOptions>;
   /** How long `close()` waits for in-flight requests and claimed runs (default 10 s). */
   shutdownTimeoutMs?: number;
+  /**
+   * Environment slugs in promotion order (HERALD_ENVIRONMENTS; the server's default is
+   * development,production). The first lives in `db`'s schema; each other one gets a schema of
+   * its own (environments/names.ts) with its own keys and data. Absent = the first only.
+   */
+  environments?: readonly string[];
+}
+
+/** One environment's own runtime: its store (schema), keys, engine, workers and API. */
+export interface EnvironmentRuntime {
+  slug: string;
+  db: Db;
+  keys: KeyPair;
+  engine: Engine;
+  worker: RunWorker;
+  background: BackgroundWorker;
+  /** Its API; only the first environment's listens, requests with another's key are handed over. */
+  app: App;
+  workflows: WorkflowSyncReport;
 }
 
 export interface Herald {
+  /** The API that listens: the first environment's, which hands requests with another environment's key to that one. */
   app: App;
+  /** The first environment's (development's) engine, worker, background work and keys. */
   engine: Engine;
   worker: RunWorker;
   /** Fan-out pages, bulk operations, due schedules: durable work outside recipient runs. */
   background: BackgroundWorker;
   keys: KeyPair;
+  /** Every environment in promotion order (the first is the one above). */
+  environments: EnvironmentRuntime[];
   /** The management API's token; `token` is set only when generated now (print it once) or configured. */
   serviceToken: EnsuredServiceToken;
   workflows: WorkflowSyncReport;
@@ -93,78 +121,168 @@ export interface Herald {
   close(): Promise<void>;
 }
 
-/** Composition: store -> engine -> worker -> api. Used by main.ts and by the tests alike. */
+/** Composition: store -> engine -> worker -> api, once per environment. Used by main.ts and by the tests alike. */
 export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const clock = opts.clock ?? systemClock;
   // Tracing only when an OTEL_* variable asks for it (telemetry/start.ts); process-wide.
   await startTracingFromEnv(process.env, opts.logger);
+  const slugs = opts.environments ?? ['development'];
   await migrate(opts.db);
-  const keys = await ensureApiKeys(opts.db, opts.keys ?? {});
   const serviceToken = await ensureServiceToken(opts.db, opts.serviceToken, clock.now());
-  await upsertChannels(opts.db, [...(opts.channels ?? [])], clock.now());
-  await upsertChannelGroups(opts.db, [...(opts.channelGroups ?? [])], clock.now());
-  await upsertEmailLayouts(opts.db, [...(opts.emailLayouts ?? [])], clock.now());
-  // With PostgreSQL other processes may hold claims, which expire with their lease; PGlite's
-  // files belong to this process alone, so claims left by a crashed run are released now.
-  if (opts.db.engine === 'pglite') {
-    const released = await releaseAllClaims(opts.db, clock.now());
-    if (released > 0) opts.logger.warn({ released }, 'released runs claimed by a previous process that stopped without finishing them');
-  }
-  const workflows = opts.workflowsDir
-    ? await syncWorkflowsFromDirectory(opts.db, opts.workflowsDir, clock.now())
-    : { loaded: [], errors: [] };
-  const wakeWorkers = createRunWaker(opts.db, (err) => opts.logger.warn({ err }, 'NOTIFY failed; workers will poll'));
-  const outbound = { allowPrivateNetworks: opts.outbound?.allowPrivateNetworks ?? false };
   const metricsOptions = opts.metrics ?? metricsOptionsFromEnv(process.env);
+  // Queue figures come from the first environment's store (metrics/registry.ts).
   const monitoring = metricsOptions.enabled ? createMetricsRegistry({ db: opts.db, clock, onError: (err) => opts.logger.warn({ err }, 'metrics: reading queue figures failed') }) : null;
   const metrics = monitoring?.metrics ?? noMetrics;
-  const engine = createEngine({ store: withTraceContexts(createEngineStore(opts.db, randomUUID, metrics), opts.db), clock, logger: opts.logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
-  // Workers run in the background lane: on PGlite's one connection the API goes first.
-  const bgDb = backgroundDb(opts.db);
-  const worker = new RunWorker({ db: bgDb, clock, logger: opts.logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, metrics, onReleased: wakeWorkers });
-  // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
-  const backgroundTasks: BackgroundTask[] = [
-    createFanoutTask({ db: opts.db, clock, wakeWorkers, pageSize: opts.fanoutPageSize }),
-    createBatchFlushTask({ db: opts.db, clock, wakeWorkers }),
-    createBulkOperationTask({ db: opts.db, clock, workerId: opts.workerId }),
-    createScheduleTask({ db: opts.db, clock, engine, logger: opts.logger }),
-    createDeliveryTask({ db: opts.db, clock, logger: opts.logger, workerId: opts.workerId, outbound, metrics }),
-    createRetentionTask({ db: opts.db, clock, logger: opts.logger, options: opts.retention ? withRetentionDefaults(opts.retention) : retentionOptionsFromEnv(process.env) }),
-  ];
-  const background = new BackgroundWorker({
-    db: bgDb,
-    logger: opts.logger,
-    tasks: backgroundTasks.map((task) => ({ name: task.name, tick: () => inBackground(() => task.tick()) })),
-    pollIntervalMs: opts.pollIntervalMs,
-  });
-  const app = await buildApp({ db: opts.db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl,
-    serviceTokens: serviceToken.source, metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined }, { logger: opts.logger });
+  const opened: Db[] = [];
+  const environments: EnvironmentRuntime[] = [];
+  try {
+    for (const [i, slug] of slugs.entries()) {
+      const db = i === 0 ? opts.db : await openEnvironmentDb(opts.db, slug);
+      if (i > 0) opened.push(db);
+      environments.push(await createEnvironment(slug, db, i === 0 ? opts.keys ?? {} : {}, opts, clock, metrics));
+    }
+  } catch (err) {
+    await Promise.all(opened.map((db) => db.close().catch(() => {})));
+    throw err;
+  }
+  const [first, ...others] = environments;
+  const directory = runtimeDirectory(environments);
+  const app = await buildApp({ db: first.db, clock, keys: first.keys, engine: first.engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl,
+    serviceTokens: serviceToken.source, metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined, environments: directory },
+  { logger: opts.logger, handOver: others.length > 0 ? handOverByKey(others) : undefined });
+  first.app = app;
+  // Development mode: the workflows folder is watched and applied without a restart (workflows/sync.ts); stops with the app.
+  if (opts.workflowsDir && watchWorkflowsFromEnv(process.env)) watchWorkflowsDirectory({ dir: opts.workflowsDir, environments: directory, clock, logger: opts.logger, closeWith: app });
   const metricsServer = monitoring && metricsOptions.port !== undefined
     ? await startMetricsServer({ source: monitoring.source, port: metricsOptions.port, host: metricsOptions.host ?? '127.0.0.1', token: metricsOptions.token, logger: opts.logger })
     : null;
   return {
     app,
-    engine,
-    worker,
-    background,
-    keys,
+    engine: first.engine,
+    worker: first.worker,
+    background: first.background,
+    keys: first.keys,
+    environments,
     serviceToken,
-    workflows,
+    workflows: first.workflows,
     metricsServer,
     async close() {
       // Graceful and bounded: stop accepting requests and claiming work at once; in-flight
       // requests are answered (then their connections close), claimed runs finish or are given
       // back due at once; whatever is left at the deadline is cut off.
       const timeoutMs = opts.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
-      const appClosed = app.close();
-      await Promise.all([worker.stop(timeoutMs), background.stop(timeoutMs)]);
-      if (!(await settlesWithin(appClosed, timeoutMs))) app.server.closeAllConnections();
-      await appClosed;
+      const appsClosed = Promise.all(environments.map((env) => env.app.close()));
+      await Promise.all(environments.flatMap((env) => [env.worker.stop(timeoutMs), env.background.stop(timeoutMs)]));
+      if (!(await settlesWithin(appsClosed, timeoutMs))) app.server.closeAllConnections();
+      await appsClosed;
       await metricsServer?.close();
       // Pooled SMTP connections close once their sends finish (later sends open new pools).
       closeSmtpTransports();
+      // The stores opened here for the other environments (the first one's belongs to the caller).
+      await Promise.all(opened.map((db) => db.close().catch(() => {})));
       // Spans still waiting in the batch processor are exported before the process may exit.
       await flushTracing().catch((err: unknown) => opts.logger.warn({ err }, 'exporting the last spans failed'));
     },
+  };
+}
+
+/** A non-first environment's store: its own schema beside the first one's, migrated. */
+async function openEnvironmentDb(base: Db, slug: string): Promise<Db> {
+  if (!base.openSchema) throw new Error(`environment "${slug}" needs its own schema, and this store cannot open one`);
+  const db = await base.openSchema(environmentSchema(base.schema ?? 'public', slug));
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  return db;
+}
+
+/**
+ * One environment: its keys (configured ones only for the first), the configured channels and
+ * the workflows folder as its committed content, its engine, workers and API (a placeholder
+ * for the first, whose app is built by createHerald with the management API).
+ */
+async function createEnvironment(slug: string, db: Db, configuredKeys: { secret?: string; public?: string }, opts: HeraldOptions, clock: Clock, metrics: Metrics): Promise<EnvironmentRuntime> {
+  const logger = opts.environments && opts.environments.length > 1 ? opts.logger.child({ environment: slug }) : opts.logger;
+  const keys = await ensureApiKeys(db, configuredKeys);
+  await upsertChannels(db, [...(opts.channels ?? [])], clock.now());
+  await upsertChannelGroups(db, [...(opts.channelGroups ?? [])], clock.now());
+  await upsertEmailLayouts(db, [...(opts.emailLayouts ?? [])], clock.now());
+  // With PostgreSQL other processes may hold claims, which expire with their lease; PGlite's
+  // files belong to this process alone, so claims left by a crashed run are released now.
+  if (db.engine === 'pglite') {
+    const released = await releaseAllClaims(db, clock.now());
+    if (released > 0) logger.warn({ released }, 'released runs claimed by a previous process that stopped without finishing them');
+  }
+  const workflows = opts.workflowsDir
+    ? await syncWorkflowsFromDirectory(db, opts.workflowsDir, clock.now())
+    : { loaded: [], errors: [] };
+  const wakeWorkers = createRunWaker(db, (err) => logger.warn({ err }, 'NOTIFY failed; workers will poll'));
+  const outbound = { allowPrivateNetworks: opts.outbound?.allowPrivateNetworks ?? false };
+  const engine = createEngine({ store: withTraceContexts(createEngineStore(db, randomUUID, metrics), db), clock, logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
+  // Workers run in the background lane: on PGlite's one connection the API goes first.
+  const bgDb = backgroundDb(db);
+  const worker = new RunWorker({ db: bgDb, clock, logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, metrics, onReleased: wakeWorkers });
+  // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
+  const backgroundTasks: BackgroundTask[] = [
+    createFanoutTask({ db, clock, wakeWorkers, pageSize: opts.fanoutPageSize }),
+    createBatchFlushTask({ db, clock, wakeWorkers }),
+    createBulkOperationTask({ db, clock, workerId: opts.workerId }),
+    createScheduleTask({ db, clock, engine, logger }),
+    createDeliveryTask({ db, clock, logger, workerId: opts.workerId, outbound, metrics }),
+    createRetentionTask({ db, clock, logger, options: opts.retention ? withRetentionDefaults(opts.retention) : retentionOptionsFromEnv(process.env) }),
+  ];
+  const background = new BackgroundWorker({
+    db: bgDb,
+    logger,
+    tasks: backgroundTasks.map((task) => ({ name: task.name, tick: () => inBackground(() => task.tick()) })),
+    pollIntervalMs: opts.pollIntervalMs,
+  });
+  const first = opts.environments === undefined || opts.environments[0] === slug;
+  const app = first
+    ? (undefined as unknown as App) // built by createHerald, with the management API and the hand-over
+    : await buildApp({ db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl, metrics }, { logger, role: 'environment' });
+  return { slug, db, keys, engine, worker, background, app, workflows };
+}
+
+/** The management API's view of the environments: each one's store and keys. */
+function runtimeDirectory(environments: readonly EnvironmentRuntime[]): EnvironmentDirectory {
+  const slugs = environments.map((env) => env.slug);
+  const find = (slug: string) => {
+    const env = environments.find((e) => e.slug === slug);
+    if (!env) throw new Error(`unknown environment "${slug}"`);
+    return env;
+  };
+  return {
+    slugs,
+    has: (slug) => slugs.includes(slug),
+    db: async (slug) => find(slug).db,
+    keys: async (slug) => ({ secret: find(slug).keys.secret, public: find(slug).keys.public }),
+    next: (slug) => {
+      const i = slugs.indexOf(slug);
+      return i >= 0 && i + 1 < slugs.length ? slugs[i + 1] : undefined;
+    },
+  };
+}
+
+/**
+ * Which other environment's API a request belongs to: the one whose secret or public key it
+ * carries (Authorization, or `api_key` in the query string for sockets) on a public API path. Anything else stays
+ * with the first environment's API, which authenticates it (or refuses it) as before.
+ */
+function handOverByKey(others: readonly EnvironmentRuntime[]): (req: IncomingMessage) => App | undefined {
+  return (req) => {
+    // Only the public API (and its sockets) exists per environment; /mgmt, health and metrics are the first one's.
+    const url = req.url ?? '';
+    if (!url.startsWith('/v1/') && !url.startsWith('/ws/')) return undefined;
+    const key = presentedKey(req);
+    if (key === undefined) return undefined;
+    for (const env of others) {
+      const accepted = env.keys.source?.current() ?? [{ key: env.keys.secret }, { key: env.keys.public }];
+      if (accepted.some((k) => k.key === key)) return env.app;
+    }
+    return undefined;
   };
 }

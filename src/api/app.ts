@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import cors from '@fastify/cors';
@@ -22,6 +23,13 @@ import { registerMgmtApi } from './mgmt/index.js';
 
 export interface BuildAppOptions {
   logger?: FastifyBaseLogger | boolean;
+  /**
+   * `primary` (default): the API that listens, with the management API, health, OpenAPI and
+   * metrics. `environment`: another environment's public API, reached only through `handOver`.
+   */
+  role?: 'primary' | 'environment';
+  /** Requests (and socket upgrades) that belong to another environment's API, by their key. */
+  handOver?: (req: IncomingMessage) => App | undefined;
 }
 
 /** Builds the HTTP API without listening, so tests and the server share one construction. */
@@ -42,6 +50,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     clientErrorHandler: answerClientError,
     // Validators and serializers compiled on a route's first use, not at start-up (validation.ts).
     schemaController: { compilersFactory: schemaCompilers() },
+    ...(opts.handOver ? { serverFactory: handingOverServer(opts.handOver) } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // Depth, prototype poisoning, NUL and lone surrogates are refused here, before anything else.
@@ -84,13 +93,37 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   registerAuth(app, deps);
   registerRateLimit(app, deps);
   registerRoutes(app, deps);
-  // Knock's management API under /mgmt, service tokens only (mgmt/index.ts).
-  await registerMgmtApi(app, deps);
   await registerRealtime(app, deps);
-  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
-  registerHealthRoutes(app, deps);
-  if (deps.metricsSource) registerMetricsRoute(app, deps.metricsSource);
+  if (opts.role !== 'environment') {
+    // Knock's management API under /mgmt, service tokens only (mgmt/index.ts).
+    await registerMgmtApi(app, deps);
+    app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
+    registerHealthRoutes(app, deps);
+    if (deps.metricsSource) registerMetricsRoute(app, deps.metricsSource);
+  }
+  // Reached by hand-over only, never listening itself: its routes must be ready now.
+  if (opts.role === 'environment') await app.ready();
   return app;
+}
+
+/**
+ * The listening server of the first environment: a request or socket upgrade whose key belongs
+ * to another environment is given to that environment's API (its own Fastify instance, routes,
+ * auth and store) as if it had arrived there; everything else is handled here.
+ */
+function handingOverServer(handOver: (req: IncomingMessage) => App | undefined) {
+  return (handler: RequestListener) => {
+    const server = createServer(handler);
+    const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
+    server.emit = ((event: string | symbol, ...args: unknown[]) => {
+      if (event === 'request' || event === 'upgrade') {
+        const target = handOver(args[0] as IncomingMessage);
+        if (target) return (target.server.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+      }
+      return emit(event, ...args);
+    }) as typeof server.emit;
+    return server;
+  };
 }
 
 /** A request slower than this is logged at info whatever its status. */

@@ -27,6 +27,7 @@ export async function serve(argv: string[]): Promise<void> {
     logger,
     keys: { secret: config.secretKey, public: config.publicKey },
     serviceToken: config.serviceToken,
+    environments: config.environments,
     workflowsDir: config.workflowsDir,
     signingPublicKey: config.signingPublicKey,
     publicUrl: config.publicUrl,
@@ -40,9 +41,11 @@ export async function serve(argv: string[]): Promise<void> {
   });
   for (const e of herald.workflows.errors) logger.error({ path: e.path, field: e.field }, `workflow not loaded: ${e.message}`);
   logger.info({ workflows: herald.workflows.loaded }, `loaded ${herald.workflows.loaded.length} workflow(s) from ${config.workflowsDir}`);
-  if (herald.keys.generated) {
-    // Printed once, on the start that generated them; later starts reuse the stored pair (`herald keys show`).
-    console.log(`\nGenerated API keys (stored in the database; "herald keys show" prints them again):\n  secret key: ${herald.keys.secret}\n  public key: ${herald.keys.public}\n`);
+  const generated = herald.environments.filter((env) => env.keys.generated);
+  if (generated.length > 0) {
+    // Printed once, on the start that generated them; later starts reuse the stored pairs (`herald keys show`).
+    const pairs = generated.map((env) => `  ${env.slug}\n    secret key: ${env.keys.secret}\n    public key: ${env.keys.public}\n`).join('');
+    console.log(`\nGenerated API keys (stored in the database; "herald keys show" prints them again):\n${pairs}`);
   }
   if (herald.serviceToken.generated) {
     // Only its hash is stored: this is the one time it is shown ("herald keys rotate service" makes a new one).
@@ -50,8 +53,10 @@ export async function serve(argv: string[]): Promise<void> {
   }
   let stopping = false;
   if (worker) {
-    herald.worker.start();
-    herald.background.start();
+    for (const env of herald.environments) {
+      env.worker.start();
+      env.background.start();
+    }
     // Readiness of the worker role: started and not shutting down.
     addReadinessCheck(herald.app, 'worker', () => (stopping ? 'the worker is stopping' : undefined));
   }

@@ -28,6 +28,8 @@ export interface QueryOptions {
 
 export interface Db extends Queryable {
   readonly engine: 'pglite' | 'postgres';
+  /** The schema its statements run in ('public' unless opened in another); absent on wrappers that do not say. */
+  readonly schema?: string;
   /** Runs `fn` inside BEGIN/COMMIT; any throw rolls back. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Subscribes to NOTIFY on `channel`; returns an unsubscribe function. Only shortens latency. */
@@ -36,6 +38,11 @@ export interface Db extends Queryable {
   notify(channel: string, payload?: string): Promise<void>;
   /** The channel name to use in SQL `pg_notify` (namespaced per schema). */
   channelName(channel: string): string;
+  /**
+   * Another schema of the same database as a Db of its own (an environment's data: environments/),
+   * created if missing. Closing it closes only what it opened. Absent on wrappers.
+   */
+  openSchema?(schema: string): Promise<Db>;
   /** Connection use right now (metrics); absent on wrappers that do not own connections. */
   poolStats?(): PoolStats;
   close(): Promise<void>;
@@ -58,4 +65,10 @@ export class CommitOutcomeUnknown extends Error {
     super(`connection lost during COMMIT: ${(cause as Error)?.message ?? String(cause)}`);
     this.name = 'CommitOutcomeUnknown';
   }
+}
+
+/** Schema names Herald creates itself: a lower-case SQL identifier, quoted safely as it is. */
+export function checkSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
+  return schema;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { CommitOutcomeUnknown, type Db, type Queryable } from './db.js';
+import { checkSchemaName, CommitOutcomeUnknown, type Db, type Queryable } from './db.js';
 
 // Keep bigint/numeric as JS numbers where safe: counts come back as int8.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -78,6 +78,7 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
 
   return {
     engine: 'postgres',
+    schema: schema ?? 'public',
     query: root.query,
     exec: root.exec,
     async transaction(fn) {
@@ -127,6 +128,8 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
     async notify(channel, payload = '') {
       await pool.query('SELECT pg_notify($1, $2)', [channelName(channel), payload]);
     },
+    // Its own pool and LISTEN connection, connections opened on demand (an idle environment holds few).
+    openSchema: (other) => openPostgres({ ...opts, schema: checkSchemaName(other) }),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, max: pool.options.max ?? 10, waiting: pool.waitingCount }),
     async close() {
       closed = true;

@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import type { Db, Queryable } from './db.js';
+import { checkSchemaName, type Db, type Queryable } from './db.js';
 import { PriorityGate } from './pglite-priority.js';
 
 export interface PgliteOptions {
@@ -39,24 +39,43 @@ export function wrapPglite(db: PGlite): Db {
   });
   const root = toQueryable(db);
   const gate = new PriorityGate();
-  return {
-    engine: 'pglite',
-    query: (sql, params) => gate.run(() => root.query(sql, params)),
-    exec: (sql) => gate.run(() => root.exec(sql)),
-    // The gate is held for the whole transaction; its statements go straight to the session.
-    transaction: (fn) => gate.run(() => db.transaction((tx) => fn(toQueryable(tx)))),
-    channelName: (channel) => channel,
-    async listen(channel, onNotify) {
-      const unsub = await db.listen(channel, onNotify);
-      return async () => { await unsub(); };
-    },
-    async notify(channel, payload = '') {
-      await gate.run(() => db.query('SELECT pg_notify($1, $2)', [channel, payload]));
-    },
-    // One session: busy or idle, and the statements queued for it in both lanes.
-    poolStats: () => ({ total: 1, idle: gate.busy ? 0 : 1, max: 1, waiting: gate.waiting }),
-    async close() { if (!db.closed) await db.close(); },
-    // Exposed for tests that snapshot a migrated database.
-    ...( { raw: db } as object),
+  // One session serves every schema (environments/): the search_path Herald last set, changed
+  // only when the next statement belongs to another schema. Set outside transactions, so a
+  // rollback never undoes it behind our back.
+  let searchPath = 'public';
+  const enter = async (schema: string) => {
+    if (searchPath === schema) return;
+    await db.exec(`SET search_path TO "${schema}"`);
+    searchPath = schema;
   };
+  const inSchema = (schema: string, prefix: string): Db => {
+    const channelName = (channel: string) => `${prefix}${channel}`.slice(0, 63);
+    return {
+      engine: 'pglite',
+      schema,
+      query: (sql, params) => gate.run(async () => { await enter(schema); return root.query(sql, params); }),
+      exec: (sql) => gate.run(async () => { await enter(schema); await root.exec(sql); }),
+      // The gate is held for the whole transaction; its statements go straight to the session.
+      transaction: (fn) => gate.run(async () => { await enter(schema); return db.transaction((tx) => fn(toQueryable(tx))); }),
+      channelName,
+      async listen(channel, onNotify) {
+        const unsub = await db.listen(channelName(channel), onNotify);
+        return async () => { await unsub(); };
+      },
+      async notify(channel, payload = '') {
+        await gate.run(() => db.query('SELECT pg_notify($1, $2)', [channelName(channel), payload]));
+      },
+      // One session: busy or idle, and the statements queued for it in both lanes.
+      poolStats: () => ({ total: 1, idle: gate.busy ? 0 : 1, max: 1, waiting: gate.waiting }),
+      async openSchema(other) {
+        const name = checkSchemaName(other);
+        await gate.run(() => db.exec(`CREATE SCHEMA IF NOT EXISTS "${name}"`));
+        return inSchema(name, `${name}_`);
+      },
+      // The session belongs to the database as a whole: only its own Db closes it.
+      close: schema === 'public' ? async () => { if (!db.closed) await db.close(); } : async () => {},
+    };
+  };
+  // Exposed for tests that snapshot a migrated database.
+  return { ...inSchema('public', ''), ...({ raw: db } as object) };
 }

@@ -29,8 +29,8 @@ describe.each(engines)('management API through @knocklabs/mgmt (%s)', (engine) =
   let t: TestHerald;
   afterEach(async () => { await t.close(); });
 
-  const start = async () => {
-    t = await startTestHerald(engine, { workflows: [welcome, digest, alerts] });
+  const start = async (environments?: string[]) => {
+    t = await startTestHerald(engine, { workflows: [welcome, digest, alerts], environments });
     const serviceToken = t.herald.serviceToken.token!;
     return new KnockMgmt({ serviceToken, baseURL: `${t.url}/mgmt`, maxRetries: 0 });
   };
@@ -41,7 +41,7 @@ describe.each(engines)('management API through @knocklabs/mgmt (%s)', (engine) =
     expect(t.herald.serviceToken.token).toMatch(/^knock_st_/);
     const me = await mgmt.auth.verify();
     expect(me).toMatchObject({ type: 'service_token', service_token_name: 'herald', account_slug: 'herald', user_id: null });
-    expect(me.account_features?.translations_allowed).toBe(false);
+    expect(me.account_features?.translations_allowed).toBe(true);
   });
 
   it('lists workflows by key in Knock\'s mgmt shape and pages through them', async () => {
@@ -63,7 +63,7 @@ describe.each(engines)('management API through @knocklabs/mgmt (%s)', (engine) =
   });
 
   it('retrieves one workflow with its steps mapped to Knock\'s step shapes', async () => {
-    const mgmt = await start();
+    const mgmt = await start(['development', 'production']);
     const wf = await mgmt.workflows.retrieve('digest', { environment: 'production' });
     expect(wf).toMatchObject({ key: 'digest', name: 'Digest', active: true, valid: true, environment: 'production', categories: [] });
     expect(wf.sha).toMatch(/^[0-9a-f]{64}$/);

@@ -64,11 +64,11 @@ describe.each(engines)('knock-cli against the management API (%s)', (engine) => 
     expect(out.stdout).toContain('Successfully authenticated');
     expect(out.stdout).toContain('Service token name: herald');
     const json = await knock(['whoami', '--json']);
-    expect(JSON.parse(json.stdout)).toMatchObject({ type: 'service_token', account_features: { translations_allowed: false } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ type: 'service_token', account_features: { translations_allowed: true } });
   }, CLI_TEST_TIMEOUT_MS);
 
   it('workflow list and workflow get show Herald\'s workflows', async () => {
-    t = await startTestHerald(engine, { workflows: [welcome, alerts] });
+    t = await startTestHerald(engine, { workflows: [welcome, alerts], environments: ['development', 'production'] });
     const table = await knock(['workflow', 'list']);
     expect(table.stderr).not.toContain('OUTSIDE NETWORK');
     expect(table.code).toBe(0);

@@ -34,6 +34,15 @@ const PARAMS: Record<string, string> = {
   workflow_key: 'hello',
   tenant_id: 'acme',
   provider: 'postmark',
+  environment_slug: 'production',
+  token: 'tampered',
+  partial_key: 'footer',
+  locale_code: 'fr',
+  email_layout_key: 'default',
+  step_ref: 'feed',
+  channel_key: 'in-app-feed',
+  channel_group_key: 'push',
+  commit_id: 'c1',
   '*': 'v1/users',
 };
 

@@ -28,6 +28,9 @@ export async function openTestDb(engine: EngineName): Promise<Db> {
   return {
     ...db,
     async close() {
+      // With its environments' schemas beside it (environments/names.ts).
+      const envSchemas = await db.query<{ name: string }>("SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE $1", [`${schema}\\_env\\_%`]).catch(() => []);
+      for (const { name } of envSchemas) await db.exec(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch(() => {});
       await db.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await close();
     },
@@ -83,6 +86,8 @@ export interface StartOptions {
   logger?: HeraldOptions['logger'];
   /** HERALD_PUBLIC_URL: the base of absolute URLs in answers (default: the listen address). */
   publicUrl?: string;
+  /** Environments in promotion order (HERALD_ENVIRONMENTS); default: development only, which keeps tests that need one cheap. */
+  environments?: string[];
 }
 
 /** A real Herald on a loopback port with a manual clock; its worker is driven by `drain()`. */
@@ -104,6 +109,7 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
     channelGroups: opts.channelGroups,
     emailLayouts: opts.emailLayouts,
     rateLimits: opts.rateLimits,
+    environments: opts.environments,
   });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const address = herald.app.server.address();
@@ -130,7 +136,8 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
 export async function drainAll(herald: Herald): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = (await herald.background.drain()) + (await herald.worker.drain());
+    let n = 0;
+    for (const env of herald.environments) n += (await env.background.drain()) + (await env.worker.drain());
     total += n;
     if (n === 0) return total;
   }

@@ -10,6 +10,7 @@ import { registerWhoamiRoute } from './whoami.js';
 import { registerMgmtWorkflowRoutes } from './workflows.js';
 import { registerMgmtContentRoutes } from './content-routes.js';
 import { registerMgmtTemplateRoutes } from './template-routes.js';
+import { registerMgmtEnvironmentRoutes } from './environment-routes.js';
 
 export const MGMT_PREFIX = '/mgmt';
 
@@ -20,5 +21,6 @@ export async function registerMgmtApi(app: App, deps: ApiDeps): Promise<void> {
     registerMgmtWorkflowRoutes(scoped, deps);
     registerMgmtContentRoutes(scoped, deps);
     registerMgmtTemplateRoutes(scoped, deps);
+    registerMgmtEnvironmentRoutes(scoped, deps);
   }, { prefix: MGMT_PREFIX });
 }
