@@ -199,6 +199,26 @@ describe.each(engines)('workflows as content through @knocklabs/mgmt and @knockl
     await dev.workflows.trigger('other', { recipients: ['a'] });
   });
 
+  it('Herald started with HERALD_WATCH_WORKFLOWS=true watches its folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-wf-'));
+    writeWorkflow(dir, hello);
+    const before = process.env.HERALD_WATCH_WORKFLOWS;
+    process.env.HERALD_WATCH_WORKFLOWS = 'true';
+    try {
+      const { dev } = await start({ workflowsDir: dir, workflows: undefined });
+      writeWorkflow(dir, { ...hello, steps: [feedStep('Watched {{ recipient.id }}')] });
+      let body = '';
+      for (let i = 0; i < 40 && !body.includes('Watched'); i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        body = await rendered(dev, `x${i}`);
+      }
+      expect(body).toContain('Watched');
+    } finally {
+      if (before === undefined) delete process.env.HERALD_WATCH_WORKFLOWS;
+      else process.env.HERALD_WATCH_WORKFLOWS = before;
+    }
+  });
+
   it('watch mode applies an edit, a new workflow and a removal without a restart', async () => {
     expect(watchWorkflowsFromEnv({ NODE_ENV: 'production' })).toBe(false);
     expect(watchWorkflowsFromEnv({})).toBe(true);
