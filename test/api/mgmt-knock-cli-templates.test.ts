@@ -2,7 +2,7 @@
  * knock-cli (@knocklabs/cli, unchanged) managing partials, translations and email layouts in
  * Herald, on loopback only (support/loopback-only.mjs): `partial push --all` of a knock-cli
  * folder whose content is an `@` file, `translation push --all` (knock-cli runs it only when
- * whoami says `translations_allowed`), `layout push --all`, `commit`, then `partial pull`,
+ * whoami says `translations_allowed`), `layout push --all`, `validate`, `get`, `list`, `commit`, then `partial pull`,
  * `translation pull` and `layout pull` giving back the same files. Between the commands a
  * template preview (@knocklabs/mgmt) shows what renders use: nothing pushed until committed.
  */
@@ -94,6 +94,12 @@ describe.each(engines)('knock-cli manages partials, translations and layouts (%s
     writeProject(home);
     const knock = cli(home);
 
+    for (const [kind, dir] of [['partial', 'partials'], ['translation', 'translations'], ['layout', 'layouts']]) {
+      const checked = await knock([kind, 'validate', '--all', `--${dir}-dir`, dir]);
+      expect(checked.code, `${kind} validate: ${checked.stderr}`).toBe(0);
+      expect(checked.stdout).toMatch(/Successfully validated \d+/);
+    }
+
     const partials = await knock(['partial', 'push', '--all', '--partials-dir', 'partials']);
     expect(partials.code).toBe(0);
     expect(partials.stdout).toMatch(/Successfully pushed 1 partial\(s\)/);
@@ -127,6 +133,16 @@ describe.each(engines)('knock-cli manages partials, translations and layouts (%s
     expect(JSON.parse(listed.stdout).entries.map((p: { key: string }) => p.key)).toEqual(['greeting']);
     const translationList = await knock(['translation', 'list', '--json']);
     expect(JSON.parse(translationList.stdout).entries.map((e: { locale_code: string; namespace: string }) => `${e.namespace}.${e.locale_code}`)).toEqual(['.en', 'shop.en', '.fr']);
+
+    const partialGet = await knock(['partial', 'get', 'greeting', '--json']);
+    expect(JSON.parse(partialGet.stdout)).toMatchObject({ key: 'greeting', name: 'Greeting', type: 'html', content: GREETING, environment: 'development' });
+    const layoutGet = await knock(['layout', 'get', 'branded', '--json']);
+    expect(JSON.parse(layoutGet.stdout)).toMatchObject({ key: 'branded', name: 'Branded', html_layout: HTML_LAYOUT, text_layout: TEXT_LAYOUT });
+    const layoutList = await knock(['layout', 'list']);
+    expect(layoutList.code).toBe(0);
+    expect(layoutList.stdout).toMatch(/branded\s+Branded/);
+    const translationGet = await knock(['translation', 'get', 'fr', '--json']);
+    expect(JSON.parse(JSON.parse(translationGet.stdout).content)).toEqual(FR);
 
     const promoted = await knock(['commit', 'promote', '--to', 'production', '--force']);
     expect(promoted.code).toBe(0);
