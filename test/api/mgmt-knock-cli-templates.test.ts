@@ -1,10 +1,10 @@
 /**
  * knock-cli (@knocklabs/cli, unchanged) managing partials, translations and email layouts in
- * Herald, on loopback only (support/loopback-only.mjs): `partial push --all` of a knock-cli
- * folder whose content is an `@` file, `translation push --all` (knock-cli runs it only when
- * whoami says `translations_allowed`), `layout push --all`, `validate`, `get`, `list`, `commit`, then `partial pull`,
- * `translation pull` and `layout pull` giving back the same files. Between the commands a
- * template preview (@knocklabs/mgmt) shows what renders use: nothing pushed until committed.
+ * Herald, on loopback only (support/loopback-only.mjs): `validate --all` and `push --all` of a
+ * knock-cli folder whose bodies are `@` files (`translation push` runs only when whoami says
+ * `translations_allowed`), `get`, `list`, `commit`, `commit promote`, then `pull --all` giving
+ * back the same files. Template previews (@knocklabs/mgmt) show what renders use: development's
+ * uncommitted changes there, and nothing in production until promoted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
