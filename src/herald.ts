@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { buildApp } from './api/app.js';
 import type { App } from './api/types.js';
 import type { RateLimitOptions } from './api/plugins/rate-limit.js';
@@ -39,6 +39,8 @@ import type { Metrics } from './metrics/port.js';
 import type { EnvironmentDirectory } from './environments/directory.js';
 import { environmentSchema } from './environments/names.js';
 import { presentedKey } from './api/plugins/presented-key.js';
+import { publicBaseUrl } from './api/public-url.js';
+import { createEmailTracking } from './tracking/email-tracking.js';
 
 /** How long `close()` waits by default for in-flight requests and claimed runs. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -151,6 +153,12 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
     serviceTokens: serviceToken.source, metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined, environments: directory },
   { logger: opts.logger, handOver: others.length > 0 ? handOverByKey(others) : undefined });
   first.app = app;
+  // Each environment's engine signs tracked email links with the install's secret (in the first
+  // store) and its own slug, so the listening API's tracking routes find the message's store.
+  const trackingBase = () => publicBaseUrl({ publicUrl: opts.publicUrl }, { server: app } as unknown as FastifyRequest);
+  for (const env of environments) {
+    env.engine.useEmailTracking?.(createEmailTracking({ db: opts.db, clock, environment: env.slug, baseUrl: trackingBase }));
+  }
   // Development mode: the workflows folder is watched and applied without a restart (workflows/sync.ts); stops with the app.
   if (opts.workflowsDir && watchWorkflowsFromEnv(process.env)) watchWorkflowsDirectory({ dir: opts.workflowsDir, environments: directory, clock, logger: opts.logger, closeWith: app });
   const metricsServer = monitoring && metricsOptions.port !== undefined

@@ -2,10 +2,9 @@ import { Type } from '@sinclair/typebox';
 import { errors } from '../../domain/errors.js';
 import type { Db } from '../../store/db.js';
 import { recordLinkClick, recordOpen } from '../../store/message-tracking.js';
-import { CLICK_PATH, createEmailTracking, DEFAULT_TRACKING_ENVIRONMENT, OPEN_PATH, trackingSecret } from '../../tracking/email-tracking.js';
+import { CLICK_PATH, DEFAULT_TRACKING_ENVIRONMENT, OPEN_PATH, trackingSecret } from '../../tracking/email-tracking.js';
 import { TRANSPARENT_GIF } from '../../tracking/html.js';
 import { TOKEN_MAX_CHARS, verifyTrackingToken, type TrackingClaims } from '../../tracking/token.js';
-import { publicBaseUrl } from '../public-url.js';
 import type { ApiDeps, App } from '../types.js';
 
 /**
@@ -28,21 +27,6 @@ const TokenParams = Type.Object({ token: Type.String({ maxLength: TOKEN_MAX_CHAR
  */
 export function registerTrackingRoutes(app: App, deps: ApiDeps): void {
   const secret = trackingSecret(deps.db, deps.clock);
-  // The engine creates the messages whose HTML carries these URLs, so it must sign with the
-  // same secret and base URL. The composition may pass each engine its own tracking
-  // (createEngine's `tracking`, with its environment's slug); an engine that has none takes this
-  // one, but only from the primary API (the one serving the management API, whose store holds
-  // the install's secret): another environment's API cannot tell which environment it is, and
-  // an engine left without tracking sends links as they are rather than links that never verify.
-  if (deps.serviceTokens || deps.environments) {
-    deps.engine.useEmailTracking?.(createEmailTracking({
-      db: deps.db,
-      clock: deps.clock,
-      environment: deps.environments?.slugs[0] ?? DEFAULT_TRACKING_ENVIRONMENT,
-      baseUrl: () => deps.publicUrl ?? listenAddress(app),
-    }));
-  }
-
   const verified = async (token: string, kind: TrackingClaims['kind']) => {
     const claims = verifyTrackingToken(await secret(), token);
     if (claims?.kind !== kind) throw errors.notFound('The tracking link');
@@ -86,6 +70,3 @@ export function registerTrackingRoutes(app: App, deps: ApiDeps): void {
 }
 
 /** The address this API listens on, as public-url.ts answers it when HERALD_PUBLIC_URL is not set. */
-function listenAddress(app: App): string {
-  return publicBaseUrl({}, { server: app } as Parameters<typeof publicBaseUrl>[1]);
-}
