@@ -1,7 +1,7 @@
 /**
  * knock-cli (@knocklabs/cli, unchanged) managing workflows as content in Herald, on loopback
  * only (support/loopback-only.mjs): `workflow validate/push --all` of a knock-cli folder with
- * `@` file references, `workflow list/get`, `commit`, `commit list`, `commit promote --to
+ * `@` file references, `workflow list/get/run`, `commit`, `commit list`, `commit promote --to
  * production`, `workflow activate`, and `workflow pull --all` giving back equivalent files.
  * Between the commands @knocklabs/node triggers with each environment's key: the committed
  * version runs, never an uncommitted one.
@@ -74,7 +74,7 @@ describe.each(engines)('knock-cli manages workflows as content (%s)', (engine) =
     };
   }
 
-  it('validate, push --all (with @ files), list, get, commit, commit list, promote, activate, pull --all', async () => {
+  it('validate, push --all (with @ files), list, get, commit, run, commit list, promote, activate, pull --all', async () => {
     t = await startTestHerald(engine, { workflows: [oldWelcome], environments: ['development', 'production'] });
     const [development, production] = t.herald.environments;
     const dev = new Knock({ apiKey: development.keys.secret, baseURL: t.url, maxRetries: 0 });
@@ -126,6 +126,16 @@ describe.each(engines)('knock-cli manages workflows as content (%s)', (engine) =
     expect(committed.stdout).toMatch(/Successfully committed all changes/);
     expect(await rendered(dev, 'd2')).toContain('New **welcome** d2');
     expect(await rendered(prod, 'p1')).toContain('Old welcome p1');
+
+    const ran = await knock(['workflow', 'run', 'welcome', '--recipients', 'cli-runner', '--data', '{"source":"cli"}']);
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toMatch(/Successfully ran `welcome` workflow/);
+    expect(ran.stdout).toMatch(/Workflow run id: [0-9a-f-]{36}/);
+    t.clock.advance(2_000);
+    await t.drain();
+    const runnerMessages = (await dev.users.listMessages('cli-runner')).items;
+    expect(runnerMessages).toHaveLength(1);
+    expect(JSON.stringify((await dev.messages.getContent(runnerMessages[0].id)).data)).toContain('New **welcome** cli-runner');
 
     const commits = await knock(['commit', 'list', '--json']);
     expect(commits.code).toBe(0);
