@@ -96,7 +96,7 @@ export class RenderPool {
   private closed = false;
   private readonly entry = workerEntry();
 
-  constructor(private readonly size: number, private readonly hardTimeoutMs = RENDER_HARD_TIMEOUT_MS, private readonly heapMb = RENDER_WORKER_HEAP_MB) {}
+  constructor(private readonly size: number, private readonly hardTimeoutMs = RENDER_HARD_TIMEOUT_MS, private readonly heapMb = RENDER_WORKER_HEAP_MB, private readonly contentMaxChars = PROCESS_CONTENT_MAX_CHARS) {}
 
   /** Renders the jobs in a render process; rejects with RenderAborted when it had to be stopped. */
   render(jobs: RenderJob[], scope: object, content: ContentForRender | null = null): Promise<RenderResult[]> {
@@ -182,7 +182,7 @@ export class RenderPool {
       return { out: any ? out : null, chars };
     };
     const needed = missing(slot.known);
-    if (slot.knownChars + needed.chars <= PROCESS_CONTENT_MAX_CHARS) return { blobs: needed.out, reset: false };
+    if (slot.knownChars + needed.chars <= this.contentMaxChars) return { blobs: needed.out, reset: false };
     return { blobs: missing(new Set()).out, reset: true };
   }
 

@@ -84,10 +84,10 @@ describe('texts in the render processes', () => {
   });
 
   it('past its record\'s size the process is told to forget every text, and is sent what it needs again', async () => {
-    pool = new RenderPool(1);
-    // Five partials of 900,000 characters each (a partial source is parsed: each stays under the parse bound).
+    // A record of 10,000 characters (Herald's is 8 M), so small texts fill it.
+    pool = new RenderPool(1, undefined, undefined, 10_000);
     const set = (name: string, fill: string) => {
-      const texts = Array.from({ length: 5 }, (_, i) => `${name}${i}${fill.repeat(900_000)}`);
+      const texts = Array.from({ length: 3 }, (_, i) => `${name}${i}${fill.repeat(2_000)}`);
       const partials = Object.fromEntries(texts.map((text, i) => [`${name}${i}`, contentSha(text)]));
       const source = texts.map((_, i) => `{% render "${name}${i}" %}`).join('');
       return { texts, source, full: { content: { partials, translations: [] }, blobs: new Map(texts.map((t) => [contentSha(t), t])) }, bare: { content: { partials, translations: [] }, blobs: new Map<string, string>() } };
@@ -96,7 +96,7 @@ describe('texts in the render processes', () => {
     const b = set('b', 'y');
     expect(await pool.render([{ source: a.source }], {}, a.full)).toEqual([{ ok: true, text: a.texts.join('') }]);
     expect(await pool.render([{ source: a.source }], {}, a.bare)).toEqual([{ ok: true, text: a.texts.join('') }]);
-    // 9 M characters in all, past the 8 M record: the process forgets a's texts before taking b's.
+    // 12,000 characters in all, past the record: the process forgets a's texts before taking b's.
     expect(await pool.render([{ source: b.source }], {}, b.full)).toEqual([{ ok: true, text: b.texts.join('') }]);
     expect(await pool.render([{ source: a.source }], {}, a.bare)).toMatchObject([{ ok: false, message: expect.stringContaining('the partial "a0" does not exist') }]);
     // Sent again with their texts (the pool's record says the process lacks them), they render.
