@@ -4,8 +4,8 @@
  * French recipient and for one without a locale (the default locale, en), and a workflow whose
  * email uses a partial, `t` and an API-managed layout delivers that text to a real SMTP server
  * (smtp-server on loopback) through @knocklabs/node's trigger. Production gets none of it until
- * promoted. The bounds: a partial that renders itself and an oversized translation file are
- * refused with a clear reason.
+ * promoted. The bounds: a partial that renders itself fails the preview and halts a run with a
+ * clear reason; an oversized (or broken) translation file is refused with the field and reason.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import Knock from '@knocklabs/node';
@@ -36,6 +36,9 @@ const welcome = {
   }],
 };
 
+/** A feed step rendering the partial `loop`, which renders itself. */
+const looping = { key: 'looping', name: 'Looping', steps: [{ ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: '{% render "loop" %}' } }] };
+
 const en = { welcome: { subject: 'Welcome, {{ name }}', hello: 'Hello {{ name }}' }, footer: 'Unsubscribe' };
 const fr = { welcome: { subject: 'Bienvenue, {{ name }}', hello: 'Bonjour {{ name }}' }, footer: 'Se désabonner' };
 const shopEn = { order: { one: 'one item', other: '{{ count }} items' } };
@@ -53,7 +56,7 @@ describe.each(engines)('partials, translations and layouts through @knocklabs/mg
   const start = async () => {
     smtp = await new LoopbackSmtp(SMTP_PASSWORD).start();
     t = await startTestHerald(engine, {
-      workflows: [welcome],
+      workflows: [welcome, looping],
       environments: ['development', 'production'],
       channels: [{
         key: 'postal', type: 'email', provider: 'smtp', name: 'Postal',
@@ -193,6 +196,18 @@ describe.each(engines)('partials, translations and layouts through @knocklabs/mg
     const explosive = await mgmt.templates.preview({ environment: 'development', channel_type: 'sms', template: { text_body: '{% render "fanout" %}' }, recipient: 'ada' });
     expect(explosive.result).toBe('error');
     expect(explosive.errors?.[0].message).toMatch(/partials were rendered more than 10000 times|took longer than/);
+
+    // In a run: the step fails on the bound and the run halts at once (no retries), saying why.
+    const [development] = t.herald.environments;
+    const dev = new Knock({ apiKey: development.keys.secret, baseURL: t.url, maxRetries: 0 });
+    await dev.workflows.trigger('looping', { recipients: ['ada'] });
+    await t.drain();
+    expect((await dev.users.listMessages('ada')).items).toEqual([]);
+    const [run] = (await dev.workflowRecipientRuns.list({ workflow: 'looping' } as never)).items;
+    const detail = await dev.workflowRecipientRuns.get(run.id);
+    const halted = detail.events.filter((e) => e.event === 'run_halted');
+    expect(halted).toHaveLength(1);
+    expect((halted[0].data as { reason: string }).reason).toContain('partials are nested more than 16 deep');
 
     const huge = JSON.stringify({ big: 'x'.repeat(300_000) });
     const refused = await mgmt.translations.upsert('en', { environment: 'development', namespace: '', translation: { content: huge, format: 'json' } }).then(() => null, (err: { status?: number; error?: unknown }) => err);
