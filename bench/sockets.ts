@@ -19,7 +19,7 @@
  * sockets (a server reply with no database work behind it).
  *
  * Prints a human summary and one `BENCH` line (bench/report.ts).
- * Usage: npm run bench:sockets [-- --engine pglite|postgres] [--sockets 1000]
+ * Usage: npm run bench:sockets [-- --engine pglite|postgres] [--sockets 1000] [--worker-process]
  */
 import { parseArgs } from 'node:util';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -38,9 +38,14 @@ import { fmt, percentile, report } from './report.js';
 import { countingFeedReads } from '../test/support/counting-db.js';
 import { NEW_MESSAGES_CHANNEL } from '../src/store/message-notify.js';
 
-const { values } = parseArgs({ options: { engine: { type: 'string' }, sockets: { type: 'string' } } });
+const { values } = parseArgs({ options: { engine: { type: 'string' }, sockets: { type: 'string' }, 'worker-process': { type: 'boolean' } } });
 const engine = (values.engine ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite')) as 'pglite' | 'postgres';
 const N = Number(values.sockets ?? 1000);
+/**
+ * --worker-process (PostgreSQL): the workers run in a process of their own (bench/support/
+ * worker-process.ts, as with HERALD_ROLES=worker) and this one serves only the API and sockets.
+ */
+const WORKER_PROCESS = values['worker-process'] === true && engine === 'postgres';
 /** Every wait is bounded, so a broken run ends instead of hanging. */
 const WAIT_MS = 120_000;
 const POLL_MS = 50;
@@ -85,11 +90,13 @@ interface Phase {
   feedStatements: number;
 }
 
-async function openDb(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
+const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function openDb(): Promise<{ db: Db; schema?: string; cleanup: () => Promise<void> }> {
   if (engine === 'postgres') {
     const schema = `herald_bench_${randomUUID().slice(0, 8)}`;
-    const db = await openPostgres({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', schema, max: 20 });
-    return { db, cleanup: async () => { await db.exec(`DROP SCHEMA ${schema} CASCADE`); await db.close(); } };
+    const db = await openPostgres({ connectionString: PG_URL, schema, max: 20 });
+    return { db, schema, cleanup: async () => { await db.exec(`DROP SCHEMA ${schema} CASCADE`); await db.close(); } };
   }
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   const db = await openPglite({ dataDir: dir });
@@ -170,17 +177,30 @@ async function commitListener(db: Db): Promise<{ dump: () => Promise<Record<stri
 }
 
 async function main() {
-  const { db: raw, cleanup } = await openDb();
+  const { db: raw, schema, cleanup } = await openDb();
   const { db, reads: count } = countingFeedReads(raw);
-  const herald = await createHerald({ db, logger: pino({ level: 'silent' }), workflowsDir: writeWorkflowsDir([notice]), pollIntervalMs: 50 });
+  const workflowsDir = writeWorkflowsDir([notice]);
+  const herald = await createHerald({ db, logger: pino({ level: 'silent' }), workflowsDir, pollIntervalMs: 50 });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const commits = await commitListener(raw);
   const addr = herald.app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  // The workers run as `npm start` runs them: woken by NOTIFY, polling when idle.
-  herald.worker.start();
-  herald.background.start();
-  console.log(`Realtime socket benchmark on ${engine}: ${fmt(N)} WebSocket clients (separate process), one trigger with ${fmt(N)} recipients, worker running\n`);
+  // The workers run as `npm start` runs them: woken by NOTIFY, polling when idle; in this
+  // process, or (--worker-process) in one of their own.
+  let workerChild: ChildProcess | undefined;
+  if (WORKER_PROCESS) {
+    const script = fileURLToPath(new URL('./support/worker-process.ts', import.meta.url));
+    const child = fork(script, [PG_URL, schema!, workflowsDir, '50'], { execArgv: ['--import', 'tsx'] });
+    workerChild = child;
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`worker process exited (${code})`)));
+    });
+  } else {
+    herald.worker.start();
+    herald.background.start();
+  }
+  console.log(`Realtime socket benchmark on ${engine}: ${fmt(N)} WebSocket clients (separate process), one trigger with ${fmt(N)} recipients, worker running ${WORKER_PROCESS ? 'in its own process' : 'in the API\'s process'}\n`);
 
   const order: [string, boolean][] = [['bare1', false], ['sock1', true], ['sock2', true], ['bare2', false]];
   for (const prefix of ['warm', ...order.map(([p]) => p)]) {
@@ -217,6 +237,10 @@ async function main() {
       + `${sockets ? `; push after commit ${dist(pushAfterCommit)}, after inserted_at ${dist(push)} (${client.missing} sockets got none); feed statements ${fmt(feedStatements)}` : ''}`
       + `; commit after inserted_at ${dist(commitAfterInsert)}`);
   }
+  if (workerChild) {
+    const child = workerChild;
+    await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.send({ cmd: 'close' }); });
+  }
   await herald.close();
   await commits.close();
 
@@ -238,7 +262,7 @@ async function main() {
   report({
     target: 'realtime',
     engine,
-    figure: `${fmt(N)} sockets: push p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms after commit (p99 ${fmt(p99Inserted)} ms after inserted_at); messages created at ${fmt(sockRate)}/s`,
+    figure: `${fmt(N)} sockets${WORKER_PROCESS ? ' (worker in its own process)' : ''}: push p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms after commit (p99 ${fmt(p99Inserted)} ms after inserted_at); messages created at ${fmt(sockRate)}/s`,
     baseline: `messages created at ${fmt(bareRate)}/s with no socket open`,
     ratio: Number(ratio.toFixed(3)),
     goal: `ratio ≥ ${GOAL_RATIO} (≤ 10 % slower), push p99 ≤ ${GOAL_P99_MS} ms`,
