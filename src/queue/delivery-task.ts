@@ -149,7 +149,7 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
    * tracing is on (a new trace when it had none); its log lines then carry the trace id (the
    * logger's mixin reads the active span: telemetry/port.ts traceLogOptions).
    */
-  async function deliverTraced(claimed: ClaimedDelivery, circuits: CircuitRow[], parent: TraceContext | null, onSent: () => void): Promise<void> {
+  async function deliverTraced(claimed: ClaimedDelivery, circuits: CircuitRow[], parent: TraceContext | null): Promise<void> {
     const span = tracer().startSpan(DELIVERY_SPAN_NAME, {
       kind: 'consumer',
       parent,
@@ -162,7 +162,7 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
       },
     });
     try {
-      await span.within(() => deliver(claimed, circuits, onSent, (settled) => span.setAttributes({ 'herald.delivery.settlement': settled })));
+      await span.within(() => deliver(claimed, circuits, (settled) => span.setAttributes({ 'herald.delivery.settlement': settled })));
     } catch (err) {
       span.fail(err);
       throw err;
@@ -171,25 +171,13 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
     }
   }
 
-  /**
-   * One delivery: the provider call(s), then the outcome settled. `onSent` is called once the
-   * providers are done with it (or it failed before reaching them), before the outcome is
-   * committed: the window's slot is free from then on.
-   */
-  async function deliver(claimed: ClaimedDelivery, circuits: CircuitRow[], onSent: () => void, settledAs?: (settlement: string) => void): Promise<void> {
+  async function deliver(claimed: ClaimedDelivery, circuits: CircuitRow[], settledAs?: (settlement: string) => void): Promise<void> {
     const logger = opts.logger;
-    let sendsDone: Attempted;
-    let job: ClaimedDelivery;
-    try {
-      job = await currentContent(claimed);
-      const noTokensLeft = job.channel.type === 'push' && Array.isArray(job.content.tokens) && job.content.tokens.length === 0;
-      sendsDone = noTokensLeft
-        ? { result: { outcome: 'permanent', error: 'the recipient has no push tokens left', call: noCall('not sent: no push tokens left') } as SendResult, logs: [{ serviceName: job.channel.provider, ...noCall('not sent: the recipient has no push tokens left') }], provider: null, invalidTokens: [] }
-        : await attempt(job, circuits);
-    } finally {
-      onSent();
-    }
-    const { result, logs, provider, invalidTokens } = sendsDone;
+    const job = await currentContent(claimed);
+    const noTokensLeft = job.channel.type === 'push' && Array.isArray(job.content.tokens) && job.content.tokens.length === 0;
+    const { result, logs, provider, invalidTokens } = noTokensLeft
+      ? { result: { outcome: 'permanent', error: 'the recipient has no push tokens left', call: noCall('not sent: no push tokens left') } as SendResult, logs: [{ serviceName: job.channel.provider, ...noCall('not sent: the recipient has no push tokens left') }], provider: null, invalidTokens: [] }
+      : await attempt(job, circuits);
     const now = opts.clock.now();
     let settlement: Settlement;
     if (result.outcome === 'sent') settlement = { kind: 'final', status: result.status ?? 'sent' };
@@ -230,33 +218,20 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
      */
     async tick() {
       const started = performance.now();
-      /** Deliveries started and not yet settled. */
       let inFlight = 0;
-      /** Of those, the ones still with their provider: the window counts these. */
-      let sending = 0;
       let handled = 0;
       let dry = false;
       const failures: unknown[] = [];
-      let waiting: (() => void) | null = null;
-      const wake = () => { const w = waiting; waiting = null; w?.(); };
+      const waiting: (() => void)[] = [];
       const start = (job: ClaimedDelivery, circuits: CircuitRow[], traces: Map<string, TraceContext> | null) => {
         inFlight += 1;
-        sending += 1;
-        let sent = false;
-        const onSent = () => { if (sent) return; sent = true; sending -= 1; wake(); };
-        (traces ? deliverTraced(job, circuits, traces.get(job.message_id) ?? null, onSent) : deliver(job, circuits, onSent))
+        (traces ? deliverTraced(job, circuits, traces.get(job.message_id) ?? null) : deliver(job, circuits))
           .then(() => { handled += 1; }, (reason: unknown) => { failures.push(reason); })
-          .finally(() => { onSent(); inFlight -= 1; wake(); });
+          .finally(() => { inFlight -= 1; waiting.shift()?.(); });
       };
       for (;;) {
-        // A slot frees when its provider call returns, not when its outcome commits: outcomes
-        // wait for their group statement while the next sends already run, so the providers'
-        // connections never idle behind the database. Outcomes awaiting their commit are
-        // bounded by the window too.
-        const free = window - sending;
-        const settlingNow = inFlight - sending;
-        const claiming = !dry && failures.length === 0 && performance.now() - started < TICK_BUDGET_MS
-          && (sending === 0 || free >= refill) && settlingNow < window;
+        const free = window - inFlight;
+        const claiming = !dry && failures.length === 0 && performance.now() - started < TICK_BUDGET_MS && (inFlight === 0 || free >= refill);
         if (claiming) {
           const now = opts.clock.now();
           const jobs = await claimDueDeliveries(opts.db, owner, now, new Date(now.getTime() + LEASE_MS), free);
@@ -272,7 +247,7 @@ export function createDeliveryTask(opts: DeliveryTaskOptions): BackgroundTask {
         }
         if (inFlight === 0) break;
         // One failing job (e.g. a lost connection while settling) must not strand the others' outcomes.
-        await new Promise<void>((resolve) => { waiting = resolve; });
+        await new Promise<void>((resolve) => { waiting.push(resolve); });
       }
       if (failures.length > 0) throw failures[0];
       return handled;
