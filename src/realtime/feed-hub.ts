@@ -9,16 +9,9 @@
  * one flush checks every dirty topic's feeds together — one statement per distinct filter set
  * (store/feed.ts `checkFeeds`), however many topics and sockets — then hands each watcher its
  * share of the answer. Watchers of the same feed at the same cursor share one probe and one
- * answer object, so their transports can encode a push once.
- *
- * Flushes are pipelined: the notifications of one commit (they arrive together) start a flush
- * on the next turn of the event loop even while earlier flushes still wait for their query, up
- * to MAX_FLUSHES at once; only then do notifications wait, and the batch they make grows
- * instead of queries multiplying. A watcher is in at most one flush at a time (a notification
- * for it meanwhile is kept for the flush after), so its answers are applied in order. A
- * commit's push therefore waits for its own query, not for the query of the commit before
- * (measured with 1,000 sockets: waiting behind the previous flush was up to half of the push
- * latency after the commit). Delivery is synchronous and never awaited:
+ * answer object, so their transports can encode a push once. The batching window is the
+ * flush itself: notifications that arrive while a flush runs wait for the next one, so under
+ * load batches grow instead of queries multiplying. Delivery is synchronous and never awaited:
  * a slow socket cannot hold up the flush or the other sockets (the transports bound their own
  * buffers).
  *
@@ -40,11 +33,6 @@ export interface Watcher {
 
 /** New items one `items` probe reports per flush at most; the rest follow in the next flush. */
 const MAX_ITEMS = 1000;
-/**
- * Flushes (one feed statement each, per filter set) in flight at once; further notifications
- * wait and are checked together by the next one, so a burst cannot take the whole pool.
- */
-const MAX_FLUSHES = 3;
 
 export class FeedHub {
   private readonly topics = new Map<string, Set<Watcher>>();
@@ -52,12 +40,7 @@ export class FeedHub {
   private readonly dirtyTopics = new Set<string>();
   /** Watchers that asked for a check themselves (ready after a missed notification, replay). */
   private readonly dirtyWatchers = new Set<Watcher>();
-  /** Watchers whose probe is in a flush now: they wait for its answer before the next probe. */
-  private readonly inFlight = new Set<Watcher>();
-  /** A start of flushes is queued for the next turn of the event loop. */
-  private scheduled = false;
-  /** Flushes running (awaiting their statement or handing out answers). */
-  private running = 0;
+  private flushing = false;
   private listening: Promise<() => Promise<void>> | undefined;
   private closed = false;
 
@@ -94,7 +77,6 @@ export class FeedHub {
     this.topics.clear();
     this.dirtyTopics.clear();
     this.dirtyWatchers.clear();
-    this.inFlight.clear();
     const unlisten = await this.listening?.catch(() => undefined);
     this.listening = undefined;
     await unlisten?.().catch(this.onError);
@@ -110,50 +92,29 @@ export class FeedHub {
   }
 
   /**
-   * Starts a flush on the next turn of the event loop, so the notifications of one commit (they
-   * arrive together) make one batch. When MAX_FLUSHES are running, the next one starts as one
-   * of them ends, with everything that arrived meanwhile.
+   * Flushes on the next turn of the event loop, so the notifications of one commit (they arrive
+   * together) make one batch; a flush already running picks the new ones up when it ends.
    */
   private schedule(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.start();
-    });
+    if (this.flushing || this.closed) return;
+    this.flushing = true;
+    setImmediate(() => { void this.drain(); });
   }
 
-  private start(): void {
-    if (this.closed || this.running >= MAX_FLUSHES) return;
-    const watchers = this.take();
-    if (watchers.size === 0) return;
-    this.running += 1;
-    for (const w of watchers) this.inFlight.add(w);
-    void this.flush(watchers).finally(() => {
-      this.running -= 1;
-      for (const w of watchers) this.inFlight.delete(w);
-      if (this.dirtyTopics.size > 0 || this.dirtyWatchers.size > 0) this.schedule();
-    });
+  private async drain(): Promise<void> {
+    try {
+      while (!this.closed && (this.dirtyTopics.size > 0 || this.dirtyWatchers.size > 0)) await this.flush();
+    } finally {
+      this.flushing = false;
+    }
   }
 
-  /**
-   * The watchers to check now: those that asked and those of the notified topics, except the
-   * ones already in a flush, which stay dirty for the flush after it.
-   */
-  private take(): Set<Watcher> {
+  private async flush(): Promise<void> {
     const watchers = new Set(this.dirtyWatchers);
     for (const key of this.dirtyTopics) for (const w of this.topics.get(key) ?? []) watchers.add(w);
     this.dirtyTopics.clear();
     this.dirtyWatchers.clear();
-    for (const w of watchers) {
-      if (!this.inFlight.has(w)) continue;
-      watchers.delete(w);
-      this.dirtyWatchers.add(w);
-    }
-    return watchers;
-  }
 
-  private async flush(watchers: Set<Watcher>): Promise<void> {
     // Watchers of the same feed at the same cursor share one probe (and one answer).
     const probes: FeedProbe[] = [];
     const byKey = new Map<string, number>();
