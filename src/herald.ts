@@ -225,7 +225,7 @@ async function createEnvironment(slug: string, db: Db, configuredKeys: { secret?
     if (released > 0) logger.warn({ released }, 'released runs claimed by a previous process that stopped without finishing them');
   }
   const workflows = opts.workflowsDir
-    ? await syncWorkflowsFromDirectory(db, opts.workflowsDir, clock.now())
+    ? await syncWorkflowsFromDirectory(db, opts.workflowsDir, clock.now(), { environment: slug, logger })
     : { loaded: [], errors: [] };
   const wakeWorkers = createRunWaker(db, (err) => logger.warn({ err }, 'NOTIFY failed; workers will poll'));
   const outbound = { allowPrivateNetworks: opts.outbound?.allowPrivateNetworks ?? false };
@@ -267,6 +267,7 @@ function runtimeDirectory(environments: readonly EnvironmentRuntime[]): Environm
     slugs,
     has: (slug) => slugs.includes(slug),
     db: async (slug) => find(slug).db,
+    engine: (slug) => find(slug).engine,
     keys: async (slug) => ({ secret: find(slug).keys.secret, public: find(slug).keys.public }),
     next: (slug) => {
       const i = slugs.indexOf(slug);

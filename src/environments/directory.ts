@@ -1,4 +1,5 @@
 import type { Db } from '../store/db.js';
+import type { Engine } from '../engine/engine.js';
 
 /**
  * The environments of one Herald (Knock's development, production, …), in promotion order:
@@ -17,6 +18,8 @@ export interface EnvironmentDirectory {
   db(slug: string): Promise<Db>;
   /** The environment's secret and public keys (created with the environment). */
   keys(slug: string): Promise<{ secret: string; public: string }>;
+  /** The environment's engine (test runs from the management API run there); absent where the directory has no engines. */
+  engine?(slug: string): Engine;
   /** The environment content is promoted to from `slug`, or undefined for the last one. */
   next(slug: string): string | undefined;
 }

@@ -25,9 +25,15 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
   // A dropped idle connection (database restart) must not crash the process.
   pool.on('error', () => {});
   if (schema) {
+    // Also set per connection: an `options=-c search_path=…` in the connection string wins over
+    // the `options` above, and an environment's pool must never fall back into another schema.
+    pool.on('connect', (client) => { client.query(`SET search_path TO "${schema}"`).catch(() => {}); });
     const c = await pool.connect();
     try { await c.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`); } finally { c.release(); }
   }
+  // The schema statements really run in (a search_path in the connection string counts): the
+  // other environments' schemas are named after it (environments/names.ts).
+  const effectiveSchema = schema ?? (await pool.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
 
   const prefix = schema ? `${schema}_` : '';
   const channelName = (channel: string) => `${prefix}${channel}`.slice(0, 63);
@@ -78,7 +84,7 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
 
   return {
     engine: 'postgres',
-    schema: schema ?? 'public',
+    schema: effectiveSchema,
     query: root.query,
     exec: root.exec,
     async transaction(fn) {

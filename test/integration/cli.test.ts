@@ -158,6 +158,31 @@ describe.each(engines)('herald CLI on %s', (engine) => {
     expect(await statusWith(url, secret!)).toBe(404);
   }, 300_000);
 
+  it('keys per environment: each has its own pair, show prints every one, rotate touches only the one named', async () => {
+    const s = await store();
+    expect((await herald(['keys', 'create'], s.env)).code).toBe(0);
+    const onlyDev = await herald(['keys', 'show'], s.env);
+    expect(onlyDev.stdout).toContain('No keys of production yet');
+    const created = await herald(['keys', 'create', '--environment', 'production'], s.env);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain('Created API keys of production');
+    const prodSecret = keyIn(created.stdout, 'secret key');
+    const shown = await herald(['keys', 'show'], s.env);
+    const [dev, prod] = shown.stdout.split('API keys of production');
+    expect(dev).toContain('API keys of development');
+    expect(keyIn(prod, 'secret key')).toBe(prodSecret);
+    expect(keyIn(dev, 'secret key')).not.toBe(prodSecret);
+    const rotated = await herald(['keys', 'rotate', 'secret', '--environment', 'production', '--grace', '0'], s.env);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const after = await herald(['keys', 'show', '--environment', 'production'], s.env);
+    expect(keyIn(after.stdout, 'secret key')).toBe(keyIn(rotated.stdout, 'new secret key'));
+    expect(keyIn(after.stdout, 'secret key')).not.toBe(prodSecret);
+    expect(keyIn((await herald(['keys', 'show', '--environment', 'development'], s.env)).stdout, 'secret key')).toBe(keyIn(dev, 'secret key'));
+    const unknown = await herald(['keys', 'show', '--environment', 'staging'], s.env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown environment "staging"');
+  }, 300_000);
+
   it('keys rotate: the new key works at once, the old one until its grace period ends, then 401', async () => {
     const s = await store();
     let db = await s.open();
