@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import Knock from '@knocklabs/node';
 import KnockMgmt from '@knocklabs/mgmt';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
+import { FakeTwilio } from '../support/providers/sms-servers.js';
 
 const hello = { key: 'hello', name: 'Hello', steps: [{ ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Hi {{ recipient.id }}' } }] };
 
@@ -97,3 +98,32 @@ describe.each(engines)('environments (%s)', { timeout: 120_000 }, (engine) => {
     expect(refused.status).toBe(401);
   });
 });
+
+describe.each(engines)('environments: provider status webhooks (%s)', { timeout: 120_000 }, (engine) => {
+  const sid = 'AC00000000000000000000000000000002';
+  let t: TestHerald;
+  let twilio: FakeTwilio;
+  afterEach(async () => { await t.close(); await twilio.close(); });
+
+  it('a webhook naming ?environment=production updates production\'s message; without it, the first environment is searched', async () => {
+    twilio = await new FakeTwilio(sid, { [sid]: 'twilio-token' }).start();
+    t = await startTestHerald(engine, {
+      environments: ['development', 'production'],
+      workflows: [{ key: 'sms', name: 'SMS', steps: [{ ref: 'sms', type: 'channel', channel_key: 'texts', template: { text_body: 'Code 1' } }] }],
+      channels: [{ key: 'texts', type: 'sms', provider: 'twilio', settings: { base_url: twilio.url, account_sid: sid, auth_token: 'twilio-token', from: '+15005550006', inbound_webhook_token: 'inbound-token-1' } }],
+    });
+    const prod = new Knock({ apiKey: t.herald.environments[1].keys.secret, baseURL: t.url, maxRetries: 0 });
+    await prod.users.update('ada', { phone_number: '+14155550100' } as never);
+    await prod.workflows.trigger('sms', { recipients: ['ada'] });
+    await t.drain();
+    const [message] = (await prod.messages.list()).items;
+    expect(message.status).toBe('sent');
+    const form = new URLSearchParams({ MessageSid: twilio.sids[0], MessageStatus: 'delivered', AccountSid: sid }).toString();
+    const post = (query: string) => fetch(`${t.url}/v1/channels/texts/provider_webhooks/twilio?token=inbound-token-1${query}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    expect(await (await post('')).json()).toEqual({ matched: 1, updated: 0 });
+    expect(await (await post('&environment=production')).json()).toEqual({ matched: 1, updated: 1 });
+    expect((await prod.messages.get(message.id)).status).toBe('delivered');
+    expect((await post('&environment=staging')).status).toBe(422);
+  });
+});
+

@@ -4,6 +4,7 @@ import { readStatusEvents, STATUS_WEBHOOK_PROVIDERS } from '../../providers/stat
 import { requireChannel } from '../../store/channel-data.js';
 import { applyInboundStatuses } from '../../store/message-delivery-status.js';
 import type { ApiDeps, App } from '../types.js';
+import type { Db } from '../../store/db.js';
 import { sameSecret } from '../plugins/api-keys.js';
 
 
@@ -30,10 +31,13 @@ export function registerProviderWebhookRoutes(app: App, deps: ApiDeps): void {
         tags: ['channels'],
         summary: 'Receive a provider\'s delivery-status webhook (Herald extension)',
         params: Type.Object({ channel_id: Type.String(), provider: Type.String() }),
-        querystring: Type.Object({ token: Type.Optional(Type.String()) }),
+        querystring: Type.Object({ token: Type.Optional(Type.String()), environment: Type.Optional(Type.String({ minLength: 1 })) }),
       },
     }, async (request) => {
-      const channel = await requireChannel(deps.db, request.params.channel_id);
+      // Providers cannot send an environment's key, so a webhook for another environment's
+      // messages names it: `…?token=…&environment=production` (README "Environments").
+      const db = await webhookStore(deps, request.query.environment);
+      const channel = await requireChannel(db, request.params.channel_id);
       const settings = (channel as { settings?: Record<string, unknown> }).settings ?? {};
       const expected = typeof settings.inbound_webhook_token === 'string' ? settings.inbound_webhook_token : null;
       const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
@@ -45,9 +49,18 @@ export function registerProviderWebhookRoutes(app: App, deps: ApiDeps): void {
       if (events === null) {
         throw errors.invalidParams(`Provider "${provider}" has no status webhook reader.`, [{ field: 'provider', message: `must be one of ${STATUS_WEBHOOK_PROVIDERS.join(', ')}`, type: 'invalid' }]);
       }
-      const updated = await applyInboundStatuses(deps.db, channel.id, provider,
+      const updated = await applyInboundStatuses(db, channel.id, provider,
         events.map((e) => ({ id: e.id, byMessageId: !!e.byMessageId, status: e.status, reason: e.reason ?? null })), deps.clock.now());
       return { matched: events.length, updated: updated.length };
     });
   });
+}
+
+/** The store of the environment a webhook names (this API's own when it names none). */
+async function webhookStore(deps: ApiDeps, environment: string | undefined): Promise<Db> {
+  if (environment === undefined || environment === deps.environments?.slugs[0]) return deps.db;
+  if (!deps.environments?.has(environment)) {
+    throw errors.invalidParams(`Unknown environment "${environment}".`, [{ field: 'environment', message: `must be one of ${(deps.environments?.slugs ?? []).join(', ')}`, type: 'invalid' }]);
+  }
+  return deps.environments.db(environment);
 }
