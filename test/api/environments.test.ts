@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import Knock from '@knocklabs/node';
+import WebSocket from 'ws';
 import KnockMgmt from '@knocklabs/mgmt';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
 import { FakeTwilio } from '../support/providers/sms-servers.js';
@@ -71,6 +72,27 @@ describe.each(engines)('environments (%s)', { timeout: 120_000 }, (engine) => {
     ac.abort();
     const wrong = await fetch(`${t.url}/v1/users/ada/feeds/in-app-feed/stream?api_key=pk_not_a_key`);
     expect(wrong.status).toBe(401);
+  });
+
+  it('opens a realtime socket with production\'s public key on production\'s feed, which pushes production\'s messages', async () => {
+    const { production, prod } = await start();
+    const url = (key: string) => `${t.url.replace('http', 'ws')}/ws/v1/websocket?api_key=${key}&vsn=2.0.0`;
+    const refused = new WebSocket(url('pk_not_a_key'));
+    expect(await new Promise<number | undefined>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode)))).toBe(401);
+
+    const socket = new WebSocket(url(production.keys.public));
+    const frames: unknown[][] = [];
+    socket.on('message', (d) => frames.push(JSON.parse(String(d)) as unknown[]));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify(['1', '1', 'feeds:in-app-feed:ada', 'phx_join', { r1: {} }]));
+    for (let i = 0; i < 100 && frames.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(frames[0]).toEqual(['1', '1', 'feeds:in-app-feed:ada', 'phx_reply', { status: 'ok', response: {} }]);
+    await prod.workflows.trigger('hello', { recipients: ['ada'] });
+    await t.drain();
+    for (let i = 0; i < 200 && frames.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    socket.close();
+    expect(frames[1]?.[2]).toBe('feeds:in-app-feed:ada');
+    expect(frames[1]?.[3]).not.toBe('phx_reply');
   });
 
   it('runs the workflows folder as committed content of every environment', async () => {
