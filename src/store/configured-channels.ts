@@ -112,3 +112,14 @@ export async function findEmailLayout(q: Queryable, key: string): Promise<EmailL
   const rows = await q.query<EmailLayoutRow>('SELECT key, html_layout, text_layout FROM email_layouts WHERE key = $1', [key]);
   return rows[0] ?? null;
 }
+
+export interface ChannelGroupListRow extends ChannelGroupRow { updated_at: Date }
+
+/** A page of channel groups by key, for the management API; `key` alone when given. */
+export async function listChannelGroups(q: Queryable, page: { after?: string; limit: number; key?: string }): Promise<ChannelGroupListRow[]> {
+  return q.query<ChannelGroupListRow>(
+    `SELECT key, channel_type, mode, channel_keys, updated_at FROM channel_groups
+      WHERE key > $1 AND ($2::text IS NULL OR key = $2) ORDER BY key LIMIT $3`,
+    [page.after ?? '', page.key ?? null, page.limit],
+  );
+}

@@ -11,6 +11,7 @@ import { registerMgmtWorkflowRoutes } from './workflows.js';
 import { registerMgmtContentRoutes } from './content-routes.js';
 import { registerMgmtTemplateRoutes } from './template-routes.js';
 import { registerMgmtEnvironmentRoutes } from './environment-routes.js';
+import { registerMgmtChannelRoutes } from './channel-routes.js';
 
 export const MGMT_PREFIX = '/mgmt';
 
@@ -22,5 +23,6 @@ export async function registerMgmtApi(app: App, deps: ApiDeps): Promise<void> {
     registerMgmtContentRoutes(scoped, deps);
     registerMgmtTemplateRoutes(scoped, deps);
     registerMgmtEnvironmentRoutes(scoped, deps);
+    registerMgmtChannelRoutes(scoped, deps);
   }, { prefix: MGMT_PREFIX });
 }

@@ -1,0 +1,143 @@
+/**
+ * Channels and channel groups through the management API (Knock mgmt: listChannels,
+ * getChannel, listChannelGroups, getChannelGroup) with the unchanged @knocklabs/mgmt client:
+ * the configured channels in Knock's shape, each environment's settings with every secret
+ * masked (the secrets appear in no answer's raw text), and no access with an API key.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import KnockMgmt from '@knocklabs/mgmt';
+import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
+
+const SECRETS = {
+  smtpPassword: 'smtp-pw-3f9a1c7e',
+  resendKey: 're_live_8d2b6e0f4a',
+  twilioToken: 'twilio-auth-5c1e9b7d',
+  postmarkToken: 'pm-server-2a7f3c9e',
+  slackWebhook: 'https://hooks.slack.com/services/T000/B000/xoxb-hook-6e4d2a8b',
+};
+
+const channels = [
+  { key: 'mail-smtp', type: 'email' as const, provider: 'smtp', name: 'Mail (SMTP)', settings: { host: '127.0.0.1', port: 2525, secure: false, user: 'mailer', password: SECRETS.smtpPassword, from: 'Herald <herald@example.com>', link_tracking: true },
+    fallbacks: [{ provider: 'postmark', settings: { server_token: SECRETS.postmarkToken } }] },
+  { key: 'mail-resend', type: 'email' as const, provider: 'resend', settings: { api_key: SECRETS.resendKey, from: 'herald@example.com' } },
+  { key: 'sms-twilio', type: 'sms' as const, provider: 'twilio', settings: { account_sid: 'AC0001', auth_token: SECRETS.twilioToken, from: '+15550001', headers: { 'x-extra': SECRETS.twilioToken } } },
+  { key: 'chat-slack', type: 'chat' as const, provider: 'slack', settings: { webhook_url: SECRETS.slackWebhook } },
+];
+const channelGroups = [
+  { key: 'mail-any', channel_type: 'email' as const, mode: 'first' as const, channels: ['mail-smtp', 'mail-resend'] },
+  { key: 'everything', mode: 'all' as const, channels: ['sms-twilio', 'chat-slack'] },
+];
+
+const noSecretIn = (text: string) => {
+  for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
+  // The pieces a masked value could leak through (a prefix, the webhook's token path) are absent too.
+  expect(text).not.toContain('xoxb-hook');
+  expect(text).not.toContain('hooks.slack.com');
+};
+
+describe.each(engines)('channels and channel groups through the management API (%s)', (engine) => {
+  let t: TestHerald;
+  afterEach(async () => { await t.close(); });
+
+  const start = async () => {
+    t = await startTestHerald(engine, { channels, channelGroups, environments: ['development', 'production'] });
+    return new KnockMgmt({ serviceToken: t.herald.serviceToken.token!, baseURL: `${t.url}/mgmt`, maxRetries: 0 });
+  };
+  const raw = async (path: string) => {
+    const res = await fetch(`${t.url}/mgmt${path}`, { headers: { authorization: `Bearer ${t.herald.serviceToken.token}` } });
+    return { status: res.status, text: await res.text() };
+  };
+
+  it('lists the configured channels in Knock\'s shape, paged by key', async () => {
+    const mgmt = await start();
+    const page = await mgmt.channels.list();
+    const keys = page.entries.map((c) => c.key);
+    expect(keys).toEqual([...keys].sort());
+    expect(keys).toEqual(expect.arrayContaining(['chat-slack', 'mail-resend', 'mail-smtp', 'sms-twilio', 'in-app-feed']));
+    const smtp = page.entries.find((c) => c.key === 'mail-smtp')!;
+    expect(smtp).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/), key: 'mail-smtp', name: 'Mail (SMTP)', type: 'email', provider: 'smtp',
+      description: null, custom_icon_url: null, archived_at: null, visible_in: ['workflow'],
+      created_at: expect.any(String), updated_at: expect.any(String),
+    });
+    expect(page.entries.find((c) => c.key === 'mail-resend')!.name).toBe('mail-resend');
+    // The client's auto-pagination follows the key cursor to the end, one channel a page.
+    const paged: string[] = [];
+    for await (const c of mgmt.channels.list({ limit: 1 })) paged.push(c.key);
+    expect(paged).toEqual(keys);
+    // ?id= filters to one channel.
+    const one = await mgmt.channels.list({ id: smtp.id });
+    expect(one.entries.map((c) => c.key)).toEqual(['mail-smtp']);
+  });
+
+  it('gets a channel with each environment\'s settings, every secret masked', async () => {
+    const mgmt = await start();
+    const smtp = await mgmt.channels.retrieve('mail-smtp');
+    const envs = smtp.environment_settings!;
+    expect(Object.keys(envs).sort()).toEqual(['development', 'production']);
+    // Each environment has its own store, so its own id for the same channel.
+    expect(envs.development.id).toBe(smtp.id);
+    expect(envs.production.id).not.toBe(envs.development.id);
+    for (const env of Object.values(envs)) {
+      expect(env).toEqual({
+        id: expect.any(String), is_valid: true, is_sandbox: false, channel_settings: null,
+        provider_settings: { host: '127.0.0.1', port: 2525, secure: false, user: '********', password: '********', from: 'Herald <herald@example.com>', link_tracking: true },
+      });
+    }
+    const twilio = await mgmt.channels.retrieve('sms-twilio');
+    expect(twilio.environment_settings!.production.provider_settings).toEqual({ account_sid: '********', auth_token: '********', from: '+15550001', headers: '********' });
+    const slack = await mgmt.channels.retrieve('chat-slack');
+    expect(slack.environment_settings!.development.provider_settings).toEqual({ webhook_url: '********' });
+    // A list shows environment settings only when asked to.
+    expect((await mgmt.channels.list()).entries.every((c) => c.environment_settings === undefined)).toBe(true);
+    const withSettings = await mgmt.channels.list({ include: ['environment_settings'] });
+    expect(withSettings.entries.find((c) => c.key === 'mail-resend')!.environment_settings!.development.provider_settings).toEqual({ api_key: '********', from: 'herald@example.com' });
+  });
+
+  it('lists and gets channel groups as always-rules over their channels', async () => {
+    const mgmt = await start();
+    const groups = await mgmt.channelGroups.list();
+    expect(groups.entries.map((g) => g.key)).toEqual(['everything', 'mail-any']);
+    const mail = await mgmt.channelGroups.retrieve('mail-any');
+    expect(mail).toMatchObject({ key: 'mail-any', name: 'mail-any', channel_type: 'email', operator: 'any', source: 'system', archived_at: null });
+    expect(mail.channel_rules.map((r) => [r.index, r.rule_type, r.channel.key])).toEqual([[0, 'always', 'mail-smtp'], [1, 'always', 'mail-resend']]);
+    expect(mail.channel_rules[0].channel).not.toHaveProperty('environment_settings');
+    // Without a configured channel_type, the group's is its first channel's.
+    expect((await mgmt.channelGroups.retrieve('everything')).channel_type).toBe('sms');
+    const paged: string[] = [];
+    for await (const g of mgmt.channelGroups.list({ limit: 1 })) paged.push(g.key);
+    expect(paged).toEqual(['everything', 'mail-any']);
+    await expect(mgmt.channelGroups.retrieve('nope')).rejects.toMatchObject({ status: 404 });
+    await expect(mgmt.channels.retrieve('nope')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('returns no secret in any answer\'s raw text', async () => {
+    await start();
+    const paths = [
+      '/v1/channels', '/v1/channels?include=environment_settings', '/v1/channels?include[]=environment_settings',
+      '/v1/channel_groups', '/v1/channel_groups/mail-any', '/v1/channel_groups/everything',
+      ...channels.map((c) => `/v1/channels/${c.key}`),
+    ];
+    let withSettings = 0;
+    for (const path of paths) {
+      const res = await raw(path);
+      expect(res.status, path).toBe(200);
+      noSecretIn(res.text);
+      if (res.text.includes('"provider_settings"')) withSettings++;
+    }
+    // The answers that carry provider settings were among those searched (the test can fail).
+    expect(withSettings).toBe(2 + channels.length);
+  });
+
+  it('refuses API keys and a missing token on every channel path', async () => {
+    await start();
+    for (const path of ['/mgmt/v1/channels', '/mgmt/v1/channels/mail-smtp', '/mgmt/v1/channel_groups', '/mgmt/v1/channel_groups/mail-any']) {
+      for (const key of [t.secretKey, t.publicKey, '']) {
+        const res = await http(t, 'GET', path, undefined, { authorization: key ? `Bearer ${key}` : '' });
+        expect(res.status, `${path} with ${key.slice(0, 3) || 'no key'}`).toBe(401);
+        noSecretIn(JSON.stringify(res.body ?? ''));
+      }
+    }
+    expect(t.secretKey).toMatch(/^sk_/);
+  });
+});
