@@ -5,6 +5,11 @@
  * masked (the secrets appear in no answer's raw text), and no access with an API key.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import KnockMgmt from '@knocklabs/mgmt';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
 
@@ -27,6 +32,28 @@ const channelGroups = [
   { key: 'mail-any', channel_type: 'email' as const, mode: 'first' as const, channels: ['mail-smtp', 'mail-resend'] },
   { key: 'everything', mode: 'all' as const, channels: ['sms-twilio', 'chat-slack'] },
 ];
+
+const run = promisify(execFile);
+const KNOCK_BIN = resolve('node_modules/.bin/knock');
+const LOOPBACK_ONLY = resolve('test/support/loopback-only.mjs');
+
+/** knock-cli, unchanged, from an empty HOME, loopback only (as in mgmt-knock-cli.test.ts). */
+async function knockCli(t: TestHerald, args: string[]) {
+  const home = mkdtempSync(join(tmpdir(), 'herald-knock-home-'));
+  try {
+    const { stdout, stderr } = await run(KNOCK_BIN, [...args, '--api-origin', `${t.url}/mgmt`], {
+      cwd: home, timeout: 60_000,
+      env: {
+        PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), XDG_DATA_HOME: join(home, '.local/share'),
+        KNOCK_SERVICE_TOKEN: t.herald.serviceToken.token!, NODE_OPTIONS: `--import ${LOOPBACK_ONLY}`, NO_COLOR: '1', CI: '1',
+      },
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code ?? 1 };
+  }
+}
 
 const noSecretIn = (text: string) => {
   for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
@@ -128,6 +155,21 @@ describe.each(engines)('channels and channel groups through the management API (
     // The answers that carry provider settings were among those searched (the test can fail).
     expect(withSettings).toBe(2 + channels.length);
   });
+
+  it('answers knock-cli\'s `channel list`, as a table and as JSON', async () => {
+    await start();
+    const json = await knockCli(t, ['channel', 'list', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    noSecretIn(json.stdout + json.stderr);
+    const parsed = JSON.parse(json.stdout) as { key: string; provider: string }[] | { entries: { key: string; provider: string }[] };
+    const list = Array.isArray(parsed) ? parsed : parsed.entries;
+    expect(list.map((c) => c.key)).toEqual(expect.arrayContaining(['mail-smtp', 'sms-twilio', 'chat-slack', 'mail-resend']));
+    const table = await knockCli(t, ['channel', 'list']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain('mail-smtp');
+    expect(table.stdout).toContain('twilio');
+    noSecretIn(table.stdout + table.stderr);
+  }, 180_000);
 
   it('refuses API keys and a missing token on every channel path', async () => {
     await start();
