@@ -30,6 +30,8 @@ export interface HeraldConfig {
    * keys of an install from before environments; each other one gets its own schema and keys.
    */
   readonly environments: readonly string[];
+  /** The locale translations fall back to (a recipient without `locale`, or one with no translation). */
+  readonly defaultLocale: string;
   /** Which roles this process plays: the HTTP API, the worker that advances runs, or both. */
   readonly roles: readonly ('api' | 'worker')[];
   readonly logLevel: string;
@@ -72,6 +74,11 @@ interface Field {
 }
 
 const str = (raw: string) => raw;
+/** A BCP 47 tag as recipients carry it (`en`, `fr-CA`, `zh-Hant-TW`). */
+const locale = (raw: string) => {
+  if (!/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(raw)) throw new Error(`HERALD_DEFAULT_LOCALE must be a locale such as en or fr-CA, got ${JSON.stringify(raw)}`);
+  return raw;
+};
 const int = (name: string) => (raw: string) => {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
@@ -118,6 +125,7 @@ const FIELDS: Field[] = [
   { key: 'publicKey', env: 'HERALD_PUBLIC_KEY', flag: 'public-key', help: 'public API key (pk_...) instead of the stored one', parse: str },
   { key: 'serviceToken', env: 'HERALD_SERVICE_TOKEN', flag: 'service-token', help: 'management API service token instead of the stored one', parse: str },
   { key: 'environments', env: 'HERALD_ENVIRONMENTS', flag: 'environments', help: 'environments in promotion order (default development,production)', parse: parseEnvironments },
+  { key: 'defaultLocale', env: 'HERALD_DEFAULT_LOCALE', flag: 'default-locale', help: 'locale translations fall back to (default en)', parse: locale },
   { key: 'roles', env: 'HERALD_ROLES', flag: 'roles', help: 'roles of this process: api, worker or api,worker (default)', parse: roles },
   { key: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: 'log-level', help: 'log level: fatal, error, warn, info, debug, trace, silent (default info)', parse: str },
   { key: 'pollIntervalMs', env: 'HERALD_POLL_INTERVAL_MS', flag: 'poll-interval-ms', help: 'idle worker poll interval in ms (default 1000)', parse: int('HERALD_POLL_INTERVAL_MS') },
@@ -152,6 +160,7 @@ const DEFAULTS: HeraldConfig = {
   publicKey: undefined,
   serviceToken: undefined,
   environments: DEFAULT_ENVIRONMENTS,
+  defaultLocale: 'en',
   roles: ['api', 'worker'],
   logLevel: 'info',
   pollIntervalMs: 1000,

@@ -89,6 +89,8 @@ export interface HeraldOptions {
    * its own (environments/names.ts) with its own keys and data. Absent = the first only.
    */
   environments?: readonly string[];
+  /** The locale translations fall back to when a recipient has none or it has no translation (HERALD_DEFAULT_LOCALE; default `en`). */
+  defaultLocale?: string;
 }
 
 /** One environment's own runtime: its store (schema), keys, engine, workers and API. */
@@ -150,7 +152,7 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const [first, ...others] = environments;
   const directory = runtimeDirectory(environments);
   const app = await buildApp({ db: first.db, clock, keys: first.keys, engine: first.engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl,
-    serviceTokens: serviceToken.source, metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined, environments: directory },
+    serviceTokens: serviceToken.source, metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined, environments: directory, defaultLocale: opts.defaultLocale },
   { logger: opts.logger, handOver: others.length > 0 ? handOverByKey(others) : undefined });
   first.app = app;
   // Each environment's engine signs tracked email links with the install's secret (in the first
@@ -229,7 +231,7 @@ async function createEnvironment(slug: string, db: Db, configuredKeys: { secret?
     : { loaded: [], errors: [] };
   const wakeWorkers = createRunWaker(db, (err) => logger.warn({ err }, 'NOTIFY failed; workers will poll'));
   const outbound = { allowPrivateNetworks: opts.outbound?.allowPrivateNetworks ?? false };
-  const engine = createEngine({ store: withTraceContexts(createEngineStore(db, randomUUID, metrics), db), clock, logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
+  const engine = createEngine({ store: withTraceContexts(createEngineStore(db, randomUUID, metrics, { defaultLocale: opts.defaultLocale }), db), clock, logger, wakeWorkers, fetch: { ...opts.fetch, ...outbound } });
   // Workers run in the background lane: on PGlite's one connection the API goes first.
   const bgDb = backgroundDb(db);
   const worker = new RunWorker({ db: bgDb, clock, logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, metrics, onReleased: wakeWorkers });

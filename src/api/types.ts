@@ -39,6 +39,8 @@ export interface ApiDeps {
   metricsSource?: MetricsSource;
   /** Service tokens accepted by the management API (/mgmt); absent = every /mgmt call is refused. */
   serviceTokens?: ServiceTokenSource;
+  /** The locale translations fall back to (HERALD_DEFAULT_LOCALE; default `en`): previews use it as renders do. */
+  defaultLocale?: string;
   /** The environments the management API works on (each its own store); absent = every slug is this store. */
   environments?: EnvironmentDirectory;
 }

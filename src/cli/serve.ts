@@ -28,6 +28,7 @@ export async function serve(argv: string[]): Promise<void> {
     keys: { secret: config.secretKey, public: config.publicKey },
     serviceToken: config.serviceToken,
     environments: config.environments,
+    defaultLocale: config.defaultLocale,
     workflowsDir: config.workflowsDir,
     signingPublicKey: config.signingPublicKey,
     publicUrl: config.publicUrl,

@@ -36,7 +36,7 @@ class Abort extends Error {
 const TRIGGER_WRITERS = 4;
 
 /** The engine's storage port implemented with the SQL modules of this folder. */
-export function createEngineStore(db: Db, newId: () => string, metrics: Metrics = noMetrics): EngineStore {
+export function createEngineStore(db: Db, newId: () => string, metrics: Metrics = noMetrics, opts: { defaultLocale?: string } = {}): EngineStore {
   // Channel types by id, learnt from the engine's channel lookups, for the message counters.
   const channelTypes = new Map<string, string>();
   const channelType = (id: string) => channelTypes.get(id) ?? 'unknown';
@@ -59,7 +59,7 @@ export function createEngineStore(db: Db, newId: () => string, metrics: Metrics 
     },
     channelGroup: (key) => findChannelGroup(db, key),
     emailLayout: (key) => findEmailLayout(db, key),
-    templateContent: () => liveTemplateContent(db),
+    templateContent: () => liveTemplateContent(db, opts.defaultLocale),
     async channelData(recipient, channelId) {
       return (await getChannelData(db, recipient, channelId))?.data ?? null;
     },

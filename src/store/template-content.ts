@@ -8,23 +8,23 @@ import type { Db, Queryable } from './db.js';
 import { liveCopy } from './live-copy.js';
 import { allPartialContents } from './partials.js';
 import { allTranslationContents } from './translations.js';
-import { templateContent, type TemplateContent } from '../templates/content.js';
+import { DEFAULT_LOCALE, templateContent, type TemplateContent } from '../templates/content.js';
 
 export const TEMPLATE_CONTENT_CHANNEL = 'herald_template_content';
 
 const copies = new WeakMap<Db, Promise<{ current(): TemplateContent }>>();
 
 /** Reads the environment's partials and translations now (previews: always the latest). */
-export async function readTemplateContent(q: Queryable): Promise<TemplateContent> {
+export async function readTemplateContent(q: Queryable, defaultLocale = DEFAULT_LOCALE): Promise<TemplateContent> {
   const [partials, translations] = await Promise.all([allPartialContents(q), allTranslationContents(q)]);
-  return templateContent(partials, translations);
+  return templateContent(partials, translations, defaultLocale);
 }
 
 /** The live copy for this store (created on first use). */
-export async function liveTemplateContent(db: Db): Promise<TemplateContent> {
+export async function liveTemplateContent(db: Db, defaultLocale = DEFAULT_LOCALE): Promise<TemplateContent> {
   let copy = copies.get(db);
   if (!copy) {
-    copy = liveCopy(db, TEMPLATE_CONTENT_CHANNEL, () => readTemplateContent(db));
+    copy = liveCopy(db, TEMPLATE_CONTENT_CHANNEL, () => readTemplateContent(db, defaultLocale));
     copies.set(db, copy);
     copy.catch(() => copies.delete(db));
   }

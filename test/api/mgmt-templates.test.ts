@@ -53,11 +53,12 @@ describe.each(engines)('partials, translations and layouts through @knocklabs/mg
     smtp = null;
   });
 
-  const start = async () => {
+  const start = async (defaultLocale?: string) => {
     smtp = await new LoopbackSmtp(SMTP_PASSWORD).start();
     t = await startTestHerald(engine, {
       workflows: [welcome, looping],
       environments: ['development', 'production'],
+      defaultLocale,
       channels: [{
         key: 'postal', type: 'email', provider: 'smtp', name: 'Postal',
         settings: { host: '127.0.0.1', port: smtp.port, ignore_tls: true, user: 'herald', password: SMTP_PASSWORD, from: 'Herald <noreply@herald.test>' },
@@ -120,6 +121,21 @@ describe.each(engines)('partials, translations and layouts through @knocklabs/mg
     await mgmt.commits.promoteAll({ to_environment: 'production' });
     const after = await mgmt.templates.preview({ environment: 'production', channel_type: 'sms', template: { text_body: '{% render "greeting" %}' }, recipient: 'someone', data: {} });
     expect(after).toMatchObject({ result: 'success', template: { text_body: '<h1>Hello </h1>' } });
+  });
+
+  it('falls back to the configured default locale (HERALD_DEFAULT_LOCALE) in previews and in delivered messages', async () => {
+    const { dev, mgmt } = await start('fr');
+    await pushContent(mgmt);
+    await dev.users.update('bob', { name: 'Bob' } as never);
+    await dev.users.update('eve', { name: 'Eve', locale: 'en' } as never);
+    const template = { markdown_body: '{{ "welcome.hello" | t: name: recipient.name }}' };
+    expect((await mgmt.templates.preview({ environment: 'development', channel_type: 'in_app_feed', template, recipient: 'bob' })).template).toMatchObject({ markdown_body: 'Bonjour Bob' });
+    expect((await mgmt.templates.preview({ environment: 'development', channel_type: 'in_app_feed', template, recipient: 'eve' })).template).toMatchObject({ markdown_body: 'Hello Eve' });
+    await mgmt.workflows.upsert('hello-t', { environment: 'development', commit: true, commit_message: 'hello-t', workflow: { name: 'Hello t', steps: [{ ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template }] } as never });
+    await dev.workflows.trigger('hello-t', { recipients: ['bob'] });
+    await t.drain();
+    const [message] = (await dev.users.listMessages('bob')).items;
+    expect(JSON.stringify(await dev.messages.getContent(message.id))).toContain('Bonjour Bob');
   });
 
   it('lists and gets what was pushed, uncommitted changes first in development; partial and layout previews', async () => {

@@ -88,6 +88,8 @@ export interface StartOptions {
   publicUrl?: string;
   /** Environments in promotion order (HERALD_ENVIRONMENTS); default: development only, which keeps tests that need one cheap. */
   environments?: string[];
+  /** HERALD_DEFAULT_LOCALE: the locale translations fall back to (default en). */
+  defaultLocale?: string;
 }
 
 /** A real Herald on a loopback port with a manual clock; its worker is driven by `drain()`. */
@@ -110,6 +112,7 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
     emailLayouts: opts.emailLayouts,
     rateLimits: opts.rateLimits,
     environments: opts.environments,
+    defaultLocale: opts.defaultLocale,
   });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const address = herald.app.server.address();

@@ -44,16 +44,16 @@ const RenderErrors = Type.Optional(Type.Array(Type.Object({ field: Type.Union([T
 type RecipientRef = string | { id: string; collection: string };
 
 /** The environment's partials and translations for a preview: committed, with uncommitted changes over them in development. */
-async function previewContent(db: Db, environment: string, drafts: boolean): Promise<TemplateContent> {
+async function previewContent(db: Db, environment: string, drafts: boolean, defaultLocale?: string): Promise<TemplateContent> {
   const [partials, translations] = await Promise.all([allPartialContents(db), allTranslationContents(db)]);
-  if (!drafts) return templateContent(partials, translations);
+  if (!drafts) return templateContent(partials, translations, defaultLocale);
   const p = new Map(partials.map((r) => [r.key, r]));
   const t = new Map(translations.map((r) => [`${r.namespace}.${r.locale_code}`, r]));
   for (const d of await listDrafts(db, environment, { types: ['partial', 'translation'] })) {
     if (d.type === 'partial') { const b = d.body as PartialBody; p.set(d.key, { key: d.key, type: b.type, content: b.content }); }
     else { const b = d.body as TranslationBody; t.set(`${b.namespace}.${b.locale_code}`, { locale_code: b.locale_code, namespace: b.namespace, content: b.content }); }
   }
-  return templateContent(p.values(), t.values());
+  return templateContent(p.values(), t.values(), defaultLocale);
 }
 
 /** An entity as templates see it (run-scope.ts's flattening): its properties, id, and collection for objects. */
@@ -149,8 +149,7 @@ function findStep(steps: StepLike[] | undefined, ref: string): StepLike | null {
   return null;
 }
 
-export function registerTemplatePreviewRoutes(app: App, deps: Pick<ApiDeps, 'db'>, environments: EnvironmentDirectory): void {
-  void deps;
+export function registerTemplatePreviewRoutes(app: App, deps: Pick<ApiDeps, 'db' | 'defaultLocale'>, environments: EnvironmentDirectory): void {
   const drafts = (environment: string) => environment === editableEnvironment(environments);
 
   app.post('/v1/templates/preview', {
@@ -180,7 +179,7 @@ export function registerTemplatePreviewRoutes(app: App, deps: Pick<ApiDeps, 'db'
     const db = await environmentDb(environments, environment);
     const withDrafts = drafts(environment);
     const [content, scope] = await Promise.all([
-      previewContent(db, environment, withDrafts),
+      previewContent(db, environment, withDrafts, deps.defaultLocale),
       previewScope(db, b, b.workflow ? { key: b.workflow.key, categories: b.workflow.categories ?? [] } : null),
     ]);
     let layout: { html: string | null; text: string | null } | null = null;
@@ -228,7 +227,7 @@ export function registerTemplatePreviewRoutes(app: App, deps: Pick<ApiDeps, 'db'
       throw errors.invalidParams(`The step "${ref}" is not a channel step with a configured channel, so it has no template to preview.`, [{ field: 'step_ref', message: 'must name a channel step', type: 'invalid' }]);
     }
     const template = step.template ?? {};
-    const [content, scope] = await Promise.all([previewContent(db, environment, withDrafts), previewScope(db, request.body, { key, name: def.name, categories: def.categories })]);
+    const [content, scope] = await Promise.all([previewContent(db, environment, withDrafts, deps.defaultLocale), previewScope(db, request.body, { key, name: def.name, categories: def.categories })]);
     let layout: { html: string | null; text: string | null } | null = null;
     const layoutKey = (template.settings as { layout_key?: unknown } | undefined)?.layout_key;
     if (channelType === 'email' && typeof layoutKey === 'string' && layoutKey !== '') layout = await layoutByKey(db, environment, layoutKey, withDrafts);
@@ -256,7 +255,7 @@ export function registerTemplatePreviewRoutes(app: App, deps: Pick<ApiDeps, 'db'
     const { partial, data, layout: layoutRef } = request.body;
     const db = await environmentDb(environments, environment);
     const withDrafts = drafts(environment);
-    const content = await previewContent(db, environment, withDrafts);
+    const content = await previewContent(db, environment, withDrafts, deps.defaultLocale);
     // The data's top-level keys are the partial's variables.
     const scope = { ...(data ?? {}) } as LiquidScope;
     try {
@@ -292,7 +291,7 @@ export function registerTemplatePreviewRoutes(app: App, deps: Pick<ApiDeps, 'db'
     const b = request.body;
     const db = await environmentDb(environments, environment);
     const [content, scope] = await Promise.all([
-      previewContent(db, environment, drafts(environment)),
+      previewContent(db, environment, drafts(environment), deps.defaultLocale),
       previewScope(db, b, b.workflow ? { key: b.workflow.key, categories: b.workflow.categories ?? [] } : null),
     ]);
     // Knock's layout preview has no message: `content` is empty unless the data gives one.
