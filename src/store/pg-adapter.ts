@@ -15,19 +15,17 @@ export interface PgOptions {
 /** Real PostgreSQL through a node-postgres pool; a dedicated client carries LISTEN. */
 export async function openPostgres(opts: PgOptions): Promise<Db> {
   const schema = opts.schema;
+  const { connectionString, options } = schemaConnection(opts.connectionString, schema);
   const pool = new pg.Pool({
-    connectionString: opts.connectionString,
+    connectionString,
     max: opts.max ?? 10,
     // Names the connections in pg_stat_activity (per schema, so tests can tell theirs apart).
     application_name: schema ?? 'herald',
-    options: schema ? `-c search_path=${schema}` : undefined,
+    options,
   });
   // A dropped idle connection (database restart) must not crash the process.
   pool.on('error', () => {});
   if (schema) {
-    // Also set per connection: an `options=-c search_path=…` in the connection string wins over
-    // the `options` above, and an environment's pool must never fall back into another schema.
-    pool.on('connect', (client) => { client.query(`SET search_path TO "${schema}"`).catch(() => {}); });
     const c = await pool.connect();
     try { await c.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`); } finally { c.release(); }
   }
@@ -145,6 +143,24 @@ export async function openPostgres(opts: PgOptions): Promise<Db> {
       await pool.end();
     },
   };
+}
+
+/**
+ * The connection string and server options of a pool working in `schema`. An `options` in the
+ * connection string (`?options=-c search_path=…`) would win over the pool's own, and an
+ * environment's pool must never run in another environment's schema: its search_path setting is
+ * taken out of the string and ours put in its place; its other settings are kept.
+ */
+function schemaConnection(connectionString: string, schema: string | undefined): { connectionString: string; options: string | undefined } {
+  if (!schema) return { connectionString, options: undefined };
+  const ours = `-c search_path=${schema}`;
+  let url: URL;
+  try { url = new URL(connectionString); } catch { return { connectionString, options: ours }; }
+  const theirs = url.searchParams.get('options');
+  if (theirs === null) return { connectionString, options: ours };
+  url.searchParams.delete('options');
+  const kept = theirs.replace(/(?:-c\s*|--)search_path=\S*/g, '').trim();
+  return { connectionString: url.toString(), options: kept ? `${kept} ${ours}` : ours };
 }
 
 /**
