@@ -21,19 +21,24 @@ export async function upsertChannels(q: Queryable, channels: ChannelConfig[], no
   );
 }
 
-/** Upserts the configured channel groups by key (groups no longer configured are removed). */
+/**
+ * Upserts the configured channel groups by key (configured groups no longer configured are
+ * removed). A group written through the management API (source 'api') is the API's: the
+ * configuration neither replaces nor removes it.
+ */
 export async function upsertChannelGroups(q: Queryable, groups: ChannelGroupConfig[], now: Date): Promise<void> {
   const rows = groups.map((g) => ({ key: g.key, channel_type: g.channel_type ?? null, mode: g.mode, channel_keys: g.channels }));
   await q.query(
     `WITH x AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(key text, channel_type text, mode text, channel_keys jsonb)
      ), gone AS (
-       DELETE FROM channel_groups WHERE key NOT IN (SELECT key FROM x)
+       DELETE FROM channel_groups WHERE source = 'config' AND key NOT IN (SELECT key FROM x)
      )
-     INSERT INTO channel_groups (key, channel_type, mode, channel_keys, updated_at)
-     SELECT key, channel_type, mode, channel_keys, $2 FROM x
+     INSERT INTO channel_groups (key, channel_type, mode, channel_keys, updated_at, created_at, source)
+     SELECT key, channel_type, mode, channel_keys, $2, $2, 'config' FROM x
      ON CONFLICT (key) DO UPDATE
-        SET channel_type = EXCLUDED.channel_type, mode = EXCLUDED.mode, channel_keys = EXCLUDED.channel_keys, updated_at = EXCLUDED.updated_at`,
+        SET channel_type = EXCLUDED.channel_type, mode = EXCLUDED.mode, channel_keys = EXCLUDED.channel_keys, updated_at = EXCLUDED.updated_at
+      WHERE channel_groups.source = 'config'`,
     [JSON.stringify(rows), now],
   );
 }
@@ -113,13 +118,45 @@ export async function findEmailLayout(q: Queryable, key: string): Promise<EmailL
   return rows[0] ?? null;
 }
 
-export interface ChannelGroupListRow extends ChannelGroupRow { updated_at: Date }
+export interface ChannelGroupListRow extends ChannelGroupRow {
+  source: 'config' | 'api';
+  name: string | null;
+  operator: 'any' | 'all';
+  created_at: Date | null;
+  updated_at: Date;
+}
+
+const GROUP_COLUMNS = 'key, channel_type, mode, channel_keys, source, name, operator, created_at, updated_at';
 
 /** A page of channel groups by key, for the management API; `key` alone when given. */
 export async function listChannelGroups(q: Queryable, page: { after?: string; limit: number; key?: string }): Promise<ChannelGroupListRow[]> {
   return q.query<ChannelGroupListRow>(
-    `SELECT key, channel_type, mode, channel_keys, updated_at FROM channel_groups
+    `SELECT ${GROUP_COLUMNS} FROM channel_groups
       WHERE key > $1 AND ($2::text IS NULL OR key = $2) ORDER BY key LIMIT $3`,
     [page.after ?? '', page.key ?? null, page.limit],
   );
+}
+
+/**
+ * Writes a channel group owned by the management API (every channel of it, mode 'all'). Null
+ * when `key` is a configured group: configuration owns it and the API does not change it.
+ */
+export async function upsertApiChannelGroup(q: Queryable, group: { key: string; name: string; channel_type: string; operator: 'any' | 'all'; channel_keys: string[] }, now: Date): Promise<ChannelGroupListRow | null> {
+  const rows = await q.query<ChannelGroupListRow>(
+    `INSERT INTO channel_groups (key, channel_type, mode, channel_keys, source, name, operator, created_at, updated_at)
+     VALUES ($1, $2, 'all', $3::jsonb, 'api', $4, $5, $6, $6)
+     ON CONFLICT (key) DO UPDATE
+        SET channel_type = EXCLUDED.channel_type, mode = EXCLUDED.mode, channel_keys = EXCLUDED.channel_keys, name = EXCLUDED.name,
+            operator = EXCLUDED.operator, updated_at = EXCLUDED.updated_at
+      WHERE channel_groups.source = 'api'
+     RETURNING ${GROUP_COLUMNS}`,
+    [group.key, group.channel_type, JSON.stringify(group.channel_keys), group.name, group.operator, now],
+  );
+  return rows[0] ?? null;
+}
+
+/** Removes a channel group the API owns: whether one was removed (a configured group never is). */
+export async function deleteApiChannelGroup(q: Queryable, key: string): Promise<boolean> {
+  const rows = await q.query<{ key: string }>(`DELETE FROM channel_groups WHERE key = $1 AND source = 'api' RETURNING key`, [key]);
+  return rows.length > 0;
 }

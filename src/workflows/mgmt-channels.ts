@@ -1,6 +1,7 @@
 /**
  * What the management API's channel and channel group routes answer (Knock mgmt: listChannels,
- * getChannel, listChannelGroups, getChannelGroup), independent of HTTP.
+ * getChannel, listChannelGroups, getChannelGroup, upsertChannelGroup, deleteChannelGroup),
+ * independent of HTTP.
  *
  * Channels and channel groups are the operator's configuration (HERALD_CHANNELS,
  * HERALD_CHANNEL_GROUPS), upserted into every environment's store at start-up: the same keys
@@ -16,7 +17,7 @@
 import type { EnvironmentDirectory } from '../environments/directory.js';
 import { decodeCursor, encodeCursor } from '../store/cursor.js';
 import { findChannelsWithSettings, listChannelsWithSettings, type ChannelWithSettingsRow } from '../store/channels.js';
-import { listChannelGroups, type ChannelGroupListRow } from '../store/configured-channels.js';
+import { deleteApiChannelGroup, listChannelGroups, upsertApiChannelGroup, type ChannelGroupListRow } from '../store/configured-channels.js';
 import { errors } from '../domain/errors.js';
 import { MGMT_DEFAULT_PAGE_SIZE, MGMT_MAX_PAGE_SIZE, type MgmtPage } from './mgmt-catalog.js';
 
@@ -130,8 +131,8 @@ export interface MgmtChannelGroup {
   key: string;
   name: string;
   channel_type: string;
-  operator: 'any';
-  source: 'system';
+  operator: 'any' | 'all';
+  source: 'system' | 'user';
   archived_at: null;
   visible_in: 'workflow'[];
   channel_rules: { index: number; rule_type: 'always'; operator: null; variable: null; argument: null; channel: MgmtChannel; created_at: string; updated_at: string }[];
@@ -140,20 +141,22 @@ export interface MgmtChannelGroup {
 }
 
 /**
- * A configured group in Knock's shape: one `always` rule per channel in the group's order,
- * operator `any`, source `system` (configuration, not the API, owns it). Herald's `mode`
- * (`all`: every channel the recipient can receive; `first`: only the first) has no field in
- * Knock's shape; channel_type, when not configured, is the first channel's.
+ * A group in Knock's shape: one `always` rule per channel in the group's order. A configured
+ * group is `source: system` (configuration owns it), named by its key, operator `any`; its
+ * `mode` (`all`: every channel the recipient can receive; `first`: only the first) has no field
+ * in Knock's shape; channel_type, when not configured, is the first channel's. A group written
+ * through the API is `source: user` with the name and operator it was given.
  */
 function toMgmtChannelGroup(row: ChannelGroupListRow, channels: Map<string, MgmtChannel>): MgmtChannelGroup {
   const at = row.updated_at.toISOString();
+  const created = (row.created_at ?? row.updated_at).toISOString();
   const members = row.channel_keys.map((k) => channels.get(k)).filter((c): c is MgmtChannel => c !== undefined);
   return {
-    key: row.key, name: row.key,
+    key: row.key, name: row.name ?? row.key,
     channel_type: row.channel_type ?? members[0]?.type ?? 'email',
-    operator: 'any', source: 'system', archived_at: null, visible_in: ['workflow'],
-    channel_rules: members.map((channel, index) => ({ index, rule_type: 'always', operator: null, variable: null, argument: null, channel, created_at: at, updated_at: at })),
-    created_at: at, updated_at: at,
+    operator: row.operator, source: row.source === 'api' ? 'user' : 'system', archived_at: null, visible_in: ['workflow'],
+    channel_rules: members.map((channel, index) => ({ index, rule_type: 'always', operator: null, variable: null, argument: null, channel, created_at: created, updated_at: at })),
+    created_at: created, updated_at: at,
   };
 }
 
@@ -177,4 +180,54 @@ export async function getMgmtChannelGroup(environments: EnvironmentDirectory, ke
   const rows = await listChannelGroups(db, { limit: 1, key });
   if (rows.length === 0) throw errors.notFound(`Channel group "${key}"`);
   return (await groupsWithChannels(environments, rows))[0];
+}
+
+export interface ChannelGroupRequest {
+  name: string;
+  channel_type: string;
+  operator?: 'any' | 'all';
+  channel_rules?: { channel_key: string; rule_type: string; index?: number; operator?: string | null; variable?: string | null; argument?: string | null }[];
+}
+
+/**
+ * Writes a channel group (Knock mgmt upsertChannelGroup) into every environment's store, as
+ * configured groups are. Herald sends a group on every channel of it the recipient can receive,
+ * so only `always` rules are taken (conditional `if`/`unless` rules are refused, not ignored);
+ * each rule's channel must exist and be of the group's channel_type. A configured group's key
+ * is refused: configuration owns it (Knock: only user-created groups can be modified).
+ */
+export async function upsertMgmtChannelGroup(environments: EnvironmentDirectory, key: string, request: ChannelGroupRequest, now: Date): Promise<MgmtChannelGroup> {
+  const rules = [...(request.channel_rules ?? [])].map((r, position) => ({ ...r, position }));
+  const invalid = (field: string, message: string) => errors.invalidParams(`The channel group is not valid: ${field} ${message}.`, [{ field, message, type: 'invalid' }]);
+  if (rules.length === 0) throw invalid('channel_group.channel_rules', 'must hold at least one rule');
+  rules.sort((a, b) => (a.index ?? a.position) - (b.index ?? b.position) || a.position - b.position);
+  const first = await environments.db(environments.slugs[0]);
+  const channels = new Map((await findChannelsWithSettings(first, rules.map((r) => r.channel_key))).map((c) => [c.key, c]));
+  const seen = new Set<string>();
+  for (const r of rules) {
+    const at = `channel_group.channel_rules[${r.position}]`;
+    if (r.rule_type !== 'always') throw invalid(`${at}.rule_type`, 'must be "always": Herald does not evaluate conditional channel rules');
+    const channel = channels.get(r.channel_key);
+    if (!channel) throw invalid(`${at}.channel_key`, `names no channel ("${r.channel_key}")`);
+    if (channel.type !== request.channel_type) throw invalid(`${at}.channel_key`, `is a ${channel.type} channel, not ${request.channel_type}`);
+    if (seen.has(r.channel_key)) throw invalid(`${at}.channel_key`, `names "${r.channel_key}" twice`);
+    seen.add(r.channel_key);
+  }
+  const group = { key, name: request.name, channel_type: request.channel_type, operator: request.operator ?? 'any', channel_keys: rules.map((r) => r.channel_key) };
+  let written: ChannelGroupListRow | null = null;
+  for (const slug of environments.slugs) {
+    const row = await upsertApiChannelGroup(await environments.db(slug), group, now);
+    if (!row) throw invalid('channel_group_key', `"${key}" is a configured channel group (HERALD_CHANNEL_GROUPS), not changed through the API`);
+    written ??= row;
+  }
+  return (await groupsWithChannels(environments, [written!]))[0];
+}
+
+/** Removes a channel group written through the API from every environment (Knock mgmt deleteChannelGroup). */
+export async function deleteMgmtChannelGroup(environments: EnvironmentDirectory, key: string): Promise<void> {
+  const first = await environments.db(environments.slugs[0]);
+  const [row] = await listChannelGroups(first, { limit: 1, key });
+  if (!row) throw errors.notFound(`Channel group "${key}"`);
+  if (row.source !== 'api') throw errors.invalidParams(`"${key}" is a configured channel group (HERALD_CHANNEL_GROUPS), not removed through the API.`, [{ field: 'channel_group_key', message: 'is a configured channel group', type: 'invalid' }]);
+  for (const slug of environments.slugs) await deleteApiChannelGroup(await environments.db(slug), key);
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import KnockMgmt from '@knocklabs/mgmt';
+import { upsertChannelGroups } from '../../src/store/configured-channels.js';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
 
 const SECRETS = {
@@ -55,6 +56,11 @@ async function knockCli(t: TestHerald, args: string[]) {
   }
 }
 
+const grouped = {
+  key: 'grouped', name: 'Grouped',
+  steps: [{ ref: 'notify', type: 'channel', channel_group_key: 'feed-api', template: { markdown_body: 'Hi {{ recipient.name }}' } }],
+};
+
 const noSecretIn = (text: string) => {
   for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
   // The pieces a masked value could leak through (a prefix, the webhook's token path) are absent too.
@@ -67,7 +73,7 @@ describe.each(engines)('channels and channel groups through the management API (
   afterEach(async () => { await t.close(); });
 
   const start = async () => {
-    t = await startTestHerald(engine, { channels, channelGroups, environments: ['development', 'production'] });
+    t = await startTestHerald(engine, { channels, channelGroups, environments: ['development', 'production'], workflows: [grouped] });
     return new KnockMgmt({ serviceToken: t.herald.serviceToken.token!, baseURL: `${t.url}/mgmt`, maxRetries: 0 });
   };
   const raw = async (path: string) => {
@@ -156,6 +162,63 @@ describe.each(engines)('channels and channel groups through the management API (
     expect(withSettings).toBe(2 + channels.length);
   });
 
+  it('upserts and deletes channel groups in every environment; a run uses an upserted group', async () => {
+    const mgmt = await start();
+    const body = { channel_group: { name: 'Mail via API', channel_type: 'email' as const, channel_rules: [
+      { channel_key: 'mail-resend', rule_type: 'always' as const, index: 1 },
+      { channel_key: 'mail-smtp', rule_type: 'always' as const, index: 0 },
+    ] } };
+    const created = (await mgmt.channelGroups.upsert('mail-api', body)).channel_group;
+    expect(created).toMatchObject({ key: 'mail-api', name: 'Mail via API', channel_type: 'email', operator: 'any', source: 'user' });
+    expect(created.channel_rules.map((r) => [r.index, r.channel.key])).toEqual([[0, 'mail-smtp'], [1, 'mail-resend']]);
+    expect((await mgmt.channelGroups.retrieve('mail-api')).name).toBe('Mail via API');
+    // Updated in place: new name, operator and rules.
+    const updated = (await mgmt.channelGroups.upsert('mail-api', { channel_group: { name: 'Resend only', channel_type: 'email', operator: 'all', channel_rules: [{ channel_key: 'mail-resend', rule_type: 'always' }] } })).channel_group;
+    expect(updated).toMatchObject({ name: 'Resend only', operator: 'all', source: 'user', created_at: created.created_at });
+    expect(updated.channel_rules.map((r) => r.channel.key)).toEqual(['mail-resend']);
+    expect((await mgmt.channelGroups.list()).entries.map((g) => [g.key, g.source])).toEqual([['everything', 'system'], ['mail-any', 'system'], ['mail-api', 'user']]);
+    // Every environment's store has it (the engine of each reads its own).
+    for (const env of t.herald.environments) {
+      const rows = await env.db.query<{ key: string; channel_keys: string[]; mode: string }>(`SELECT key, channel_keys, mode FROM channel_groups WHERE key = 'mail-api'`);
+      expect(rows, env.slug).toEqual([{ key: 'mail-api', channel_keys: ['mail-resend'], mode: 'all' }]);
+    }
+    // The next start's configuration (which removes configured groups no longer listed, and
+    // would configure `mail-api` itself here) neither removes nor replaces the API's group.
+    await upsertChannelGroups(t.db, [...channelGroups.slice(1), { key: 'mail-api', mode: 'first', channels: ['mail-smtp'] }], new Date());
+    expect((await mgmt.channelGroups.list()).entries.map((g) => g.key)).toEqual(['everything', 'mail-api']);
+    expect((await mgmt.channelGroups.retrieve('mail-api')).channel_rules.map((r) => r.channel.key)).toEqual(['mail-resend']);
+    await upsertChannelGroups(t.db, channelGroups, new Date());
+
+    // Refused: conditional rules, unknown channels, another type's channel, a configured group's key, no rules.
+    const refused = async (key: string, group: unknown, field: string) => {
+      const res = await http(t, 'PUT', `/mgmt/v1/channel_groups/${key}`, { channel_group: group }, { authorization: `Bearer ${t.herald.serviceToken.token}` });
+      expect(res.status, JSON.stringify(res.body)).toBe(422);
+      expect(JSON.stringify(res.body)).toContain(field);
+    };
+    await refused('g1', { name: 'G', channel_type: 'email', channel_rules: [{ channel_key: 'mail-smtp', rule_type: 'if', variable: 'recipient.plan', operator: 'equal_to', argument: 'pro' }] }, 'rule_type');
+    await refused('g2', { name: 'G', channel_type: 'email', channel_rules: [{ channel_key: 'nope', rule_type: 'always' }] }, 'channel_key');
+    await refused('g3', { name: 'G', channel_type: 'email', channel_rules: [{ channel_key: 'sms-twilio', rule_type: 'always' }] }, 'channel_key');
+    await refused('mail-any', { name: 'G', channel_type: 'email', channel_rules: [{ channel_key: 'mail-smtp', rule_type: 'always' }] }, 'channel_group_key');
+    await refused('g4', { name: 'G', channel_type: 'email', channel_rules: [] }, 'channel_rules');
+    await expect(mgmt.channelGroups.retrieve('g1')).rejects.toMatchObject({ status: 404 });
+    expect((await mgmt.channelGroups.retrieve('mail-any')).source).toBe('system');
+
+    // A workflow step naming a group written through the API sends on its channels.
+    await mgmt.channelGroups.upsert('feed-api', { channel_group: { name: 'Feed', channel_type: 'in_app_feed', channel_rules: [{ channel_key: 'in-app-feed', rule_type: 'always' }] } });
+    await t.knock.users.update('ada', { name: 'Ada' } as never);
+    await t.knock.workflows.trigger('grouped', { recipients: ['ada'] });
+    await t.drain();
+    expect((await t.knock.users.listMessages('ada')).items.map((m) => m.channel?.type)).toEqual(['in_app_feed']);
+
+    // Deleted from every environment; a configured group is not deleted, an unknown one is 404.
+    await mgmt.channelGroups.delete('mail-api');
+    await expect(mgmt.channelGroups.retrieve('mail-api')).rejects.toMatchObject({ status: 404 });
+    for (const env of t.herald.environments) expect((await env.db.query(`SELECT 1 FROM channel_groups WHERE key = 'mail-api'`)).length, env.slug).toBe(0);
+    await expect(mgmt.channelGroups.delete('mail-any')).rejects.toMatchObject({ status: 422 });
+    await expect(mgmt.channelGroups.delete('mail-api')).rejects.toMatchObject({ status: 404 });
+    expect((await mgmt.channelGroups.retrieve('mail-any')).channel_rules).toHaveLength(2);
+  });
+
   it('answers knock-cli\'s `channel list`, as a table and as JSON', async () => {
     await start();
     const json = await knockCli(t, ['channel', 'list', '--json']);
@@ -173,13 +236,22 @@ describe.each(engines)('channels and channel groups through the management API (
 
   it('refuses API keys and a missing token on every channel path', async () => {
     await start();
-    for (const path of ['/mgmt/v1/channels', '/mgmt/v1/channels/mail-smtp', '/mgmt/v1/channel_groups', '/mgmt/v1/channel_groups/mail-any']) {
+    const calls: [string, string, unknown][] = [
+      ['GET', '/mgmt/v1/channels', undefined], ['GET', '/mgmt/v1/channels/mail-smtp', undefined],
+      ['GET', '/mgmt/v1/channel_groups', undefined], ['GET', '/mgmt/v1/channel_groups/mail-any', undefined],
+      ['PUT', '/mgmt/v1/channel_groups/by-key', { channel_group: { name: 'G', channel_type: 'email', channel_rules: [{ channel_key: 'mail-smtp', rule_type: 'always' }] } }],
+      ['DELETE', '/mgmt/v1/channel_groups/mail-any', undefined],
+    ];
+    for (const [method, path, body] of calls) {
       for (const key of [t.secretKey, t.publicKey, '']) {
-        const res = await http(t, 'GET', path, undefined, { authorization: key ? `Bearer ${key}` : '' });
-        expect(res.status, `${path} with ${key.slice(0, 3) || 'no key'}`).toBe(401);
+        const res = await http(t, method, path, body, { authorization: key ? `Bearer ${key}` : '' });
+        expect(res.status, `${method} ${path} with ${key.slice(0, 3) || 'no key'}`).toBe(401);
         noSecretIn(JSON.stringify(res.body ?? ''));
       }
     }
     expect(t.secretKey).toMatch(/^sk_/);
+    // Nothing was written or removed by the refused calls.
+    const mgmt = new KnockMgmt({ serviceToken: t.herald.serviceToken.token!, baseURL: `${t.url}/mgmt`, maxRetries: 0 });
+    expect((await mgmt.channelGroups.list()).entries.map((g) => g.key)).toEqual(['everything', 'mail-any']);
   });
 });

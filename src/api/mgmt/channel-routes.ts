@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { ApiDeps, App } from '../types.js';
 import { environmentsOf } from './environments.js';
 import { PageInfo } from './schemas.js';
-import { getMgmtChannel, getMgmtChannelGroup, listMgmtChannelGroups, listMgmtChannels } from '../../workflows/mgmt-channels.js';
+import { deleteMgmtChannelGroup, getMgmtChannel, getMgmtChannelGroup, listMgmtChannelGroups, listMgmtChannels, upsertMgmtChannelGroup } from '../../workflows/mgmt-channels.js';
 
 const ChannelType = Type.Union(['email', 'in_app', 'in_app_feed', 'in_app_guide', 'sms', 'push', 'chat', 'http'].map((t) => Type.Literal(t)));
 const VisibleIn = Type.Array(Type.Union([Type.Literal('workflow'), Type.Literal('broadcast')]));
@@ -66,11 +66,26 @@ const PageQuery = {
 };
 
 const Key = Type.String({ minLength: 1, maxLength: 255 });
+const RuleText = Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Null()]));
+
+const ChannelGroupRequest = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 255 }),
+  channel_type: ChannelType,
+  operator: Type.Optional(Type.Union([Type.Literal('any'), Type.Literal('all')])),
+  visible_in: Type.Optional(Type.Array(Type.Union([Type.Literal('workflow'), Type.Literal('broadcast')]), { maxItems: 2 })),
+  channel_rules: Type.Optional(Type.Array(Type.Object({
+    channel_key: Key,
+    rule_type: Type.Union([Type.Literal('if'), Type.Literal('unless'), Type.Literal('always')]),
+    index: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    operator: RuleText, variable: RuleText, argument: RuleText,
+  }), { maxItems: 50 })),
+});
 
 /**
- * Channels and channel groups, read-only (Knock mgmt: listChannels, getChannel,
- * listChannelGroups, getChannelGroup). Both are the operator's configuration, the same in
- * every environment, so no `?environment=`; a channel's provider settings are masked
+ * Channels, read-only (Knock mgmt: listChannels, getChannel), and channel groups (listChannelGroups,
+ * getChannelGroup, upsertChannelGroup, deleteChannelGroup). Both are the same in every
+ * environment, so no `?environment=`; channels are the operator's configuration, and a
+ * channel's provider settings are masked; groups are configured or written here
  * (src/workflows/mgmt-channels.ts).
  */
 export function registerMgmtChannelRoutes(app: App, deps: ApiDeps): void {
@@ -115,4 +130,27 @@ export function registerMgmtChannelRoutes(app: App, deps: ApiDeps): void {
       response: { 200: ChannelGroup },
     },
   }, async (request) => getMgmtChannelGroup(environments, request.params.channel_group_key));
+
+  app.put('/v1/channel_groups/:channel_group_key', {
+    config: { auth: 'service_token' },
+    schema: {
+      tags: ['management'], summary: 'Create or update a channel group in every environment (Knock mgmt: upsertChannelGroup)',
+      params: Type.Object({ channel_group_key: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$' }) }),
+      body: Type.Object({ channel_group: ChannelGroupRequest }),
+      response: { 200: Type.Object({ channel_group: ChannelGroup }, { additionalProperties: false }) },
+    },
+  }, async (request) => ({
+    channel_group: await upsertMgmtChannelGroup(environments, request.params.channel_group_key, request.body.channel_group, deps.clock.now()),
+  }));
+
+  app.delete('/v1/channel_groups/:channel_group_key', {
+    config: { auth: 'service_token' },
+    schema: {
+      tags: ['management'], summary: 'Delete a channel group written through the API, in every environment (Knock mgmt: deleteChannelGroup)',
+      params: Type.Object({ channel_group_key: Key }),
+    },
+  }, async (request, reply) => {
+    await deleteMgmtChannelGroup(environments, request.params.channel_group_key);
+    return reply.code(204).send();
+  });
 }
