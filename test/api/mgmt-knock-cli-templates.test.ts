@@ -7,19 +7,15 @@
  * uncommitted changes there, and nothing in production until promoted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import Knock from '@knocklabs/node';
 import KnockMgmt from '@knocklabs/mgmt';
+import { knockCli } from '../support/knock-cli.js';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
 
-const run = promisify(execFile);
 const CLI_TEST_TIMEOUT_MS = 600_000;
-const KNOCK_BIN = resolve('node_modules/.bin/knock');
-const LOOPBACK_ONLY = resolve('test/support/loopback-only.mjs');
 
 const GREETING = '<h1>{{ "hello" | t: name: recipient.name }}</h1>\n';
 const HTML_LAYOUT = '<html><body>{{ content }}<footer>{{ "footer" | t }}</footer></body></html>\n';
@@ -53,29 +49,9 @@ describe.each(engines)('knock-cli manages partials, translations and layouts (%s
 
   function cli(home: string) {
     return async (args: string[]) => {
-      try {
-        const { stdout, stderr } = await run(KNOCK_BIN, [...args, '--api-origin', `${t.url}/mgmt`], {
-          cwd: home,
-          timeout: 120_000,
-          env: {
-            PATH: process.env.PATH,
-            HOME: home,
-            XDG_CONFIG_HOME: join(home, '.config'),
-            XDG_CACHE_HOME: join(home, '.cache'),
-            XDG_DATA_HOME: join(home, '.local/share'),
-            KNOCK_SERVICE_TOKEN: t.herald.serviceToken.token!,
-            NODE_OPTIONS: `--import ${LOOPBACK_ONLY}`,
-            NO_COLOR: '1',
-            CI: '1',
-          },
-        });
-        expect(stderr).not.toContain('OUTSIDE NETWORK');
-        return { stdout, stderr, code: 0 };
-      } catch (err) {
-        const e = err as { stdout?: string; stderr?: string; code?: number };
-        expect(e.stderr ?? '').not.toContain('OUTSIDE NETWORK');
-        return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code ?? 1 };
-      }
+      const out = await knockCli(args, { home, token: t.herald.serviceToken.token!, origin: `${t.url}/mgmt` });
+      expect(out.stderr).not.toContain('OUTSIDE NETWORK');
+      return out;
     };
   }
 

@@ -6,18 +6,14 @@
  * knock-cli 1.1 has no telemetry and no update check (its only oclif plugin is plugin-help).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { knockCli } from '../support/knock-cli.js';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
 
-const run = promisify(execFile);
 /** Each knock-cli process loads oclif and its commands: seconds apiece on a busy machine. */
 const CLI_TEST_TIMEOUT_MS = 180_000;
-const KNOCK_BIN = resolve('node_modules/.bin/knock');
-const LOOPBACK_ONLY = resolve('test/support/loopback-only.mjs');
 
 const feed = { ref: 'in_app_feed_1', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Hello {{ recipient.name }}' } };
 const welcome = {
@@ -33,27 +29,7 @@ describe.each(engines)('knock-cli against the management API (%s)', (engine) => 
   /** Runs `knock <args>` against Herald (or, with `origin` null, knock-cli's default origin); answers its stdout, stderr and exit code. */
   async function knock(args: string[], token = t.herald.serviceToken.token!, origin: string | null = `${t.url}/mgmt`) {
     const home = mkdtempSync(join(tmpdir(), 'herald-knock-home-'));
-    try {
-      const { stdout, stderr } = await run(KNOCK_BIN, origin === null ? args : [...args, '--api-origin', origin], {
-        cwd: home,
-        timeout: 60_000,
-        env: {
-          PATH: process.env.PATH,
-          HOME: home,
-          XDG_CONFIG_HOME: join(home, '.config'),
-          XDG_CACHE_HOME: join(home, '.cache'),
-          XDG_DATA_HOME: join(home, '.local/share'),
-          KNOCK_SERVICE_TOKEN: token,
-          NODE_OPTIONS: `--import ${LOOPBACK_ONLY}`,
-          NO_COLOR: '1',
-          CI: '1',
-        },
-      });
-      return { stdout, stderr, code: 0 };
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; code?: number };
-      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code ?? 1 };
-    }
+    return knockCli(args, { home, token, origin, timeoutMs: 60_000 });
   }
 
   it('whoami verifies the service token', async () => {
