@@ -30,7 +30,8 @@ export function keysCommand(program: Command): void {
         const slugs = environmentsOption(config, opts, true);
         const missing: string[] = [];
         for (const slug of slugs) {
-          const env = await openEnvironmentStore(db, config, slug);
+          const env = await openEnvironmentStore(db, config, slug, { create: false });
+          if (!env) { missing.push(slug); continue; }
           try {
             const stored = await storedKeys(env.db);
             if (!stored.current.secret) { missing.push(slug); continue; }
@@ -69,7 +70,7 @@ export function keysCommand(program: Command): void {
       const [slug] = environmentsOption(config, opts, false);
       await withStore(config, async ({ db, describe }) => {
         await migrate(db);
-        const env = await openEnvironmentStore(db, config, slug);
+        const env = (await openEnvironmentStore(db, config, slug))!;
         const created = await createApiKeys(env.db).finally(() => env.close());
         // The management API's service token too, as the first start does (printed only now).
         const token = await createServiceToken(db, DEFAULT_SERVICE_TOKEN_NAME, new Date());
@@ -93,7 +94,8 @@ export function keysCommand(program: Command): void {
       const [slug] = environmentsOption(config, opts, false);
       if (slug === config.environments[0] && configured(config, kind)) throw new CliError(`the ${kind} key comes from ${ENV[kind]}, not the database: change it there`);
       await withStore(config, async ({ db, describe }) => {
-        const env = await openEnvironmentStore(db, config, slug);
+        const env = await openEnvironmentStore(db, config, slug, { create: false });
+        if (!env) throw new CliError(`no ${slug} keys are stored in ${describe} yet: start Herald once or run "herald keys create --environment ${slug}"`);
         const grace = (opts.grace as number | undefined) ?? DEFAULT_ROTATION_GRACE_MS;
         const rotated = await rotateApiKey(env.db, kind, grace, new Date()).finally(() => env.close());
         console.log(`Rotated the ${kind} key of ${slug} in ${describe}.\n  new ${kind} key: ${rotated.key}`);
@@ -111,7 +113,8 @@ export function keysCommand(program: Command): void {
       const config = configFrom(opts);
       const [slug] = environmentsOption(config, opts, false);
       await withStore(config, async ({ db }) => {
-        const env = await openEnvironmentStore(db, config, slug);
+        const env = await openEnvironmentStore(db, config, slug, { create: false });
+        if (!env) throw new CliError('no rotated-out key matches');
         const found = await (async () => {
           if (await revokeRetiredKey(env.db, key)) return 'revoked' as const;
           return currentKeyKind(env.db, key);

@@ -87,3 +87,9 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
   await analyzeGrownTables(db);
   return applied;
 }
+
+/** Whether a schema exists (an environment the server has opened at least once). */
+export async function schemaExists(db: Queryable, schema: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  return rows.length > 0;
+}
