@@ -138,23 +138,29 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   const monitoring = metricsOptions.enabled ? createMetricsRegistry({ db: opts.db, clock, onError: (err) => opts.logger.warn({ err }, 'metrics: reading queue figures failed') }) : null;
   const metrics = monitoring?.metrics ?? noMetrics;
   const opened: Db[] = [];
-  const environments: EnvironmentRuntime[] = [];
+  const cores: EnvironmentCore[] = [];
   try {
     for (const [i, slug] of slugs.entries()) {
       const db = i === 0 ? opts.db : await openEnvironmentDb(opts.db, slug);
       if (i > 0) opened.push(db);
-      environments.push(await createEnvironment(slug, db, i === 0 ? opts.keys ?? {} : {}, opts, clock, metrics));
+      cores.push(await createEnvironment(slug, db, i === 0 ? opts.keys ?? {} : {}, opts, clock, metrics));
     }
   } catch (err) {
     await Promise.all(opened.map((db) => db.close().catch(() => {})));
     throw err;
   }
-  const [first, ...others] = environments;
-  const directory = runtimeDirectory(environments);
+  // The other environments' public APIs, reached only through the hand-over of the first one's.
+  const [first, ...otherCores] = cores;
+  const others: EnvironmentRuntime[] = [];
+  for (const core of otherCores) {
+    const logger = opts.logger.child({ environment: core.slug });
+    others.push({ ...core, app: await buildApp({ db: core.db, clock, keys: core.keys, engine: core.engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl, metrics }, { logger, role: 'environment' }) });
+  }
+  const directory = runtimeDirectory(cores);
   const app = await buildApp({ db: first.db, clock, keys: first.keys, engine: first.engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl,
     serviceTokens: serviceToken.source, metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined, environments: directory, defaultLocale: opts.defaultLocale },
   { logger: opts.logger, handOver: others.length > 0 ? handOverByKey(others) : undefined });
-  first.app = app;
+  const environments: EnvironmentRuntime[] = [{ ...first, app }, ...others];
   // Each environment's engine signs tracked email links with the install's secret (in the first
   // store) and its own slug, so the listening API's tracking routes find the message's store.
   const trackingBase = () => publicBaseUrl({ publicUrl: opts.publicUrl }, { server: app } as unknown as FastifyRequest);
@@ -209,12 +215,14 @@ async function openEnvironmentDb(base: Db, slug: string): Promise<Db> {
   return db;
 }
 
+/** An environment without its API (createHerald builds the APIs once every environment exists). */
+type EnvironmentCore = Omit<EnvironmentRuntime, 'app'>;
+
 /**
  * One environment: its keys (configured ones only for the first), the configured channels and
- * the workflows folder as its committed content, its engine, workers and API (a placeholder
- * for the first, whose app is built by createHerald with the management API).
+ * the workflows folder as its committed content, its engine and workers.
  */
-async function createEnvironment(slug: string, db: Db, configuredKeys: { secret?: string; public?: string }, opts: HeraldOptions, clock: Clock, metrics: Metrics): Promise<EnvironmentRuntime> {
+async function createEnvironment(slug: string, db: Db, configuredKeys: { secret?: string; public?: string }, opts: HeraldOptions, clock: Clock, metrics: Metrics): Promise<EnvironmentCore> {
   const logger = opts.environments && opts.environments.length > 1 ? opts.logger.child({ environment: slug }) : opts.logger;
   const keys = await ensureApiKeys(db, configuredKeys);
   await upsertChannels(db, [...(opts.channels ?? [])], clock.now());
@@ -250,15 +258,11 @@ async function createEnvironment(slug: string, db: Db, configuredKeys: { secret?
     tasks: backgroundTasks.map((task) => ({ name: task.name, tick: () => inBackground(() => task.tick()) })),
     pollIntervalMs: opts.pollIntervalMs,
   });
-  const first = opts.environments === undefined || opts.environments[0] === slug;
-  const app = first
-    ? (undefined as unknown as App) // built by createHerald, with the management API and the hand-over
-    : await buildApp({ db, clock, keys, engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl, metrics }, { logger, role: 'environment' });
-  return { slug, db, keys, engine, worker, background, app, workflows };
+  return { slug, db, keys, engine, worker, background, workflows };
 }
 
 /** The management API's view of the environments: each one's store and keys. */
-function runtimeDirectory(environments: readonly EnvironmentRuntime[]): EnvironmentDirectory {
+function runtimeDirectory(environments: readonly EnvironmentCore[]): EnvironmentDirectory {
   const slugs = environments.map((env) => env.slug);
   const find = (slug: string) => {
     const env = environments.find((e) => e.slug === slug);

@@ -5,6 +5,25 @@ import { ENVIRONMENTS } from '../../domain/environments.js';
 /** `?environment=` is required on every content route, as in Knock's spec. */
 export const EnvironmentQuery = Type.String({ minLength: 1, description: `The environment slug: ${ENVIRONMENTS.join(', ')}.` });
 
+/** Parameters knock-cli sends on content reads: `branch` is accepted and ignored (Herald has no branches). */
+const ContentFlags = {
+  branch: Type.Optional(Type.String()),
+  annotate: Type.Optional(Type.Boolean()),
+  hide_uncommitted_changes: Type.Optional(Type.Boolean()),
+};
+
+/** `?environment=` plus cursors and the content flags: every content list route. */
+export const ContentListQuery = Type.Object({
+  environment: EnvironmentQuery,
+  after: Type.Optional(Type.String()),
+  before: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1 })),
+  ...ContentFlags,
+});
+
+/** `?environment=` plus the content flags: every content get route. */
+export const ContentGetQuery = Type.Object({ environment: EnvironmentQuery, ...ContentFlags });
+
 export const PageInfo = Type.Object({
   after: Type.Union([Type.String(), Type.Null()]),
   before: Type.Union([Type.String(), Type.Null()]),

@@ -15,7 +15,7 @@ import { errors } from '../../domain/errors.js';
 import type { EnvironmentDirectory } from '../../environments/directory.js';
 import type { Db } from '../../store/db.js';
 import { environmentDb, environmentsOf } from './environments.js';
-import { EnvironmentQuery, PageInfo } from './schemas.js';
+import { ContentGetQuery, ContentListQuery, EnvironmentQuery, PageInfo } from './schemas.js';
 import { contentKind, type ContentType } from '../../content/kinds.js';
 import { commitDrafts, editableEnvironment, saveDraft } from '../../content/commits.js';
 import { contentSha, deleteDraft, getCommitted, getDraft, listDrafts } from '../../store/content.js';
@@ -32,19 +32,8 @@ import { registerTemplatePreviewRoutes } from './template-preview.js';
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 100;
 
-const ContentFlags = {
-  branch: Type.Optional(Type.String()),
-  annotate: Type.Optional(Type.Boolean()),
-  hide_uncommitted_changes: Type.Optional(Type.Boolean()),
-};
-const ListQuery = Type.Object({
-  environment: EnvironmentQuery,
-  after: Type.Optional(Type.String()),
-  before: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.Integer({ minimum: 1 })),
-  ...ContentFlags,
-});
-const GetQuery = Type.Object({ environment: EnvironmentQuery, ...ContentFlags });
+const ListQuery = ContentListQuery;
+const GetQuery = ContentGetQuery;
 const UpsertFlags = {
   branch: Type.Optional(Type.String()),
   annotate: Type.Optional(Type.Boolean()),

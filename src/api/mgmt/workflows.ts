@@ -4,24 +4,10 @@ import { environmentDb, environmentsOf } from './environments.js';
 import { getMgmtWorkflow, listMgmtWorkflows, type MgmtView } from '../../workflows/mgmt-catalog.js';
 import { editableEnvironment } from '../../content/commits.js';
 import type { EnvironmentDirectory } from '../../environments/directory.js';
-import { EnvironmentQuery, PageInfo, Workflow } from './schemas.js';
+import { ContentGetQuery, ContentListQuery, PageInfo, Workflow } from './schemas.js';
 
-/** Parameters knock-cli sends: `branch` is accepted and ignored (Herald has no branches). */
-const ContentFlags = {
-  branch: Type.Optional(Type.String()),
-  annotate: Type.Optional(Type.Boolean()),
-  hide_uncommitted_changes: Type.Optional(Type.Boolean()),
-};
-
-const ListQuery = Type.Object({
-  environment: EnvironmentQuery,
-  after: Type.Optional(Type.String()),
-  before: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.Integer({ minimum: 1 })),
-  ...ContentFlags,
-});
-
-const GetQuery = Type.Object({ environment: EnvironmentQuery, ...ContentFlags });
+const ListQuery = ContentListQuery;
+const GetQuery = ContentGetQuery;
 
 /**
  * Knock's default is the latest version, uncommitted changes included (only the editable
