@@ -41,6 +41,9 @@ import { environmentSchema } from './environments/names.js';
 import { presentedKey } from './api/plugins/presented-key.js';
 import { publicBaseUrl } from './api/public-url.js';
 import { createEmailTracking } from './tracking/email-tracking.js';
+import { ensureInstallSecret } from './store/install-secrets.js';
+import { createDashboardSessions, type DashboardSessions } from './api/dashboard/sessions.js';
+import type { DashboardDeps } from './api/types.js';
 
 /** How long `close()` waits by default for in-flight requests and claimed runs. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -91,6 +94,8 @@ export interface HeraldOptions {
   environments?: readonly string[];
   /** The locale translations fall back to when a recipient has none or it has no translation (HERALD_DEFAULT_LOCALE; default `en`). */
   defaultLocale?: string;
+  /** The dashboard: `token` = HERALD_DASHBOARD_TOKEN (signs in to every environment), `assetsDir` = its build (default dashboard/dist). */
+  dashboard?: { token?: string; assetsDir?: string };
 }
 
 /** One environment's own runtime: its store (schema), keys, engine, workers and API. */
@@ -151,15 +156,24 @@ export async function createHerald(opts: HeraldOptions): Promise<Herald> {
   }
   // The other environments' public APIs, reached only through the hand-over of the first one's.
   const [first, ...otherCores] = cores;
+  // Dashboard sessions: one signing secret per install (in the first store), every environment's keys.
+  const sessions = createDashboardSessions({
+    secret: await ensureInstallSecret(opts.db, 'dashboard_session', clock.now()),
+    dashboardToken: opts.dashboard?.token,
+    environments: cores,
+    now: () => clock.now().getTime(),
+  });
+  const dashboardOf = (slug: string): DashboardDeps => ({ sessions, environment: slug, assetsDir: opts.dashboard?.assetsDir, ...dashboardOrigin(opts.publicUrl) });
   const others: EnvironmentRuntime[] = [];
   for (const core of otherCores) {
     const logger = opts.logger.child({ environment: core.slug });
-    others.push({ ...core, app: await buildApp({ db: core.db, clock, keys: core.keys, engine: core.engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl, metrics }, { logger, role: 'environment' }) });
+    others.push({ ...core, app: await buildApp({ db: core.db, clock, keys: core.keys, engine: core.engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl, metrics, dashboard: dashboardOf(core.slug) }, { logger, role: 'environment' }) });
   }
   const directory = runtimeDirectory(cores);
   const app = await buildApp({ db: first.db, clock, keys: first.keys, engine: first.engine, signingPublicKey: opts.signingPublicKey, rateLimits: opts.rateLimits, publicUrl: opts.publicUrl,
-    serviceTokens: serviceToken.source, metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined, environments: directory, defaultLocale: opts.defaultLocale },
-  { logger: opts.logger, handOver: others.length > 0 ? handOverByKey(others) : undefined });
+    serviceTokens: serviceToken.source, metrics, metricsSource: metricsOptions.port === undefined ? monitoring?.source : undefined, environments: directory, defaultLocale: opts.defaultLocale,
+    dashboard: dashboardOf(first.slug) },
+  { logger: opts.logger, handOver: others.length > 0 ? handOverByKey(others, sessions) : undefined });
   const environments: EnvironmentRuntime[] = [{ ...first, app }, ...others];
   // Each environment's engine signs tracked email links with the install's secret (in the first
   // store) and its own slug, so the listening API's tracking routes find the message's store.
@@ -282,18 +296,31 @@ function runtimeDirectory(environments: readonly EnvironmentCore[]): Environment
   };
 }
 
+/** The dashboard's CSRF origin and cookie flag from HERALD_PUBLIC_URL. */
+function dashboardOrigin(publicUrl: string | undefined): Pick<DashboardDeps, 'origin' | 'secureCookie'> {
+  if (!publicUrl) return {};
+  const url = new URL(publicUrl);
+  return { origin: url.origin, secureCookie: url.protocol === 'https:' };
+}
+
 /**
  * Which other environment's API a request belongs to: the one whose secret or public key it
- * carries (Authorization, or `api_key` in the query string for sockets) on a public API path. Anything else stays
- * with the first environment's API, which authenticates it (or refuses it) as before.
+ * carries (Authorization, or `api_key` in the query string for sockets) on a public API path,
+ * or, carrying no key, whose dashboard session its cookie holds (signature, expiry and
+ * credential checked here, before anything runs). Anything else stays with the first
+ * environment's API, which authenticates it (or refuses it) as before.
  */
-function handOverByKey(others: readonly EnvironmentRuntime[]): (req: IncomingMessage) => App | undefined {
+function handOverByKey(others: readonly EnvironmentRuntime[], sessions: DashboardSessions): (req: IncomingMessage) => App | undefined {
   return (req) => {
     // Only the public API (and its sockets) exists per environment; /mgmt, health and metrics are the first one's.
     const url = req.url ?? '';
     if (!url.startsWith('/v1/') && !url.startsWith('/ws/')) return undefined;
     const key = presentedKey(req);
-    if (key === undefined) return undefined;
+    if (key === undefined) {
+      if (req.headers.authorization !== undefined) return undefined;
+      const session = sessions.read(req.headers.cookie);
+      return session ? others.find((env) => env.slug === session.environment)?.app : undefined;
+    }
     for (const env of others) {
       const accepted = env.keys.source?.current() ?? [{ key: env.keys.secret }, { key: env.keys.public }];
       if (accepted.some((k) => k.key === key)) return env.app;

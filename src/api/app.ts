@@ -20,6 +20,7 @@ import { BODY_MAX_BYTES, ID_MAX_LENGTH } from '../domain/limits.js';
 import type { ApiDeps, App } from './types.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMgmtApi } from './mgmt/index.js';
+import { registerDashboard } from './dashboard/index.js';
 
 export interface BuildAppOptions {
   logger?: FastifyBaseLogger | boolean;
@@ -97,6 +98,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   if (opts.role !== 'environment') {
     // Knock's management API under /mgmt, service tokens only (mgmt/index.ts).
     await registerMgmtApi(app, deps);
+    // The dashboard's page and API (dashboard/index.ts).
+    await registerDashboard(app, deps);
     app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
     registerHealthRoutes(app, deps);
     if (deps.metricsSource) registerMetricsRoute(app, deps.metricsSource);

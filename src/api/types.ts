@@ -8,6 +8,7 @@ import type { UserGrants } from '../domain/user-grants.js';
 import type { RateLimitOptions } from './plugins/rate-limit.js';
 import type { ServiceTokenSource } from '../store/service-tokens.js';
 import type { EnvironmentDirectory } from '../environments/directory.js';
+import type { DashboardSessions } from './dashboard/sessions.js';
 
 /** The Fastify instance every route module receives: TypeBox schemas type the handlers. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -43,6 +44,21 @@ export interface ApiDeps {
   defaultLocale?: string;
   /** The environments the management API works on (each its own store); absent = every slug is this store. */
   environments?: EnvironmentDirectory;
+  /** The dashboard: its sessions (shared by every environment's app) and this app's environment. */
+  dashboard?: DashboardDeps;
+}
+
+export interface DashboardDeps {
+  /** Sign-in and the session cookie; absent = no session is ever accepted. */
+  sessions?: DashboardSessions;
+  /** The slug of the environment this app serves (a session for another is refused here). */
+  environment: string;
+  /** The built dashboard (default: dashboard/dist in the package). */
+  assetsDir?: string;
+  /** The origin browsers reach Herald at (HERALD_PUBLIC_URL's), for the CSRF origin check; absent = the request's Host. */
+  origin?: string;
+  /** Mark the cookie Secure (HERALD_PUBLIC_URL is https). */
+  secureCookie?: boolean;
 }
 
 /**

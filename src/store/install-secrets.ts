@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from './db.js';
 
-export type InstallSecretName = 'link_tracking';
+export type InstallSecretName = 'link_tracking' | 'dashboard_session';
 
 /** The install's secret of this name (32 random bytes), generated and stored on first use. */
 export async function ensureInstallSecret(q: Queryable, name: InstallSecretName, now: Date): Promise<Buffer> {

@@ -90,6 +90,8 @@ export interface StartOptions {
   environments?: string[];
   /** HERALD_DEFAULT_LOCALE: the locale translations fall back to (default en). */
   defaultLocale?: string;
+  /** The dashboard: HERALD_DASHBOARD_TOKEN and where its build is (default dashboard/dist). */
+  dashboard?: HeraldOptions['dashboard'];
 }
 
 /** A real Herald on a loopback port with a manual clock; its worker is driven by `drain()`. */
@@ -113,6 +115,7 @@ export async function startTestHerald(engine: EngineName, opts: StartOptions = {
     rateLimits: opts.rateLimits,
     environments: opts.environments,
     defaultLocale: opts.defaultLocale,
+    dashboard: opts.dashboard,
   });
   await herald.app.listen({ port: 0, host: '127.0.0.1' });
   const address = herald.app.server.address();

@@ -1,0 +1,16 @@
+/**
+ * The dashboard: its page (static.ts) and its API under /dashboard/api (sessions and read
+ * endpoints), served by the listening (first environment's) app. The API reads the session's
+ * environment through the environment directory.
+ */
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../package-root.js';
+import type { ApiDeps, App } from '../types.js';
+import { registerDashboardPage } from './static.js';
+
+/** Where `npm run build` writes the dashboard (scripts/build-dashboard.mjs). */
+export const DEFAULT_DASHBOARD_DIR = join(PACKAGE_ROOT, 'dashboard', 'dist');
+
+export async function registerDashboard(app: App, deps: ApiDeps): Promise<void> {
+  await registerDashboardPage(app, deps.dashboard?.assetsDir ?? DEFAULT_DASHBOARD_DIR);
+}
