@@ -78,6 +78,7 @@ export interface TimelineEntry {
   outcome?: string | null;
   reason?: string | null;
   late_ms?: number | null;
+  attempt?: number;
   detail?: unknown;
 }
 
@@ -99,7 +100,7 @@ export interface MessageSummary {
 export interface RunDetail {
   run: Run;
   timeline: TimelineEntry[];
-  batch?: { key: string; window_ends_at?: string | null; activities: unknown[] } | null;
+  batch?: { id?: string; key: string | null; step_ref?: string; window_ends_at?: string | null; total_activities?: number; activities: { actor?: Recipient | null; data?: unknown; inserted_at: string }[] } | null;
   messages: MessageSummary[];
   preference_explanations?: { step_ref: string; channel_key?: string | null; allowed: boolean; explanation: unknown }[];
   fetches?: { step_ref: string; request: unknown; response: unknown }[];
@@ -107,6 +108,7 @@ export interface RunDetail {
 
 export interface MessageDetail {
   message: MessageSummary;
+  run_id?: string | null;
   content?: {
     type?: string;
     subject?: string | null;
@@ -121,7 +123,7 @@ export interface MessageDetail {
     [k: string]: unknown;
   } | null;
   events?: { id?: string; type: string; inserted_at?: string; data?: unknown; [k: string]: unknown }[];
-  delivery_logs?: { id?: string; inserted_at?: string; request?: unknown; response?: unknown; [k: string]: unknown }[];
+  delivery_logs?: { id?: string; attempt?: number | null; provider?: string | null; inserted_at?: string; request?: unknown; response?: unknown; [k: string]: unknown }[];
 }
 
 export interface Channel {
@@ -132,9 +134,18 @@ export interface Channel {
   provider: string;
   name?: string | null;
   settings?: Record<string, unknown> | null;
-  circuit?: { state: string; opened_at?: string | null } | null;
-  circuit_state?: string | null;
+  fallbacks?: { provider: string; settings?: Record<string, unknown> }[];
+  /** One per provider: the primary first, then the fallbacks. */
+  circuits?: { provider: string; state: string; opened_at?: string | null; consecutive_failures?: number }[];
   [k: string]: unknown;
+}
+
+export interface ExplainAnswer {
+  recipient: Recipient;
+  workflow: string;
+  tenant: string | null;
+  would_send: boolean;
+  channels: { step_ref: string; channel_key: string; channel_type: string | null; would_send: boolean; reason: string | null; preference: unknown }[];
 }
 
 export interface Paged<T> {

@@ -1,22 +1,15 @@
 import { useState, type FormEvent } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { api, errorMessage } from '../api';
-import type { Channel, Recipient, WorkflowSummary } from '../types';
+import type { Channel, ExplainAnswer, Paged, Recipient, WorkflowSummary } from '../types';
+import { rows } from '../types';
 import { Badge } from './ui';
 import { Explanation } from './Timeline';
 
-interface ExplainAnswer {
-  allowed?: boolean;
-  would_send?: boolean;
-  reason?: string | null;
-  explanation?: unknown;
-  [k: string]: unknown;
-}
-
-/** "Would this recipient get workflow W on channel C now, and why not?" */
+/** "Would this recipient get workflow W on channel C now, and why not?" (GET /dashboard/api/explain) */
 export function ExplainBox({ recipient }: { recipient: Recipient }) {
   const workflows = useQuery({ queryKey: ['workflows'], queryFn: ({ signal }) => api<{ items: WorkflowSummary[] }>('/dashboard/api/workflows', { signal }) });
-  const channels = useQuery({ queryKey: ['channels'], queryFn: ({ signal }) => api<{ items?: Channel[]; entries?: Channel[] }>('/dashboard/api/channels', { signal }) });
+  const channels = useQuery({ queryKey: ['channels'], queryFn: ({ signal }) => api<Paged<Channel>>('/dashboard/api/channels', { signal }) });
   const [form, setForm] = useState({ workflow: '', channel_key: '', tenant: '' });
   const [asked, setAsked] = useState<typeof form | null>(null);
   const answer = useQuery({
@@ -31,8 +24,6 @@ export function ExplainBox({ recipient }: { recipient: Recipient }) {
     e.preventDefault();
     setAsked({ ...form });
   };
-  const channelList = channels.data?.items ?? channels.data?.entries ?? [];
-  const allowed = answer.data ? (answer.data.allowed ?? answer.data.would_send) : undefined;
   return (
     <form className="form explain" onSubmit={submit} aria-label="Explain a delivery decision">
       <div className="form-grid">
@@ -45,9 +36,9 @@ export function ExplainBox({ recipient }: { recipient: Recipient }) {
         </label>
         <label className="field">
           <span>Channel</span>
-          <select name="channel_key" required value={form.channel_key} onChange={(e) => setForm({ ...form, channel_key: e.target.value })}>
-            <option value="">Choose…</option>
-            {channelList.map((c) => <option key={c.key} value={c.key}>{c.key} ({c.type ?? c.channel_type})</option>)}
+          <select name="channel_key" value={form.channel_key} onChange={(e) => setForm({ ...form, channel_key: e.target.value })}>
+            <option value="">Every channel step</option>
+            {rows(channels.data).map((c) => <option key={c.key} value={c.key}>{c.key} ({c.type})</option>)}
           </select>
         </label>
         <label className="field">
@@ -59,12 +50,22 @@ export function ExplainBox({ recipient }: { recipient: Recipient }) {
       <div aria-live="polite">
         {answer.isError ? <p className="note note-error" role="alert">{errorMessage(answer.error)}</p> : null}
         {answer.data ? (
-          <div className="explain-answer" data-allowed={String(allowed)}>
+          <div className="explain-answer" data-would-send={String(answer.data.would_send)}>
             <p>
-              <Badge value={allowed ? 'allowed' : 'denied'} />{' '}
-              {allowed ? 'This recipient would get this workflow on this channel now.' : 'This recipient would not get it now.'}
+              <Badge value={answer.data.would_send ? 'allowed' : 'denied'} />{' '}
+              {answer.data.would_send ? `Yes: ${answer.data.workflow} would reach this recipient now.` : `No: ${answer.data.workflow} would not reach this recipient now.`}
             </p>
-            <Explanation value={answer.data.explanation ?? answer.data} />
+            {answer.data.channels.length === 0 ? <p className="muted">The workflow has no channel step{form.channel_key ? ' on that channel' : ''}.</p> : (
+              <ul className="plain-list">
+                {answer.data.channels.map((c) => (
+                  <li key={c.step_ref} data-step-ref={c.step_ref} data-would-send={String(c.would_send)}>
+                    <div className="row-line"><code>{c.step_ref}</code> <span className="muted">{c.channel_key}</span> <Badge value={c.would_send ? 'allowed' : 'denied'} /></div>
+                    {c.reason ? <p className="tl-reason">{c.reason}</p> : null}
+                    {c.preference ? <Explanation value={c.preference} /> : null}
+                  </li>
+                ))}
+              </ul>
+            )}
           </div>
         ) : null}
       </div>

@@ -13,18 +13,29 @@ function hasDetail(detail: unknown): boolean {
   return true;
 }
 
+/** What an event means, for its colour and badge: the type says skipped/failed, `outcome` says error. */
+function stateOf(entry: TimelineEntry): string {
+  if (entry.outcome === 'error' || /failed$/.test(entry.type)) return 'failed';
+  if (/skipped$/.test(entry.type)) return 'skipped';
+  if (/cancelled$/.test(entry.type)) return 'cancelled';
+  if (/halted$/.test(entry.type)) return 'halted';
+  if (/completed$/.test(entry.type)) return 'completed';
+  return 'started';
+}
+
 function Entry({ entry }: { entry: TimelineEntry }) {
-  const outcome = entry.outcome ?? null;
+  const outcome = stateOf(entry);
   const lateness = late(entry.late_ms);
   return (
-    <li className={`tl-entry tl-${outcome ?? 'info'}`} data-step-ref={entry.step_ref ?? undefined} data-type={entry.type} data-outcome={outcome ?? undefined}>
+    <li className={`tl-entry tl-${outcome}`} data-step-ref={entry.step_ref ?? undefined} data-type={entry.type} data-outcome={outcome}>
       <span className="tl-dot" aria-hidden="true" />
       <div className="tl-body">
         <div className="tl-line">
           <strong className="tl-type">{entry.type.replace(/_/g, ' ')}</strong>
           {entry.step_ref ? <code className="tl-ref">{entry.step_ref}</code> : null}
           {entry.step_type ? <span className="muted small">{entry.step_type}</span> : null}
-          {outcome ? <Badge value={outcome} /> : null}
+          {outcome !== 'started' ? <Badge value={outcome} /> : null}
+          {entry.attempt && entry.attempt > 1 ? <span className="small muted">attempt {entry.attempt}</span> : null}
           {lateness ? <span className="badge tone-warn">{lateness}</span> : null}
           <span className="tl-time small muted"><Time at={entry.at} /></span>
         </div>
@@ -39,6 +50,11 @@ function Entry({ entry }: { entry: TimelineEntry }) {
     </li>
   );
 }
+
+const batchCount = (b: NonNullable<RunDetail['batch']>) => {
+  const n = b.total_activities ?? b.activities.length;
+  return `${n} activit${n === 1 ? 'y' : 'ies'}${n > b.activities.length ? ` (the newest ${b.activities.length} below)` : ''}`;
+};
 
 export function Timeline({ entries }: { entries: TimelineEntry[] }) {
   if (entries.length === 0) return <p className="muted">No steps have run yet.</p>;
@@ -76,8 +92,8 @@ export function RunDetails({ detail }: { detail: RunDetail }) {
       {detail.batch ? (
         <Section title="Batch">
           <p>
-            Batch <code>{detail.batch.key}</code>, window ends <Time at={detail.batch.window_ends_at} />,{' '}
-            {detail.batch.activities.length} activit{detail.batch.activities.length === 1 ? 'y' : 'ies'}.
+            {detail.batch.key ? <>Batch key <code>{detail.batch.key}</code>{detail.batch.step_ref ? <> at step <code>{detail.batch.step_ref}</code></> : null}, w</> : 'W'}indow
+            ends <Time at={detail.batch.window_ends_at} />, {batchCount(detail.batch)}.
           </p>
           <Json value={detail.batch.activities} label="Batch activities" />
         </Section>

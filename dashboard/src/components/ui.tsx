@@ -53,7 +53,7 @@ export function TriggerCurl({ workflow = 'welcome' }: { workflow?: string }) {
 const STATUS_TONE: Record<string, string> = {
   completed: 'ok', delivered: 'ok', sent: 'ok', seen: 'ok', read: 'ok', interacted: 'ok', allowed: 'ok', closed: 'ok', active: 'ok',
   queued: 'info', processing: 'info', paused: 'info', started: 'info', half_open: 'warn', open: 'bad', retrying: 'warn',
-  cancelled: 'muted', skipped: 'warn', not_sent: 'warn', inactive: 'muted', archived: 'muted',
+  cancelled: 'muted', skipped: 'warn', halted: 'warn', not_sent: 'warn', inactive: 'muted', archived: 'muted',
   undelivered: 'bad', bounced: 'bad', failed: 'bad', errored: 'bad', error: 'bad', denied: 'warn',
 };
 

@@ -18,13 +18,22 @@ export function ChannelsPage() {
             <thead><tr><th scope="col">Channel</th><th scope="col">Type</th><th scope="col">Provider</th><th scope="col">Circuit</th><th scope="col">Settings</th></tr></thead>
             <tbody>
               {list.map((c) => {
-                const state = c.circuit?.state ?? c.circuit_state ?? null;
+                const circuits = c.circuits ?? [];
                 return (
                   <tr key={c.key}>
                     <td><strong>{c.name || c.key}</strong>{c.name && c.name !== c.key ? <div className="small muted"><code>{c.key}</code></div> : null}</td>
                     <td>{c.type ?? c.channel_type ?? '—'}</td>
-                    <td>{c.provider}</td>
-                    <td>{state ? <><Badge value={state} />{c.circuit?.opened_at ? <div className="small muted">since <Time at={c.circuit.opened_at} /></div> : null}</> : <span className="muted">—</span>}</td>
+                    <td>{c.provider}{c.fallbacks?.length ? <div className="small muted">then {c.fallbacks.map((f) => f.provider).join(', ')}</div> : null}</td>
+                    <td>
+                      {circuits.length === 0 ? <span className="muted">—</span> : circuits.map((k) => (
+                        <div key={k.provider} className="row-line small" data-provider={k.provider}>
+                          {circuits.length > 1 ? <span>{k.provider}</span> : null}
+                          <Badge value={k.state} />
+                          {k.opened_at ? <span className="muted">since <Time at={k.opened_at} /></span> : null}
+                          {k.consecutive_failures ? <span className="muted">{k.consecutive_failures} failures in a row</span> : null}
+                        </div>
+                      ))}
+                    </td>
                     <td>{c.settings && Object.keys(c.settings).length ? <Json value={c.settings} label={`Settings of ${c.key}`} /> : <span className="muted">—</span>}</td>
                   </tr>
                 );

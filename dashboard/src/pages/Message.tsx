@@ -1,4 +1,4 @@
-import { useParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../api';
 import type { MessageDetail } from '../types';
@@ -11,10 +11,9 @@ const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : nul
 
 /** The rendered content, by what it has: email HTML and text, an SMS, a push payload, chat blocks. */
 function RenderedContent({ content }: { content: Content }) {
-  const data = (content.data && typeof content.data === 'object' ? content.data : {}) as Record<string, unknown>;
   const pick = (...keys: string[]) => {
     for (const k of keys) {
-      const v = str(content[k]) ?? str(data[k]);
+      const v = str(content[k]);
       if (v) return v;
     }
     return null;
@@ -24,8 +23,9 @@ function RenderedContent({ content }: { content: Content }) {
   const subject = pick('subject');
   const body = pick('body');
   const title = pick('title');
-  const blocks = content.blocks ?? data.blocks;
-  const payload = content.payload ?? data.payload ?? data.json_body;
+  const blocks = content.blocks ?? null;
+  // Push: the data payload sent with the notification.
+  const payload = content.payload ?? content.data ?? null;
   return (
     <>
       {subject ? <p><strong>Subject:</strong> {subject}</p> : null}
@@ -40,7 +40,7 @@ function RenderedContent({ content }: { content: Content }) {
       {body ? <><h3>Body</h3><pre className="code" tabIndex={0} aria-label="Message body">{body}</pre></> : null}
       {payload != null ? <><h3>Payload</h3><Json value={payload} label="Payload" /></> : null}
       {blocks != null ? <><h3>Blocks</h3><Json value={blocks} label="Blocks" /></> : null}
-      {!html && !text && !body && payload == null && blocks == null ? <Json value={content} label="Content" /> : null}
+      {!html && !text && !body && payload == null && blocks == null ? <Json value={content.raw ?? content} label="Content" /> : null}
     </>
   );
 }
@@ -60,6 +60,8 @@ export function MessagePage() {
       <Fields items={[
         ['Channel', m.channel_key ?? m.channel_type ?? m.channel_id ?? null],
         ['Workflow', messageWorkflow(m)],
+        ['Run', detail.data.run_id ? <Link to={`/runs/${encodeURIComponent(detail.data.run_id)}`}><code>{detail.data.run_id}</code></Link> : null],
+        ['Provider', typeof m.provider === 'string' ? m.provider : null],
         ['Recipient', <RecipientLink recipient={m.recipient} />],
         ['Tenant', m.tenant ?? null],
         ['Created', <Time at={m.inserted_at} />],
@@ -85,7 +87,7 @@ export function MessagePage() {
           <ol className="plain-list delivery-logs">
             {logs.map((l, i) => (
               <li key={l.id ?? i} className="delivery-log" data-testid="delivery-log">
-                <div className="row-line"><strong>Attempt {i + 1}</strong> <Time at={l.inserted_at} /></div>
+                <div className="row-line"><strong>Attempt {l.attempt ?? i + 1}</strong>{l.provider ? <span className="muted">{l.provider}</span> : null} <Time at={l.inserted_at} /></div>
                 <div className="grid-2">
                   <div><h4>Request</h4><Json value={l.request} label={`Request of attempt ${i + 1}`} /></div>
                   <div><h4>Response</h4><Json value={l.response} label={`Response of attempt ${i + 1}`} /></div>
