@@ -79,6 +79,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   registerRouteTable(app);
   await app.register(cors, {
     origin: true,
+    // Knock's browser client also PUTs (identify, message status, preferences, channel data) and DELETEs (message status, channel data).
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'X-Knock-User-Token', 'X-Knock-Client', 'X-Knock-Branch', 'Idempotency-Key'],
     exposedHeaders: ['x-request-id', 'idempotent-replayed', 'original-x-request-id', 'x-herald-cancelled-runs', 'retry-after', 'retry-after-ms'],
     maxAge: 600,
