@@ -25,6 +25,8 @@ export interface HeraldConfig {
   readonly publicKey: string | undefined;
   /** The management API's service token (/mgmt) instead of the stored one. */
   readonly serviceToken: string | undefined;
+  /** Signs in to the dashboard for every environment (an environment's secret key signs in to that one only). */
+  readonly dashboardToken: string | undefined;
   /**
    * Environment slugs in promotion order (environments/names.ts): the first keeps the data and
    * keys of an install from before environments; each other one gets its own schema and keys.
@@ -124,6 +126,7 @@ const FIELDS: Field[] = [
   { key: 'secretKey', env: 'HERALD_SECRET_KEY', flag: 'secret-key', help: 'secret API key (sk_...) instead of the stored one', parse: str },
   { key: 'publicKey', env: 'HERALD_PUBLIC_KEY', flag: 'public-key', help: 'public API key (pk_...) instead of the stored one', parse: str },
   { key: 'serviceToken', env: 'HERALD_SERVICE_TOKEN', flag: 'service-token', help: 'management API service token instead of the stored one', parse: str },
+  { key: 'dashboardToken', env: 'HERALD_DASHBOARD_TOKEN', flag: 'dashboard-token', help: 'signs in to the dashboard for every environment (default: unset, secret keys only)', parse: str },
   { key: 'environments', env: 'HERALD_ENVIRONMENTS', flag: 'environments', help: 'environments in promotion order (default development,production)', parse: parseEnvironments },
   { key: 'defaultLocale', env: 'HERALD_DEFAULT_LOCALE', flag: 'default-locale', help: 'locale translations fall back to (default en)', parse: locale },
   { key: 'roles', env: 'HERALD_ROLES', flag: 'roles', help: 'roles of this process: api, worker or api,worker (default)', parse: roles },
@@ -159,6 +162,7 @@ const DEFAULTS: HeraldConfig = {
   secretKey: undefined,
   publicKey: undefined,
   serviceToken: undefined,
+  dashboardToken: undefined,
   environments: DEFAULT_ENVIRONMENTS,
   defaultLocale: 'en',
   roles: ['api', 'worker'],
@@ -206,6 +210,9 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   // A service token must never be mistaken for an API key, nor be guessable.
   if (config.serviceToken !== undefined && (/^(sk|pk)_/.test(config.serviceToken) || config.serviceToken.length < 24)) {
     throw new Error('HERALD_SERVICE_TOKEN must be at least 24 characters and not start with "sk_" or "pk_"');
+  }
+  if (config.dashboardToken !== undefined && (/^(sk|pk)_/.test(config.dashboardToken) || config.dashboardToken.length < 24)) {
+    throw new Error('HERALD_DASHBOARD_TOKEN must be at least 24 characters and not start with "sk_" or "pk_"');
   }
   return Object.freeze(config);
 }

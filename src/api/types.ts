@@ -8,7 +8,7 @@ import type { UserGrants } from '../domain/user-grants.js';
 import type { RateLimitOptions } from './plugins/rate-limit.js';
 import type { ServiceTokenSource } from '../store/service-tokens.js';
 import type { EnvironmentDirectory } from '../environments/directory.js';
-import type { DashboardSessions } from './dashboard/sessions.js';
+import type { DashboardSession, DashboardSessions } from './dashboard/sessions.js';
 
 /** The Fastify instance every route module receives: TypeBox schemas type the handlers. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -71,6 +71,10 @@ export interface DashboardDeps {
  *   service token can call nothing else;
  * - `webhook_token`: a provider, authenticated by the route itself against the channel's token;
  * - `none`: anyone (the health probe, the OpenAPI document).
+ *
+ * A dashboard session (its signed cookie, on a request carrying no key) counts as the secret key
+ * of its environment on `secret` and `public` routes and as a service token on `service_token`
+ * routes (src/api/dashboard/session-auth.ts); never as a public key.
  */
 export type RouteAccess = 'secret' | 'public' | 'service_token' | 'webhook_token' | 'none';
 
@@ -84,9 +88,16 @@ declare module 'fastify' {
      * secret key is never accepted in a URL.
      */
     queryAuth?: boolean;
+    /**
+     * A dashboard route (/dashboard/api): it reads the session's environment, so a session of
+     * any environment is accepted here (other routes accept only their own environment's).
+     */
+    dashboard?: boolean;
   }
   interface FastifyRequest {
     /** Which key authenticated the request, and for a public key the user it acts as. */
     auth?: { kind: 'secret' } | { kind: 'public'; userId?: string; grants?: UserGrants } | { kind: 'service_token'; name: string };
+    /** Set when the dashboard's session cookie authenticated the request (no key was sent). */
+    dashboardSession?: DashboardSession;
   }
 }

@@ -27,6 +27,7 @@ export async function serve(argv: string[]): Promise<void> {
     logger,
     keys: { secret: config.secretKey, public: config.publicKey },
     serviceToken: config.serviceToken,
+    dashboard: { token: config.dashboardToken },
     environments: config.environments,
     defaultLocale: config.defaultLocale,
     workflowsDir: config.workflowsDir,

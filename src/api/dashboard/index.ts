@@ -7,10 +7,13 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../package-root.js';
 import type { ApiDeps, App } from '../types.js';
 import { registerDashboardPage } from './static.js';
+import { registerSessionRoutes } from './session-routes.js';
 
 /** Where `npm run build` writes the dashboard (scripts/build-dashboard.mjs). */
 export const DEFAULT_DASHBOARD_DIR = join(PACKAGE_ROOT, 'dashboard', 'dist');
 
 export async function registerDashboard(app: App, deps: ApiDeps): Promise<void> {
   await registerDashboardPage(app, deps.dashboard?.assetsDir ?? DEFAULT_DASHBOARD_DIR);
+  const dashboard = deps.dashboard ?? { environment: deps.environments?.slugs[0] ?? 'development' };
+  registerSessionRoutes(app, deps, dashboard);
 }

@@ -12,6 +12,7 @@ import { checkGrants, checkOwnUser } from './access.js';
 import { apiKeyMatcher } from './api-keys.js';
 import { serviceTokenMatcher } from './service-tokens.js';
 import { createUserTokenVerifier, presentParam, type UserTokenVerifier } from './user-token.js';
+import { authenticateSession } from '../dashboard/session-auth.js';
 
 export interface PublicAuth {
   userId?: string;
@@ -94,16 +95,26 @@ function presentedToken(request: FastifyRequest): string | undefined {
  * and within its grants (checked after validation, see access.ts). A service token may call
  * only `service_token` routes (the management API), and nothing else may call those.
  */
-export function registerAuth(app: App, deps: Pick<ApiDeps, 'keys' | 'signingPublicKey' | 'clock' | 'db' | 'serviceTokens'>): void {
+export function registerAuth(app: App, deps: Pick<ApiDeps, 'keys' | 'signingPublicKey' | 'clock' | 'db' | 'serviceTokens' | 'dashboard'>): void {
   const publicAuth = publicKeyAuthenticator(deps);
   const keyKind = apiKeyMatcher(deps.keys);
   const serviceTokenName = serviceTokenMatcher(deps.serviceTokens);
+  const dashboard = deps.dashboard;
 
   app.addHook('onRequest', async (request) => {
     // No route matched: the not-found handler answers 404 and nothing is reached.
     if (request.routeOptions.url === undefined) return;
     const access = request.routeOptions.config?.auth;
     if (access === 'none' || access === 'webhook_token') return;
+    // The dashboard's session cookie, only when no key is sent (a key decides alone).
+    if (dashboard?.sessions && (access === 'secret' || access === 'public' || access === 'service_token')
+      && request.headers.authorization === undefined && presentedKey(request) === undefined) {
+      const session = dashboard.sessions.read(request.headers.cookie);
+      if (session) {
+        authenticateSession(request, access, session, dashboard);
+        return;
+      }
+    }
     if (access === 'service_token') {
       // Header only: a service token in a URL would be written to access logs.
       const presented = presentedKey(request);
