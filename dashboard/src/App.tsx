@@ -22,14 +22,21 @@ import { NotFoundPage } from './pages/NotFound';
 // The charts library is most of the bundle: it loads with the overview only.
 const OverviewPage = lazy(() => import('./pages/Overview'));
 
-/** Any 401 means the session ended: re-check it, and the guard sends the user to sign in. */
-const onError = (error: unknown) => {
+/**
+ * A 401 from any data call means the session ended: mark the session as gone, and the guard
+ * sends the user to sign in. (Not for the session check itself, which is how it is known.)
+ */
+const sessionEnded = (error: unknown) => {
   if (isUnauthorized(error)) void queryClient.invalidateQueries({ queryKey: SESSION_KEY });
 };
 
 const queryClient = new QueryClient({
-  queryCache: new QueryCache({ onError }),
-  mutationCache: new MutationCache({ onError }),
+  queryCache: new QueryCache({
+    onError: (error, query) => {
+      if (query.queryKey[0] !== SESSION_KEY[0]) sessionEnded(error);
+    },
+  }),
+  mutationCache: new MutationCache({ onError: (error) => sessionEnded(error) }),
   defaultOptions: {
     queries: {
       // A 4xx answer will not change on retry; a network error or a 5xx may.

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { api, errorMessage } from '../api';
+import { api, errorMessage, isUnauthorized } from '../api';
 import { SESSION_KEY } from '../session';
 import type { Session } from '../types';
 
@@ -55,6 +55,7 @@ export function SignInPage() {
         </label>
         {signIn.isError ? (
           <p className="note note-error" role="alert">
+            {isUnauthorized(signIn.error) ? 'That key or token was not accepted. ' : null}
             {errorMessage(signIn.error)}
           </p>
         ) : null}
