@@ -169,7 +169,7 @@ describe.skipIf(skipReason !== undefined)(`the dashboard in headless Chromium${s
       await d.page.getByLabel(/^Recipients/).fill('ada');
       await d.page.getByLabel(/^Data/).fill(JSON.stringify({ order: 'A-2002', express: true }));
       await d.page.getByRole('button', { name: 'Trigger', exact: true }).click();
-      await d.waitFor('.live-run[data-status="queued"], .live-run[data-status="processing"], .live-run[data-status="completed"]');
+      await d.waitFor('[data-testid="workflow-run-id"]');
 
       // The worker runs it; the page, polling the run, shows each step without a reload.
       await t.drain();

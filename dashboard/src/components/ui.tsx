@@ -42,7 +42,7 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
 export function TriggerCurl({ workflow = 'welcome' }: { workflow?: string }) {
   const origin = typeof window === 'undefined' ? 'http://127.0.0.1:3000' : window.location.origin;
   return (
-    <pre className="code" tabIndex={0} aria-label="Example trigger command">
+    <pre className="code" tabIndex={0} role="region" aria-label="Example trigger command">
       {`curl -X POST ${origin}/v1/workflows/${workflow}/trigger \\
   -H "Authorization: Bearer sk_…" -H 'Content-Type: application/json' \\
   -d '{"recipients": ["ada"], "data": {}}'`}
@@ -76,10 +76,10 @@ export function RecipientLink({ recipient }: { recipient: Recipient | null | und
   return <Link to={recipientPath(recipient)}>{recipientLabel(recipient)}</Link>;
 }
 
-/** Pretty JSON in a focusable, scrollable block (keyboard users can scroll it). */
+/** Pretty JSON in a focusable, scrollable, labelled region (keyboard users can scroll it). */
 export function Json({ value, label }: { value: unknown; label: string }) {
   if (value === undefined || value === null) return <span className="muted">—</span>;
-  return <pre className="code json" tabIndex={0} aria-label={label}>{typeof value === 'string' ? value : JSON.stringify(value, null, 2)}</pre>;
+  return <pre className="code json" tabIndex={0} role="region" aria-label={label}>{typeof value === 'string' ? value : JSON.stringify(value, null, 2)}</pre>;
 }
 
 /** A definition list of simple fields. */

@@ -35,9 +35,9 @@ function RenderedContent({ content }: { content: Content }) {
           <iframe title="Rendered email" sandbox="" srcDoc={html} className="email-iframe" />
         </div>
       ) : null}
-      {text ? <><h3>Text</h3><pre className="code" tabIndex={0} aria-label="Text body">{text}</pre></> : null}
+      {text ? <><h3>Text</h3><pre className="code" tabIndex={0} role="region" aria-label="Text body">{text}</pre></> : null}
       {title ? <p><strong>Title:</strong> {title}</p> : null}
-      {body ? <><h3>Body</h3><pre className="code" tabIndex={0} aria-label="Message body">{body}</pre></> : null}
+      {body ? <><h3>Body</h3><pre className="code" tabIndex={0} role="region" aria-label="Message body">{body}</pre></> : null}
       {payload != null ? <><h3>Payload</h3><Json value={payload} label="Payload" /></> : null}
       {blocks != null ? <><h3>Blocks</h3><Json value={blocks} label="Blocks" /></> : null}
       {!html && !text && !body && payload == null && blocks == null ? <Json value={content.raw ?? content} label="Content" /> : null}
