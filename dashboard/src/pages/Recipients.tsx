@@ -141,19 +141,34 @@ function RecentActivity({ filter }: { filter: Record<string, string> }) {
   );
 }
 
-/** Properties, channel data (per configured channel), preferences, subscriptions, schedules. */
-function RecipientDetail({ base, recipient, title }: { base: string; recipient: Recipient; title: string }) {
-  const entity = useQuery({ queryKey: ['entity', base], queryFn: ({ signal }) => api<Entity>(base, { signal }) });
+/**
+ * Channel data (push tokens, chat webhooks) of the push and chat channels, read on request: the
+ * API has one read per channel, and a channel without data for this recipient answers 404.
+ */
+function ChannelData({ base }: { base: string }) {
+  const [open, setOpen] = useState(false);
   const channels = useQuery({ queryKey: ['channels'], queryFn: ({ signal }) => api<Paged<Channel>>('/dashboard/api/channels', { signal }) });
-  const channelList = rows(channels.data);
-  const channelData = useQuery({
-    queryKey: ['channel-data', base, channelList.map((c) => c.id ?? c.key)],
-    enabled: channelList.length > 0,
+  const withData = rows(channels.data).filter((c) => c.type === 'push' || c.type === 'chat');
+  const data = useQuery({
+    queryKey: ['channel-data', base, withData.map((c) => c.id ?? c.key)],
+    enabled: open && withData.length > 0,
     queryFn: async ({ signal }) => {
-      const found = await Promise.all(channelList.map(async (c) => [c.key, await orNull(api<{ data?: unknown }>(`${base}/channel_data/${encodeURIComponent(c.id ?? c.key)}`, { signal }))] as const));
+      const found = await Promise.all(withData.map(async (c) => [c.key, await orNull(api<{ data?: unknown }>(`${base}/channel_data/${encodeURIComponent(c.id ?? c.key)}`, { signal }))] as const));
       return found.filter(([, d]) => d !== null);
     },
   });
+  if (channels.isError) return <ErrorNote error={channels.error} />;
+  if (withData.length === 0) return <p className="muted">No push or chat channel is configured: email and SMS use the recipient's properties.</p>;
+  if (!open) return <button type="button" className="btn" onClick={() => setOpen(true)}>Show channel data ({withData.map((c) => c.key).join(', ')})</button>;
+  if (data.isPending) return <Loading />;
+  if (data.isError) return <ErrorNote error={data.error} />;
+  if (data.data.length === 0) return <p className="muted">No channel data.</p>;
+  return <ul className="plain-list">{data.data.map(([key, d]) => <li key={key}><strong>{key}</strong><Json value={d?.data ?? d} label={`Channel data for ${key}`} /></li>)}</ul>;
+}
+
+/** Properties, channel data, preferences, subscriptions, schedules, an explain box, recent activity. */
+function RecipientDetail({ base, recipient, title }: { base: string; recipient: Recipient; title: string }) {
+  const entity = useQuery({ queryKey: ['entity', base], queryFn: ({ signal }) => api<Entity>(base, { signal }) });
   const preferences = useQuery({ queryKey: ['preferences', base], queryFn: ({ signal }) => orNull(api<unknown[]>(`${base}/preferences`, { signal })) });
   const subscriptions = useQuery({ queryKey: ['subscriptions', base], queryFn: ({ signal }) => orNull(api<Paged<unknown>>(`${base}/subscriptions`, { signal })) });
   const schedules = useQuery({ queryKey: ['schedules', base], queryFn: ({ signal }) => orNull(api<Paged<unknown>>(`${base}/schedules`, { signal })) });
@@ -168,11 +183,7 @@ function RecipientDetail({ base, recipient, title }: { base: string; recipient: 
       <PageHeader title={title} subtitle={e.name ? <span>{e.name}</span> : undefined} />
       <div className="grid-2">
         <Section title="Properties"><Json value={properties} label="Properties" /></Section>
-        <Section title="Channel data">
-          {channelData.isError ? <ErrorNote error={channelData.error} /> : !channelData.data || channelData.data.length === 0 ? <p className="muted">No channel data.</p> : (
-            <ul className="plain-list">{channelData.data.map(([key, d]) => <li key={key}><strong>{key}</strong><Json value={d?.data ?? d} label={`Channel data for ${key}`} /></li>)}</ul>
-          )}
-        </Section>
+        <Section title="Channel data"><ChannelData base={base} /></Section>
       </div>
       <div className="grid-2">
         <Section title="Preferences">
