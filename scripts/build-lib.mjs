@@ -1,4 +1,5 @@
-// Compiles src/ to dist/ with tsc, and tells whether dist/ is missing or older than its sources.
+// Compiles src/ to dist/ with tsc, bundles the entry points with esbuild, and tells whether dist/
+// is missing or older than its sources.
 // Plain JavaScript: it runs before anything is compiled.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -34,10 +35,39 @@ export function staleReason() {
 }
 
 /**
- * A clean build into a fresh directory, swapped in only when tsc succeeds: files deleted from
- * src/ do not linger, and a failed build leaves the previous dist/ as it was.
+ * The processes Herald starts from dist/. Each is rewritten in place as one bundle of Herald's own
+ * modules (packages stay external, imported from node_modules): loading ~290 small ES modules
+ * cost ~0.3–0.5 s of every start-up in resolution and linking alone (measured: 1.29–1.64 s to
+ * "listening" on PostgreSQL unbundled, 1.01–1.08 s bundled, at rest). Code that locates files
+ * at run time does so from the package root (src/package-root.ts), not from its own module.
  */
-export function build() {
+const ENTRY_POINTS = ['main.js', 'cli/herald.js', 'templates/render-worker.js'];
+
+async function bundleEntryPoints(dir) {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    throw new Error('esbuild is not installed (npm install without --omit=dev), so dist/ cannot be built');
+  }
+  await esbuild.build({
+    entryPoints: ENTRY_POINTS.map((entry) => ({ in: join(dir, entry), out: entry.replace(/\.js$/, '') })),
+    outdir: dir,
+    allowOverwrite: true,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+}
+
+/**
+ * A clean build into a fresh directory, swapped in only when tsc and the bundling succeed: files
+ * deleted from src/ do not linger, and a failed build leaves the previous dist/ as it was.
+ */
+export async function build() {
   let tsc;
   try {
     tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -52,17 +82,23 @@ export function build() {
     rmSync(next, { recursive: true, force: true });
     throw err;
   }
+  try {
+    await bundleEntryPoints(next);
+  } catch (err) {
+    rmSync(next, { recursive: true, force: true });
+    throw err;
+  }
   writeFileSync(join(next, '.built'), `${new Date().toISOString()}\n`);
   rmSync(DIST, { recursive: true, force: true });
   renameSync(next, DIST);
 }
 
 /** Builds when dist/ is missing or stale; progress goes to stderr so stdout stays the program's. */
-export function ensureBuilt() {
+export async function ensureBuilt() {
   const reason = staleReason();
   if (!reason) return;
   process.stderr.write(`herald: building dist/ (${reason})...\n`);
   const started = Date.now();
-  build();
+  await build();
   process.stderr.write(`herald: built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }

@@ -2,7 +2,7 @@
 import { build } from './build-lib.mjs';
 
 try {
-  build();
+  await build();
 } catch (err) {
   // tsc already printed its diagnostics.
   console.error(`build failed: ${err.message}`);

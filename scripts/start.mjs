@@ -3,7 +3,7 @@
 import { ensureBuilt } from './build-lib.mjs';
 
 try {
-  ensureBuilt();
+  await ensureBuilt();
 } catch (err) {
   console.error(`herald: cannot build dist/: ${err.message}`);
   process.exit(1);

@@ -1,11 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { Db, Queryable } from './db.js';
 import { analyzeGrownTables } from './table-stats.js';
 
-// Two levels up from both src/store/migrate.ts (tsx, tests) and dist/store/migrate.js (the
-// compiled build): the one migrations/ folder at the package root serves both.
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+// The one migrations/ folder at the package root serves the sources and the bundled build alike.
+const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'migrations');
 
 const MIGRATION_FILE = /^\d+_.+\.sql$/;
 
@@ -70,7 +70,7 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
   }
   for (const file of files) {
     const version = Number.parseInt(file, 10);
-    const sql = await readFile(dir + file, 'utf8');
+    const sql = await readFile(join(dir, file), 'utf8');
     const done = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(7243100)');
       await tx.exec(`CREATE TABLE IF NOT EXISTS herald_migrations (

@@ -11,7 +11,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PACKAGE_ROOT, RUNNING_FROM_SOURCE } from '../package-root.js';
 import type { RenderContent, RenderJob, RenderResult } from './liquid-environment.js';
 import type { ReadyReply, RenderReply, RenderRequest } from './render-worker.js';
 import { RENDER_HARD_TIMEOUT_MS, RENDER_WORKER_HEAP_MB, RENDER_WORKER_START_TIMEOUT_MS } from './render-limits.js';
@@ -79,13 +81,13 @@ interface Slot {
 }
 
 /**
- * The render entry next to this file: `.js` when compiled to dist/; `.ts` when running from
- * source (tsx in dev, vitest in tests), which the child then loads through tsx.
+ * The render entry: dist/templates/render-worker.js (its own bundle) in the build; the `.ts`
+ * source when running from source (tsx in dev, vitest in tests), which the child then loads
+ * through tsx.
  */
 function workerEntry(): { path: string; execArgv: string[] } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const path = fileURLToPath(new URL(fromSource ? './render-worker.ts' : './render-worker.js', import.meta.url));
-  if (!fromSource) return { path, execArgv: [] };
+  const path = RUNNING_FROM_SOURCE ? join(PACKAGE_ROOT, 'src/templates/render-worker.ts') : join(PACKAGE_ROOT, 'dist/templates/render-worker.js');
+  if (!RUNNING_FROM_SOURCE) return { path, execArgv: [] };
   return { path, execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] };
 }
 
