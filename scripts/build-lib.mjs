@@ -6,6 +6,7 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDashboard, ensureDashboardBuilt } from './build-dashboard.mjs';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -91,12 +92,14 @@ export async function build() {
   writeFileSync(join(next, '.built'), `${new Date().toISOString()}\n`);
   rmSync(DIST, { recursive: true, force: true });
   renameSync(next, DIST);
+  // The dashboard's page (dashboard/dist, served at /dashboard/) is part of every build.
+  await buildDashboard();
 }
 
 /** Builds when dist/ is missing or stale; progress goes to stderr so stdout stays the program's. */
 export async function ensureBuilt() {
   const reason = staleReason();
-  if (!reason) return;
+  if (!reason) return ensureDashboardBuilt();
   process.stderr.write(`herald: building dist/ (${reason})...\n`);
   const started = Date.now();
   await build();
