@@ -202,6 +202,10 @@ describe.skipIf(skipReason !== undefined)(`Knock's React components in headless 
 
         expect(failedAnswers).toEqual([]);
         expect(consoleProblems).toEqual([]);
+      } catch (e) {
+        // The page is the suspect: say what it logged and which answers failed.
+        (e as Error).message += `\nconsole: ${consoleProblems.join('\n') || 'none'}\nfailed answers: ${failedAnswers.join('\n') || 'none'}`;
+        throw e;
       } finally {
         writeFileSync(`${results}calls-${engine}.json`, JSON.stringify(calls, null, 2));
       }
