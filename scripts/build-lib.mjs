@@ -6,7 +6,7 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildDashboard, ensureDashboardBuilt } from './build-dashboard.mjs';
+import { ensureDashboardBuilt } from './build-dashboard.mjs';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -92,8 +92,10 @@ export async function build() {
   writeFileSync(join(next, '.built'), `${new Date().toISOString()}\n`);
   rmSync(DIST, { recursive: true, force: true });
   renameSync(next, DIST);
-  // The dashboard's page (dashboard/dist, served at /dashboard/) is part of every build.
-  await buildDashboard();
+  // The dashboard's page (dashboard/dist, served at /dashboard/) is part of the build, rebuilt only
+  // when its own sources changed: Vite writes dashboard/dist in place, which a running Herald
+  // (or a browser test) may be serving.
+  await ensureDashboardBuilt();
 }
 
 /** Builds when dist/ is missing or stale; progress goes to stderr so stdout stays the program's. */
