@@ -8,6 +8,12 @@ import { PACKAGE_ROOT } from '../../package-root.js';
 import type { ApiDeps, App } from '../types.js';
 import { registerDashboardPage } from './static.js';
 import { registerSessionRoutes } from './session-routes.js';
+import { registerOverviewRoutes } from './overview.js';
+import { registerWorkflowRoutes } from './workflow-routes.js';
+import { registerRunRoutes } from './run-routes.js';
+import { registerMessageRoutes } from './message-routes.js';
+import { registerExplainRoute } from './explain-route.js';
+import { registerChannelRoutes } from './channel-routes.js';
 
 /** Where `npm run build` writes the dashboard (scripts/build-dashboard.mjs). */
 export const DEFAULT_DASHBOARD_DIR = join(PACKAGE_ROOT, 'dashboard', 'dist');
@@ -16,4 +22,10 @@ export async function registerDashboard(app: App, deps: ApiDeps): Promise<void> 
   await registerDashboardPage(app, deps.dashboard?.assetsDir ?? DEFAULT_DASHBOARD_DIR);
   const dashboard = deps.dashboard ?? { environment: deps.environments?.slugs[0] ?? 'development' };
   registerSessionRoutes(app, deps, dashboard);
+  registerOverviewRoutes(app, deps);
+  registerWorkflowRoutes(app, deps);
+  registerRunRoutes(app, deps);
+  registerMessageRoutes(app, deps);
+  registerExplainRoute(app, deps);
+  registerChannelRoutes(app, deps);
 }
