@@ -16,7 +16,7 @@ export function registerChannelRoutes(app: App, deps: ApiDeps): void {
 
   app.get('/dashboard/api/channels', {
     config: { auth: 'secret', dashboard: true },
-    schema: { tags: ['dashboard'], hide: true, response: { 200: ChannelList } },
+    schema: { tags: ['dashboard'], response: { 200: ChannelList } },
   }, async (request) => {
     const { db } = await contextOf(request);
     const now = deps.clock.now().getTime();

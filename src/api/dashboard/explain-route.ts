@@ -30,7 +30,7 @@ export function registerExplainRoute(app: App, deps: ApiDeps): void {
 
   app.get('/dashboard/api/explain', {
     config: { auth: 'secret', dashboard: true },
-    schema: { tags: ['dashboard'], hide: true, querystring: ExplainQuery, response: { 200: ExplainAnswer } },
+    schema: { tags: ['dashboard'], querystring: ExplainQuery, response: { 200: ExplainAnswer } },
   }, async (request) => {
     const { db } = await contextOf(request);
     const q = request.query;

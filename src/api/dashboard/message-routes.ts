@@ -51,7 +51,7 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
 
   app.get('/dashboard/api/messages', {
     config,
-    schema: { tags: ['dashboard'], hide: true, querystring: MessageListQuery, response: { 200: MessageList } },
+    schema: { tags: ['dashboard'], querystring: MessageListQuery, response: { 200: MessageList } },
   }, async (request) => {
     const { db } = await contextOf(request);
     const q = request.query;
@@ -70,7 +70,7 @@ export function registerMessageRoutes(app: App, deps: ApiDeps): void {
 
   app.get('/dashboard/api/messages/:id', {
     config,
-    schema: { tags: ['dashboard'], hide: true, params: MessageParams, response: { 200: MessageDetail } },
+    schema: { tags: ['dashboard'], params: MessageParams, response: { 200: MessageDetail } },
   }, async (request) => {
     const { db } = await contextOf(request);
     const m = await getMessage(db, request.params.id);

@@ -78,7 +78,7 @@ export function registerOverviewRoutes(app: App, deps: ApiDeps): void {
 
   app.get('/dashboard/api/overview', {
     config: { auth: 'secret', dashboard: true },
-    schema: { tags: ['dashboard'], hide: true, response: { 200: OverviewBody } },
+    schema: { tags: ['dashboard'], response: { 200: OverviewBody } },
   }, async (request) => {
     const ctx = await contextOf(request);
     return overview(ctx.environment, ctx.db);
@@ -89,7 +89,7 @@ export function registerOverviewRoutes(app: App, deps: ApiDeps): void {
 
   app.get('/dashboard/api/overview/stream', {
     config: { auth: 'secret', dashboard: true },
-    schema: { tags: ['dashboard'], hide: true, produces: ['text/event-stream'] },
+    schema: { tags: ['dashboard'], produces: ['text/event-stream'] },
   }, async (request, reply) => {
     const ctx = await contextOf(request);
     const first = await overview(ctx.environment, ctx.db);

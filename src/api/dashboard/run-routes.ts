@@ -64,7 +64,7 @@ export function registerRunRoutes(app: App, deps: ApiDeps): void {
 
   app.get('/dashboard/api/runs', {
     config,
-    schema: { tags: ['dashboard'], hide: true, querystring: RunListQuery, response: { 200: RunList } },
+    schema: { tags: ['dashboard'], querystring: RunListQuery, response: { 200: RunList } },
   }, async (request) => {
     const { db } = await contextOf(request);
     const q = request.query;
@@ -84,7 +84,7 @@ export function registerRunRoutes(app: App, deps: ApiDeps): void {
 
   app.get('/dashboard/api/runs/:id', {
     config,
-    schema: { tags: ['dashboard'], hide: true, params: RunParams, response: { 200: RunDetail } },
+    schema: { tags: ['dashboard'], params: RunParams, response: { 200: RunDetail } },
   }, async (request) => {
     const { db } = await contextOf(request);
     const run = await getRun(db, request.params.id);
@@ -145,7 +145,7 @@ export function registerRunRoutes(app: App, deps: ApiDeps): void {
 
   app.post('/dashboard/api/runs/:id/cancel', {
     config,
-    schema: { tags: ['dashboard'], hide: true, params: RunParams, response: { 200: RunCancelAnswer } },
+    schema: { tags: ['dashboard'], params: RunParams, response: { 200: RunCancelAnswer } },
   }, async (request) => {
     const { db } = await contextOf(request);
     const existing = await getRun(db, request.params.id);

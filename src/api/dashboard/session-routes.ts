@@ -71,7 +71,7 @@ function failureLimiter(now: () => number) {
 export function registerSessionRoutes(app: App, deps: ApiDeps, dashboard: DashboardDeps): void {
   const sessions = dashboard.sessions;
   const failures = failureLimiter(() => deps.clock.now().getTime());
-  const schema = { tags: ['dashboard'], hide: true };
+  const schema = { tags: ['dashboard'] };
   const current = (request: FastifyRequest): DashboardSession => {
     const s = request.dashboardSession ?? sessions?.read(request.headers.cookie);
     if (!s) throw dashboardErrors.noSession();

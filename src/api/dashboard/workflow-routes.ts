@@ -69,7 +69,7 @@ export function registerWorkflowRoutes(app: App, deps: ApiDeps): void {
 
   app.get('/dashboard/api/workflows', {
     config,
-    schema: { tags: ['dashboard'], hide: true, response: { 200: WorkflowList } },
+    schema: { tags: ['dashboard'], response: { 200: WorkflowList } },
   }, async (request) => {
     const { db } = await contextOf(request);
     const workflows = await listCatalogWorkflows(db, { limit: MAX_WORKFLOWS });
@@ -80,7 +80,7 @@ export function registerWorkflowRoutes(app: App, deps: ApiDeps): void {
   // No response schema: steps nest to any depth (WorkflowDetail in schemas.ts documents the shape).
   app.get('/dashboard/api/workflows/:key', {
     config,
-    schema: { tags: ['dashboard'], hide: true, params: Type.Object({ key: Id }) },
+    schema: { tags: ['dashboard'], params: Type.Object({ key: Id }) },
   }, async (request) => {
     const { db } = await contextOf(request);
     const w = await findCatalogWorkflow(db, request.params.key);
