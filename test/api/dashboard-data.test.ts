@@ -5,12 +5,16 @@
  * email message's rendered HTML and delivery log with secrets redacted, the explain box and
  * channels without secrets.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
 import { FakePostmark } from '../support/providers/email-servers.js';
 import { asDashboard, raw, signIn } from './dashboard-helpers.js';
 
 const POSTMARK_TOKEN = 'pm-server-token-dashboard-7c1d';
+const FETCH_TOKEN = 'fetch-bearer-token-91ab3f';
+const FETCH_KEY = 'static-api-key-55e0c2';
 
 const workflows = [
   {
@@ -21,6 +25,20 @@ const workflows = [
   {
     key: 'welcome-email', name: 'Welcome email',
     steps: [{ ref: 'email', type: 'channel', channel_key: 'postmark', template: { subject: 'Welcome, {{ recipient.name }}', html_body: '<h1>Hello <b>{{ recipient.name }}</b></h1>', text_body: 'Hello {{ recipient.name }}' } }],
+  },
+  {
+    key: 'enrich', name: 'Enrich',
+    steps: [
+      {
+        ref: 'profile', type: 'http_fetch',
+        settings: {
+          url: '{{ data.base }}/profiles/{{ recipient.id }}',
+          query_params: [{ key: 'token', value: '{{ data.token }}' }],
+          headers: [{ key: 'Authorization', value: 'Bearer {{ data.token }}' }, { key: 'X-Api-Key', value: FETCH_KEY }],
+        },
+      },
+      { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Score {{ data.score }}' } },
+    ],
   },
   {
     key: 'reminder', name: 'Reminder',
@@ -40,10 +58,13 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
   let t: TestHerald;
   let postmark: FakePostmark;
   let cookie: string;
+  let api: Server;
   const get = (path: string) => asDashboard(t, cookie, 'GET', path);
 
   beforeAll(async () => {
     postmark = await new FakePostmark(POSTMARK_TOKEN, ['outbound']).start();
+    api = createServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"score": 7}'); });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
     t = await startTestHerald(engine, {
       workflows,
       channels: [{ key: 'postmark', type: 'email', provider: 'postmark', settings: { server_token: POSTMARK_TOKEN, base_url: postmark.url, from: 'Herald <noreply@herald.test>' } }],
@@ -56,6 +77,7 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
     await t.knock.users.update('carol', { name: 'Carol', email: 'carol@example.com' } as any);
     await t.knock.workflows.trigger('alerts', { recipients: ['ada', 'bob'], data: { level: 'high' } });
     await t.knock.workflows.trigger('welcome-email', { recipients: ['carol'] });
+    await t.knock.workflows.trigger('enrich', { recipients: ['ada'], data: { base: `http://127.0.0.1:${(api.address() as AddressInfo).port}`, token: FETCH_TOKEN } });
     await t.knock.workflows.trigger('reminder', { recipients: ['ada'], cancellation_key: 'order-1' });
     await t.knock.workflows.trigger('reminder', { recipients: ['bob'], cancellation_key: 'order-2' });
     await t.drain();
@@ -64,6 +86,7 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
   afterAll(async () => {
     await t?.close();
     await postmark?.close();
+    api?.close();
   });
 
   it('overview: triggers per minute, runs waiting, deliveries by channel and provider', async () => {
@@ -71,11 +94,11 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
     expect(res.status).toBe(200);
     const o = res.body;
     expect(o.triggers_per_minute).toHaveLength(60);
-    expect(o.triggers_per_minute.reduce((n: number, m: { count: number }) => n + m.count, 0)).toBe(4);
+    expect(o.triggers_per_minute.reduce((n: number, m: { count: number }) => n + m.count, 0)).toBe(5);
     expect(o.triggers_per_minute[59].minute).toBe('2026-03-01T12:00:00.000Z');
     expect(o.runs).toMatchObject({ queued: 0, processing: 0, paused: 1, due: 0, oldest_due_age_ms: 0 });
     expect(o.deliveries_last_hour).toEqual(expect.arrayContaining([
-      { channel_type: 'in_app_feed', provider: 'knock_in_app', status: 'delivered', count: 1 },
+      { channel_type: 'in_app_feed', provider: 'knock_in_app', status: 'delivered', count: 2 },
       { channel_type: 'email', provider: 'postmark', status: 'sent', count: 1 },
     ]));
     expect(o.circuits).toEqual([]);
@@ -160,8 +183,8 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
     expect(detail.body.delivery_logs[0].provider).toBe('postmark');
     expect(JSON.stringify(detail.body)).not.toContain(POSTMARK_TOKEN);
     expect(JSON.stringify(detail.body.delivery_logs[0].request)).toMatch(/redacted/i);
-    const inApp = await get('/dashboard/api/messages?channel_type=in_app_feed&recipient=ada');
-    expect(inApp.body.items).toHaveLength(1);
+    const inApp = await get('/dashboard/api/messages?channel_type=in_app_feed&recipient=ada&workflow=alerts');
+    expect(inApp.body.items).toEqual([expect.objectContaining({ workflow: 'alerts', recipient: 'ada', channel_type: 'in_app_feed' })]);
   });
 
   it('explain: would bob get alerts in the feed now, and why not', async () => {
@@ -180,6 +203,17 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
     expect(pm).toMatchObject({ type: 'email', provider: 'postmark', settings: { from: 'Herald <noreply@herald.test>' }, circuits: [{ provider: 'postmark', state: 'closed', consecutive_failures: 0 }] });
     expect(JSON.stringify(res.body)).not.toContain(POSTMARK_TOKEN);
     expect(pm.settings.server_token).not.toBe(POSTMARK_TOKEN);
+  });
+
+  it('a fetch step: its request and response on the run page, credentials nowhere', async () => {
+    const run = (await get('/dashboard/api/runs?workflow=enrich')).body.items[0];
+    const detail = await get(`/dashboard/api/runs/${run.id}`);
+    expect(detail.body.fetches).toEqual([{ step_ref: 'profile', request: { method: 'GET', url: expect.stringMatching(/\/profiles\/ada$/), attempt: 1 }, response: expect.objectContaining({ status: 200 }) }]);
+    expect(detail.body.run.data.token).toBe('[redacted]');
+    expect(JSON.stringify(detail.body)).not.toContain(FETCH_TOKEN);
+    const workflow = await get('/dashboard/api/workflows/enrich');
+    expect(JSON.stringify(workflow.body)).not.toContain(FETCH_KEY);
+    expect(workflow.body.steps[0].settings.headers).toEqual([{ key: 'Authorization', value: '[redacted]' }, { key: 'X-Api-Key', value: '[redacted]' }]);
   });
 
   it('the secret key reads the same endpoints; no credential reads nothing', async () => {

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTable } from '../../src/api/plugins/auth.js';
+import { rotateApiKey } from '../../src/store/api-keys.js';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
 import { newSigningKeys, signUserTokenAt } from '../support/user-tokens.js';
 import { asDashboard, raw, signIn } from './dashboard-helpers.js';
@@ -168,11 +169,33 @@ describe.each(engines)('dashboard sign-in and session (%s)', { timeout: 120_000 
     expect([401, 403]).toContain(withKey.status);
   });
 
+  it('a path spelled so the hand-over does not see /v1/ never reaches another environment\'s data', async () => {
+    const prod = await signIn(t, prodSecret);
+    const res = await asDashboard(t, prod.cookie!, 'GET', '/%761/users/prod-bob');
+    expect([401, 404]).toContain(res.status);
+    expect(JSON.stringify(res.body)).not.toContain('Prod Bob');
+  });
+
   it('signs out: the cookie is cleared', async () => {
     const { cookie } = await signIn(t, devSecret);
     const res = await fetch(`${t.url}/dashboard/api/session`, { method: 'DELETE', headers: { cookie: cookie!, 'x-herald-csrf': '1' } });
     expect(res.status).toBe(204);
     expect(res.headers.getSetCookie()[0]).toMatch(/^herald_dashboard=;.*Max-Age=0/i);
     expect((await raw(t, 'GET', '/dashboard/api/session', {})).status).toBe(401);
+  });
+
+  // Last: it replaces production's secret key.
+  it('a session ends as soon as its secret key is rotated out', async () => {
+    const prod = await signIn(t, prodSecret);
+    expect((await asDashboard(t, prod.cookie!, 'GET', '/v1/users/prod-bob')).status).toBe(200);
+    const production = t.herald.environments[1];
+    const rotated = await rotateApiKey(production.db, 'secret', 0, t.clock.now());
+    // Each process picks the new key up by NOTIFY (or its periodic re-read): wait until the old key is refused.
+    for (let i = 0; i < 200 && (await raw(t, 'GET', '/v1/users/prod-bob', { authorization: `Bearer ${prodSecret}` })).status !== 401; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await raw(t, 'GET', '/v1/users/prod-bob', { authorization: `Bearer ${prodSecret}` })).status).toBe(401);
+    expect((await asDashboard(t, prod.cookie!, 'GET', '/v1/users/prod-bob')).status).toBe(401);
+    expect((await asDashboard(t, prod.cookie!, 'GET', '/dashboard/api/session')).status).toBe(401);
+    // The new key signs in.
+    expect((await signIn(t, rotated.key)).body.environment).toBe('production');
   });
 });

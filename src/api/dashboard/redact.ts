@@ -24,7 +24,10 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   }
   if (value && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    if (typeof obj.name === 'string' && 'value' in obj && isSecretName(obj.name)) return { ...obj, value: REDACTED };
+    // Header lists as {name, value} (delivery logs) or {key, value} (http_fetch settings).
+    for (const label of ['name', 'key']) {
+      if (typeof obj[label] === 'string' && 'value' in obj && isSecretName(obj[label] as string)) return { ...obj, value: REDACTED };
+    }
     return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, isSecretName(k) && v !== null && v !== undefined && typeof v !== 'boolean' ? REDACTED : redactSecrets(v, depth + 1)]));
   }
   return value;

@@ -3,6 +3,7 @@ import { toReference } from '../../domain/recipients.js';
 import type { RunRow } from '../../domain/run.js';
 import type { MessageRow } from '../../store/messages.js';
 import { engagementStatuses } from '../serializers/messages.js';
+import { redactSecrets } from './redact.js';
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 const isoOrNull = (d: Date | string | null | undefined) => (d === null || d === undefined ? null : iso(d));
@@ -20,7 +21,8 @@ export function dashboardRun(run: RunRow, haltReason: string | null = null) {
     cancellation_key: run.cancellation_key,
     error_count: run.error_count,
     trigger_source: { type: 'api', ...(run.source ?? {}) } as Record<string, unknown>,
-    data: run.data ?? {},
+    // Trigger data as sent, credential-like values redacted (a fetch step's token often rides in it).
+    data: redactSecrets(run.data ?? {}) as Record<string, unknown>,
     wake_at: isoOrNull(run.wake_at),
     halt_reason: haltReason,
     inserted_at: iso(run.inserted_at),
