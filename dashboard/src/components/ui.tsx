@@ -97,9 +97,9 @@ export function Fields({ items }: { items: [string, ReactNode][] }) {
 }
 
 export function Section({ title, children, actions, id }: { title: string; children: ReactNode; actions?: ReactNode; id?: string }) {
-  const headingId = id ?? `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  const headingId = `${id ?? title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-title`;
   return (
-    <section className="card" aria-labelledby={headingId}>
+    <section className="card" id={id} aria-labelledby={headingId}>
       <div className="card-head">
         <h2 id={headingId}>{title}</h2>
         {actions}
