@@ -13,17 +13,20 @@
  * behaviour). Each phase must leave exactly `count` mails on the server.
  * Prints `BENCH {json}` (bench/report.ts): figure emails/s, ratio to pooled nodemailer, goal ≥ 0.8.
  * Usage: npx tsx bench/email.ts [--engine pglite|postgres] [--count 10000] [--per-trigger 100]
- *        [--poll-interval-ms 1000] [--server smtp-server|raw]
+ *        [--poll-interval-ms 1000] [--server smtp-server|raw] [--profile prefix] [--timeline]
+ * --profile writes V8 CPU profiles of the delivery phase (prefix-herald.cpuprofile) and of the
+ * pooled baseline (prefix-baseline.cpuprofile), to open in Chrome DevTools or summarise.
  */
 import { parseArgs } from 'node:util';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
@@ -34,7 +37,7 @@ import { openPostgres } from '../src/store/pg-adapter.js';
 import { writeWorkflowsDir } from '../test/support/harness.js';
 import { report } from './report.js';
 
-const { values } = parseArgs({ options: { engine: { type: 'string' }, count: { type: 'string' }, 'poll-interval-ms': { type: 'string' }, 'per-trigger': { type: 'string' }, serve: { type: 'boolean' }, server: { type: 'string' } } });
+const { values } = parseArgs({ options: { engine: { type: 'string' }, count: { type: 'string' }, 'poll-interval-ms': { type: 'string' }, 'per-trigger': { type: 'string' }, serve: { type: 'boolean' }, server: { type: 'string' }, profile: { type: 'string' }, timeline: { type: 'boolean' } } });
 const engine = values.engine ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
 const N = Number(values.count ?? 10_000);
 /** smtp-server (the package; it waits 100 ms before every greeting) or raw (a minimal server, no delay). */
@@ -242,6 +245,7 @@ async function baseline(smtp: SmtpChild, pooled: boolean, total = N): Promise<nu
     ? nodemailer.createTransport({ ...heraldTransportOptions(smtp.port), pool: true, maxConnections: SEND_CONCURRENCY })
     : nodemailer.createTransport(heraldTransportOptions(smtp.port));
   const before = await smtp.received();
+  const doneAt: number[] = [];
   const secs = await loops(total, SEND_CONCURRENCY, (i) => transport.sendMail({
     from: FROM,
     to: [`u${i + 1}@example.com`],
@@ -249,8 +253,14 @@ async function baseline(smtp: SmtpChild, pooled: boolean, total = N): Promise<nu
     html: `<p>Hello <b>User ${i + 1}</b>, your code is ${i}</p>`,
     text: `Hello User ${i + 1}, your code is ${i}`,
     messageId: `<${randomUUID()}@herald.test>`,
-  }));
+  }).then(() => { doneAt.push(performance.now()); }));
   transport.close();
+  if (values.timeline && pooled) {
+    const t0 = doneAt[0];
+    const series = new Array<number>(Math.floor((doneAt[doneAt.length - 1] - t0) / 100) + 1).fill(0);
+    for (const t of doneAt) series[Math.floor((t - t0) / 100)] += 1;
+    console.log(`baseline sends per 100 ms in order: ${series.join(' ')}`);
+  }
   const got = (await smtp.received()) - before;
   if (got !== total) throw new Error(`baseline (${pooled ? 'pooled' : 'not pooled'}): the SMTP server received ${got} mails, expected ${total}`);
   return total / secs;
@@ -259,6 +269,8 @@ async function baseline(smtp: SmtpChild, pooled: boolean, total = N): Promise<nu
 /** The same database, counting statements by their first words (outside transactions). */
 function countingStatements(db: Db) {
   let counts = new Map<string, number>();
+  /** Milliseconds from each statement's call to its answer (queueing for a connection included). */
+  let ms = new Map<string, number>();
   const label = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 70);
   const proxy = new Proxy(db, {
     get(target, prop) {
@@ -266,14 +278,32 @@ function countingStatements(db: Db) {
         return (sql: string, ...rest: unknown[]) => {
           const k = label(sql);
           counts.set(k, (counts.get(k) ?? 0) + 1);
-          return (target[prop] as (...a: unknown[]) => unknown).call(target, sql, ...rest);
+          const t0 = performance.now();
+          const out = (target[prop] as (...a: unknown[]) => Promise<unknown>).call(target, sql, ...rest);
+          void out.then(() => { ms.set(k, (ms.get(k) ?? 0) + performance.now() - t0); }, () => {});
+          return out;
         };
       }
       const v = Reflect.get(target, prop) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
-  return { db: proxy, reset: () => { counts = new Map(); }, snapshot: () => counts };
+  return { db: proxy, reset: () => { counts = new Map(); ms = new Map(); }, snapshot: () => counts, millis: () => ms };
+}
+
+/** A CPU profile of this process between the call and the returned stop (--profile only). */
+async function profiling(name: string): Promise<() => Promise<void>> {
+  if (!values.profile) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${values.profile}-${name}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 // ---- CPU accounting --------------------------------------------------------------------------
@@ -339,7 +369,9 @@ async function main() {
   // Not pooled: a tenth of the mails (its rate is set by connection set-up, ~5 times slower).
   const plainRate = await baseline(smtp, false, Math.max(SEND_CONCURRENCY, Math.round(N / 10)));
   const stopBaseCpu = await cpuMeter(db, smtp);
+  const stopBaseProfile = await profiling('baseline');
   const pooledRate = await baseline(smtp, true);
+  await stopBaseProfile();
   const baseCpu = await stopBaseCpu();
 
   // Herald, phase 1 (not the figure): the triggers (16 in flight) and the run worker queue every message.
@@ -360,10 +392,12 @@ async function main() {
   const t1 = new Date();
   const stopCpu = await cpuMeter(db, smtp);
   counted.reset();
+  const stopProfile = await profiling('herald');
   herald.background.start();
   // Polls the shrinking jobs table (a count over the messages would scan them all, 10 times a second).
   await waitFor(async () => N - await count(db, 'SELECT count(*)::int AS n FROM deliveries'), 'deliveries settled');
   const heraldCpu = await stopCpu();
+  await stopProfile();
   const statements = counted.snapshot();
   await herald.close();
   loopDelay.disable();
@@ -379,6 +413,13 @@ async function main() {
        FROM message_events e WHERE e.type = 'message.sent'`,
     [t1],
   )).map((r) => r.ms);
+  // Sends per 100 ms between the first and the last: dips show where the window ran dry.
+  const buckets = (await db.query<{ n: number }>(
+    `WITH b AS (SELECT floor(EXTRACT(EPOCH FROM (inserted_at - $1::timestamptz)) * 10)::int AS k FROM message_events WHERE type = 'message.sent'),
+          r AS (SELECT min(k) AS lo, max(k) AS hi FROM b)
+     SELECT count(b.k)::int AS n FROM r CROSS JOIN generate_series(r.lo + 1, r.hi - 1) g LEFT JOIN b ON b.k = g GROUP BY g`,
+    [t1],
+  )).map((r) => r.n);
   const attempts = await count(db, 'SELECT count(*)::int AS n FROM message_delivery_logs');
   const failures = await db.query<{ error: string; n: number; at_ms: number }>(
     `SELECT COALESCE(response->'body'->>'error', '') || ' ' || COALESCE(response->'body'->>'response', '') AS error, count(*)::int AS n,
@@ -392,13 +433,17 @@ async function main() {
   console.log(`queue     ${fmt(triggers)} triggers of ${PER_TRIGGER} recipient(s) in ${triggerSecs.toFixed(2)} s; every delivery job queued by the run worker after ${queuedSecs.toFixed(2)} s`);
   console.log(`herald    delivery task alone: first sent after ${(span.first_sent_ms / 1000).toFixed(2)} s; all ${fmt(N)} sent after ${sentSecs.toFixed(2)} s: ${fmt(rate)} emails/s (${fmt(attempts)} provider calls)`);
   console.log(`          message.sent − delivery start: p50 ${pct(latency, 0.5).toFixed(0)} ms, p99 ${pct(latency, 0.99).toFixed(0)} ms`);
+  const median = pct(buckets, 0.5);
+  console.log(`          sends per 100 ms: p10 ${pct(buckets, 0.1)}, p50 ${median}, p90 ${pct(buckets, 0.9)}; ${buckets.filter((n) => n < median / 4).length} of ${buckets.length} intervals below a quarter of the median`);
+  if (values.timeline) console.log(`          sends per 100 ms in order: ${buckets.join(' ')}`);
   console.log(`          Herald's event loop delay meanwhile: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`);
   for (const f of failures) console.log(`          ${fmt(f.n)} failed attempts, the first ${(f.at_ms / 1000).toFixed(1)} s in (retried after the backoff): ${f.error.slice(0, 160)}`);
   console.log(`          SMTP server received ${fmt(got)} mails (expected ${fmt(N)})`);
   console.log(`          ${perMail(heraldCpu)}`);
   const totalStatements = [...statements.values()].reduce((a, b) => a + b, 0);
   console.log(`          statements through Herald's pool meanwhile: ${fmt(totalStatements)} (${(totalStatements / N).toFixed(3)} per mail)`);
-  for (const [what, n] of [...statements].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`            ${fmt(n).padStart(6)}  ${what}`);
+  const millis = counted.millis();
+  for (const [what, n] of [...statements].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`            ${fmt(n).padStart(6)}  ${((millis.get(what) ?? 0) / n).toFixed(1).padStart(6)} ms each  ${what}`);
   console.log(`baseline  nodemailer alone, pooled transport (${SEND_CONCURRENCY} connections), ${SEND_CONCURRENCY} in flight: ${fmt(pooledRate)} mails/s  ratio ${(rate / pooledRate).toFixed(2)}`);
   console.log(`          ${perMail(baseCpu)}`);
   console.log(`          nodemailer alone, not pooled (one connection per mail), ${SEND_CONCURRENCY} in flight, ${fmt(Math.round(N / 10))} mails: ${fmt(plainRate)} mails/s  ratio ${(rate / plainRate).toFixed(2)}`);
