@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTable } from '../../src/api/plugins/auth.js';
 import { rotateApiKey } from '../../src/store/api-keys.js';
+import { loadConfig } from '../../src/config.js';
 import { engines, startTestHerald, type TestHerald } from '../support/harness.js';
 import { newSigningKeys, signUserTokenAt } from '../support/user-tokens.js';
 import { asDashboard, raw, signIn } from './dashboard-helpers.js';
@@ -14,6 +15,16 @@ import { asDashboard, raw, signIn } from './dashboard-helpers.js';
 const DASHBOARD_TOKEN = 'dashboard-token-for-tests-0123456789';
 const keys = newSigningKeys();
 const hello = { key: 'hello', name: 'Hello', steps: [{ ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Hi {{ recipient.id }}' } }] };
+
+describe('HERALD_DASHBOARD_TOKEN', () => {
+  it('is read from the environment or --dashboard-token, and must not look like an API key or be short', () => {
+    expect(loadConfig([], { HERALD_DASHBOARD_TOKEN: DASHBOARD_TOKEN }).dashboardToken).toBe(DASHBOARD_TOKEN);
+    expect(loadConfig(['--dashboard-token', DASHBOARD_TOKEN], {}).dashboardToken).toBe(DASHBOARD_TOKEN);
+    expect(loadConfig([], {}).dashboardToken).toBeUndefined();
+    expect(() => loadConfig([], { HERALD_DASHBOARD_TOKEN: 'short' })).toThrow(/HERALD_DASHBOARD_TOKEN/);
+    expect(() => loadConfig([], { HERALD_DASHBOARD_TOKEN: `sk_${'x'.repeat(30)}` })).toThrow(/HERALD_DASHBOARD_TOKEN/);
+  });
+});
 
 describe.each(engines)('dashboard sign-in and session (%s)', { timeout: 120_000 }, (engine) => {
   let t: TestHerald;
