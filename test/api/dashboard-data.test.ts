@@ -92,6 +92,8 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
   it('overview: triggers per minute, runs waiting, deliveries by channel and provider', async () => {
     const res = await get('/dashboard/api/overview');
     expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const o = res.body;
     expect(o.triggers_per_minute).toHaveLength(60);
     expect(o.triggers_per_minute.reduce((n: number, m: { count: number }) => n + m.count, 0)).toBe(5);
