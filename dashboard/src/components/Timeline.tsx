@@ -141,7 +141,7 @@ export function Explanation({ value }: { value: unknown }) {
     return (
       <div className="explanation">
         {v.reason ? <p>{v.reason}</p> : null}
-        {v.decided_by ? <p className="small">Decided by <code>{v.decided_by.key}</code>{v.decided_by.layer ? <> in the <strong>{v.decided_by.layer}</strong> preferences</> : null}</p> : null}
+        {v.decided_by ? <p className="small">Decided by <code>{v.decided_by.key}</code>{v.decided_by.layer ? <> — {v.decided_by.layer}</> : null}</p> : null}
         <details><summary>All layers</summary><Json value={value} label="Preference explanation" /></details>
       </div>
     );

@@ -32,7 +32,7 @@ const minuteLabel = (iso: string) => new Date(iso).toLocaleTimeString(undefined,
 
 function Stat({ label, value, hint }: { label: string; value: string | number; hint?: string }) {
   return (
-    <div className="stat">
+    <div className="stat" data-stat={label} data-value={value}>
       <div className="stat-value">{value}</div>
       <div className="stat-label">{label}</div>
       {hint ? <div className="stat-hint muted">{hint}</div> : null}
@@ -61,7 +61,7 @@ function deliveriesChart(rows: Overview['deliveries_last_hour']) {
 }
 
 const STATUS_COLORS: Record<string, string> = {
-  delivered: 'var(--green)', sent: 'var(--accent)', undelivered: 'var(--red)', bounced: 'var(--red)', not_sent: 'var(--amber)', queued: 'var(--gray)',
+  delivered: 'var(--green)', sent: 'var(--blue)', delivery_attempted: 'var(--violet)', undelivered: 'var(--red)', bounced: 'var(--red)', not_sent: 'var(--amber)', queued: 'var(--gray)',
 };
 
 export default function OverviewPage() {
@@ -89,7 +89,7 @@ export default function OverviewPage() {
       {header}
       <div className="stats" aria-label="Runs now">
         <Stat label="Triggers, last hour" value={totalTriggers} />
-        <Stat label="Runs due" value={o.runs.due} hint={`oldest waiting ${duration(o.runs.oldest_due_age_ms)}`} />
+        <Stat label="Runs due" value={o.runs.due} hint={o.runs.due > 0 ? `oldest waiting ${duration(o.runs.oldest_due_age_ms)}` : undefined} />
         <Stat label="Queued · processing" value={`${o.runs.queued} · ${o.runs.processing}`} />
         <Stat label="Paused (delays, batches)" value={o.runs.paused} />
         <Stat label="Failures, last hour" value={failures} />
@@ -111,7 +111,7 @@ export default function OverviewPage() {
                 <XAxis dataKey="minute" tick={{ fontSize: 11 }} interval="preserveStartEnd" minTickGap={24} />
                 <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
                 <Tooltip />
-                <Bar dataKey="count" name="triggers" fill="var(--accent)" isAnimationActive={false} />
+                <Bar dataKey="count" name="triggers" fill="var(--accent)" maxBarSize={14} isAnimationActive={false} />
               </BarChart>
             </ResponsiveContainer>
           </div>
@@ -127,7 +127,7 @@ export default function OverviewPage() {
                   <Tooltip />
                   <Legend wrapperStyle={{ fontSize: 12 }} />
                   {deliveries.statuses.map((s) => (
-                    <Bar key={s} dataKey={s} stackId="s" fill={STATUS_COLORS[s] ?? 'var(--violet)'} isAnimationActive={false} />
+                    <Bar key={s} dataKey={s} stackId="s" fill={STATUS_COLORS[s] ?? 'var(--gray)'} maxBarSize={28} isAnimationActive={false} />
                   ))}
                 </BarChart>
               </ResponsiveContainer>
@@ -138,7 +138,7 @@ export default function OverviewPage() {
 
       <div className="grid-2">
         <Section title="Circuit breakers">
-          {o.circuits.length === 0 ? <p className="muted">No provider circuits yet: they appear once a channel has sent.</p> : (
+          {o.circuits.length === 0 ? <p className="muted">No circuit has opened: every provider is taking messages.</p> : (
             <table className="table">
               <thead><tr><th scope="col">Channel</th><th scope="col">Provider</th><th scope="col">State</th><th scope="col">Opened</th></tr></thead>
               <tbody>

@@ -40,9 +40,11 @@ export function RunPage() {
   return (
     <>
       <PageHeader title={<>Run <code>{run.id}</code></>} subtitle={<><Link to={`/workflows/${encodeURIComponent(run.workflow)}`}>{run.workflow}</Link> · <Badge value={run.status} /></>}>
-        <button type="button" className="btn btn-danger" disabled={!CANCELLABLE.has(run.status) || cancelRun.isPending} onClick={() => cancelRun.mutate()}>
-          Cancel this run
-        </button>
+        {CANCELLABLE.has(run.status) ? (
+          <button type="button" className="btn btn-danger" disabled={cancelRun.isPending} onClick={() => cancelRun.mutate()}>
+            Cancel this run
+          </button>
+        ) : null}
         {key ? (
           <button type="button" className="btn btn-danger" disabled={cancelKey.isPending} onClick={confirmKey}>
             Cancel all runs of key “{key}”
