@@ -41,6 +41,14 @@ const workflows = [
     ],
   },
   {
+    key: 'broken-fetch', name: 'Broken fetch',
+    steps: [{ ref: 'lookup', type: 'http_fetch', settings: { url: '{{ data.base }}/missing' } }],
+  },
+  {
+    key: 'bad-email', name: 'Bad email',
+    steps: [{ ref: 'email', type: 'channel', channel_key: 'postmark-bad', template: { subject: 'Hi', text_body: 'Hi' } }],
+  },
+  {
     key: 'reminder', name: 'Reminder',
     steps: [
       { ref: 'wait', type: 'delay', settings: { delay_for: { unit: 'hours', value: 1 } } },
@@ -63,11 +71,18 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
 
   beforeAll(async () => {
     postmark = await new FakePostmark(POSTMARK_TOKEN, ['outbound']).start();
-    api = createServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"score": 7}'); });
+    api = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/missing') res.statusCode = 404;
+      res.end(req.url === '/missing' ? '{}' : '{"score": 7}');
+    });
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
     t = await startTestHerald(engine, {
       workflows,
-      channels: [{ key: 'postmark', type: 'email', provider: 'postmark', settings: { server_token: POSTMARK_TOKEN, base_url: postmark.url, from: 'Herald <noreply@herald.test>' } }],
+      channels: [
+        { key: 'postmark', type: 'email', provider: 'postmark', settings: { server_token: POSTMARK_TOKEN, base_url: postmark.url, from: 'Herald <noreply@herald.test>' } },
+        { key: 'postmark-bad', type: 'email', provider: 'postmark', settings: { server_token: 'not-the-token', base_url: postmark.url, from: 'Herald <noreply@herald.test>' } },
+      ],
       rateLimits: { perKey: 0, perUser: 0 },
     });
     cookie = (await signIn(t, t.secretKey)).cookie!;
@@ -78,6 +93,9 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
     await t.knock.workflows.trigger('alerts', { recipients: ['ada', 'bob'], data: { level: 'high' } });
     await t.knock.workflows.trigger('welcome-email', { recipients: ['carol'] });
     await t.knock.workflows.trigger('enrich', { recipients: ['ada'], data: { base: `http://127.0.0.1:${(api.address() as AddressInfo).port}`, token: FETCH_TOKEN } });
+    const base = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+    await t.knock.workflows.trigger('broken-fetch', { recipients: ['ada'], data: { base } });
+    await t.knock.workflows.trigger('bad-email', { recipients: ['carol'] });
     await t.knock.workflows.trigger('reminder', { recipients: ['ada'], cancellation_key: 'order-1' });
     await t.knock.workflows.trigger('reminder', { recipients: ['bob'], cancellation_key: 'order-2' });
     await t.drain();
@@ -96,7 +114,7 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const o = res.body;
     expect(o.triggers_per_minute).toHaveLength(60);
-    expect(o.triggers_per_minute.reduce((n: number, m: { count: number }) => n + m.count, 0)).toBe(5);
+    expect(o.triggers_per_minute.reduce((n: number, m: { count: number }) => n + m.count, 0)).toBe(7);
     expect(o.triggers_per_minute[59].minute).toBe('2026-03-01T12:00:00.000Z');
     expect(o.runs).toMatchObject({ queued: 0, processing: 0, paused: 1, due: 0, oldest_due_age_ms: 0 });
     expect(o.deliveries_last_hour).toEqual(expect.arrayContaining([
@@ -104,7 +122,10 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
       { channel_type: 'email', provider: 'postmark', status: 'sent', count: 1 },
     ]));
     expect(o.circuits).toEqual([]);
-    expect(Array.isArray(o.failures_last_hour)).toBe(true);
+    expect(o.failures_last_hour).toEqual(expect.arrayContaining([
+      { kind: 'step', workflow: 'broken-fetch', reason: 'http_fetch failed: the server answered 404', count: 1, last_at: '2026-03-01T12:00:00.000Z' },
+      { kind: 'delivery', workflow: 'bad-email', channel_key: 'postmark-bad', reason: 'undelivered', count: 1, last_at: '2026-03-01T12:00:00.000Z' },
+    ]));
   });
 
   it('overview stream: an overview event at once', async () => {
@@ -175,7 +196,7 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
   });
 
   it('an email message: its rendered HTML, its events and its delivery log with the token redacted', async () => {
-    const list = await get('/dashboard/api/messages?channel_type=email');
+    const list = await get('/dashboard/api/messages?channel_type=email&workflow=welcome-email');
     expect(list.body.items).toEqual([expect.objectContaining({ channel_key: 'postmark', channel_type: 'email', provider: 'postmark', recipient: 'carol', workflow: 'welcome-email', status: 'sent' })]);
     const detail = await get(`/dashboard/api/messages/${list.body.items[0].id}`);
     expect(detail.status).toBe(200);
@@ -216,6 +237,12 @@ describe.each(engines)('dashboard data endpoints (%s)', { timeout: 180_000 }, (e
     const workflow = await get('/dashboard/api/workflows/enrich');
     expect(JSON.stringify(workflow.body)).not.toContain(FETCH_KEY);
     expect(workflow.body.steps[0].settings.headers).toEqual([{ key: 'Authorization', value: '[redacted]' }, { key: 'X-Api-Key', value: '[redacted]' }]);
+    // A fetch that failed halts the run: the list says why, the run page shows the answer.
+    const broken = (await get('/dashboard/api/runs?workflow=broken-fetch')).body.items[0];
+    expect(broken).toMatchObject({ status: 'completed', halt_reason: 'http_fetch failed: the server answered 404', error_count: 1 });
+    const brokenDetail = (await get(`/dashboard/api/runs/${broken.id}`)).body;
+    expect(brokenDetail.fetches).toEqual([expect.objectContaining({ step_ref: 'lookup', response: expect.objectContaining({ status: 404 }) })]);
+    expect(brokenDetail.timeline).toContainEqual(expect.objectContaining({ type: 'run_halted', step_ref: 'lookup', outcome: 'error', reason: 'http_fetch failed: the server answered 404' }));
   });
 
   it('the secret key reads the same endpoints; no credential reads nothing', async () => {
