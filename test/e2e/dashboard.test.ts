@@ -301,27 +301,28 @@ describe.skipIf(skipReason !== undefined)(`the dashboard in headless Chromium${s
       const run = (await http(t, 'GET', '/dashboard/api/runs?workflow=order-shipped')).body.items[0];
       const message = (await http(t, 'GET', '/dashboard/api/messages?channel_type=email')).body.items[0];
       const pages = [
-        ['/', 'h1:text-is("Overview")'],
-        ['/workflows', 'tr[data-workflow]'],
-        ['/workflows/order-shipped', '.flow'],
-        ['/runs', 'tr[data-run-id]'],
-        [`/runs/${run.id}`, '#timeline .tl-entry'],
-        ['/messages', 'tr[data-message-id]'],
-        [`/messages/${message.id}`, '[data-testid="delivery-log"]'],
-        ['/recipients', 'table'],
-        ['/recipients/users/ada', 'h2:text("Explain")'],
-        ['/recipients?tab=tenants', 'h1'],
-        ['/schedules?workflow=reminder', 'h1'],
-        ['/bulk-operations', 'h1'],
-        ['/channels', 'table'],
-        ['/audiences?key=beta', 'td a:text-is("ada")'],
+        ['overview', '/', 'h1:text-is("Overview")'],
+        ['workflows', '/workflows', 'tr[data-workflow]'],
+        ['workflow', '/workflows/order-shipped', '.flow'],
+        ['runs', '/runs', 'tr[data-run-id]'],
+        ['run', `/runs/${run.id}`, '#timeline .tl-entry'],
+        ['messages', '/messages', 'tr[data-message-id]'],
+        ['message', `/messages/${message.id}`, '[data-testid="delivery-log"]'],
+        ['users', '/recipients', 'table'],
+        ['user', '/recipients/users/ada', 'h2:text("Explain")'],
+        ['tenants', '/recipients?tab=tenants', 'h1'],
+        ['schedules', '/schedules?workflow=reminder', 'h1'],
+        ['bulk-operations', '/bulk-operations', 'h1'],
+        ['channels', '/channels', 'table'],
+        ['audiences', '/audiences?key=beta', 'td a:text-is("ada")'],
       ] as const;
       const found: Record<string, unknown> = {};
-      for (const [path, ready] of pages) {
+      for (const [name, path, ready] of pages) {
         await d.open(path);
         await d.waitFor(ready);
         const violations = await seriousA11yViolations(d.page);
         if (violations.length) found[path] = violations;
+        await shot(`page-${name}`);
       }
       // The phone layout: the navigation collapses behind a Menu button that opens it.
       await d.page.setViewportSize({ width: 390, height: 844 });
