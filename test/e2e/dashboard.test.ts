@@ -21,6 +21,9 @@ import { LoopbackSmtp } from '../support/smtp-server.js';
 import { CHROMIUM_ARGS, ensureChromium } from './support/chromium.js';
 import { ensureDashboardBuild, openDashboardPage, seriousA11yViolations, UI_TIMEOUT_MS, type DashboardPage } from './support/dashboard-browser.js';
 
+/** HERALD_DASHBOARD_TOKEN: signs in to every environment, and may switch between them. */
+const DASHBOARD_TOKEN = 'dashboard-token-for-the-e2e-test-0123456789';
+
 const screenshots = fileURLToPath(new URL('../../test-results/dashboard/', import.meta.url));
 const readmeImages = process.env.DASHBOARD_README_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/images/', import.meta.url)) : undefined;
 
@@ -120,6 +123,8 @@ describe.skipIf(skipReason !== undefined)(`the dashboard in headless Chromium${s
       t = await startTestHerald(engine, {
         workflows,
         channels: [{ key: 'postal', type: 'email', provider: 'smtp', settings: smtp.settings() }],
+        environments: ['development', 'production'],
+        dashboard: { token: DASHBOARD_TOKEN },
       });
       await t.knock.users.update('ada', { name: 'Ada Lovelace', email: 'ada@example.com' } as any);
       await t.knock.users.update('grace', { name: 'Grace Hopper', email: 'grace@example.com', preferences: { default: { categories: { marketing: false } } } } as any);
@@ -155,6 +160,37 @@ describe.skipIf(skipReason !== undefined)(`the dashboard in headless Chromium${s
       expect(await d.page.locator('.env-pill, .env-switch').first().innerText()).toContain('development');
       await shot('overview');
       expect(d.errors).toEqual([]);
+    }, 60_000);
+
+    it('signs in with the dashboard token, switches environment, and signs out', async () => {
+      // A second browser context: its own cookies, so the shared session is left as it is.
+      const other = await openDashboardPage(browser, t.url);
+      try {
+        await other.open('/');
+        await other.waitFor('form[aria-labelledby="signin-title"]');
+        await other.page.getByLabel('Secret key or dashboard token').fill(DASHBOARD_TOKEN);
+        await other.page.getByRole('button', { name: 'Sign in' }).click();
+        await other.waitFor('h1:text-is("Overview")');
+        const switcher = other.page.getByRole('combobox', { name: 'Environment' });
+        expect(await switcher.inputValue()).toBe('development');
+
+        await switcher.selectOption('production');
+        await other.waitFor('h1:text-is("Overview")');
+        await expect.poll(() => switcher.inputValue(), { timeout: UI_TIMEOUT_MS }).toBe('production');
+        // The cookie now reads production: the session endpoint says so, through the page's own fetch.
+        const session = await other.page.evaluate(async () => (await fetch('/dashboard/api/session')).json());
+        expect(session).toMatchObject({ environment: 'production', can_switch_environment: true });
+        await other.page.screenshot({ path: `${screenshots}${engine}-environment-switch.png` });
+
+        await other.page.getByRole('button', { name: 'Sign out' }).click();
+        await other.waitFor('form[aria-labelledby="signin-title"]');
+        expect((await other.context.cookies(t.url)).some((c) => c.name === 'herald_dashboard')).toBe(false);
+        await other.open('/runs');
+        await other.waitFor('form[aria-labelledby="signin-title"]');
+        expect(other.errors).toEqual([]);
+      } finally {
+        await other.close();
+      }
     }, 60_000);
 
     it('triggers a workflow from its test-trigger form and shows the run completing on its timeline', async () => {

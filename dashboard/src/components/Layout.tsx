@@ -44,7 +44,7 @@ function EnvironmentSwitcher({ session }: { session: Session }) {
 }
 
 export function Layout() {
-  const session = useSession().data!;
+  const session = useSession().data;
   const [open, setOpen] = useState(false);
   const location = useLocation();
   const client = useQueryClient();
@@ -52,13 +52,16 @@ export function Layout() {
   const signOut = useMutation({
     mutationFn: () => api('/dashboard/api/session', { method: 'DELETE' }),
     onSettled: () => {
+      // Leave first: the pages below must not render once the cache (the session) is gone.
+      navigate('/sign-in', { replace: true });
       client.clear();
-      navigate('/sign-in');
     },
   });
   // The phone menu closes on navigation (the key remounts nothing; the state is per location).
   const [openedAt, setOpenedAt] = useState(location.key);
   const menuOpen = open && openedAt === location.key;
+  // Between signing out (the cache cleared) and the sign-in page.
+  if (!session) return null;
 
   return (
     <div className="shell">
