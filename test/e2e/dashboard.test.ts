@@ -229,6 +229,31 @@ describe.skipIf(skipReason !== undefined)(`the dashboard in headless Chromium${s
       expect(d.errors).toEqual([]);
     }, 90_000);
 
+    it('deactivates a workflow from its page (a trigger is then refused) and activates it again', async () => {
+      await signedIn();
+      await d.open('/workflows/newsletter');
+      await d.waitFor('h1:text-is("Newsletter")');
+      const active = async () => (await http(t, 'GET', '/dashboard/api/workflows/newsletter')).body.active as boolean;
+      expect(await active()).toBe(true);
+
+      await d.page.getByRole('button', { name: 'Deactivate' }).click();
+      await d.waitFor('.page-header [data-status="inactive"]');
+      expect(await active()).toBe(false);
+      await d.page.getByLabel(/^Recipients/).fill('ada');
+      await d.page.getByRole('button', { name: 'Trigger', exact: true }).click();
+      // The trigger's refusal is shown as Knock's error message says it.
+      await d.waitFor('form[aria-label="Test trigger"] [role="alert"]');
+      expect(await d.page.locator('form[aria-label="Test trigger"] [role="alert"]').innerText()).toMatch(/inactive|not active|newsletter/i);
+      // The browser logs the refused trigger's 4xx as a failed request; nothing else was logged.
+      expect(d.errors.every((e) => /status of 4\d\d .*\/v1\/workflows\/newsletter\/trigger/.test(e)), d.errors.join('\n')).toBe(true);
+      d.errors.splice(0);
+
+      await d.page.getByRole('button', { name: 'Activate' }).click();
+      await d.waitFor('.page-header [data-status="active"]');
+      expect(await active()).toBe(true);
+      expect(d.errors).toEqual([]);
+    }, 60_000);
+
     it('finds a run skipped by preferences and shows why', async () => {
       await signedIn();
       await t.knock.workflows.trigger('newsletter', { recipients: ['grace'] });
