@@ -13,9 +13,10 @@
  * behaviour). Each phase must leave exactly `count` mails on the server.
  * Prints `BENCH {json}` (bench/report.ts): figure emails/s, ratio to pooled nodemailer, goal ≥ 0.8.
  * Usage: npx tsx bench/email.ts [--engine pglite|postgres] [--count 10000] [--per-trigger 100]
- *        [--poll-interval-ms 1000] [--server smtp-server|raw] [--profile prefix] [--timeline]
+ *        [--poll-interval-ms 1000] [--server smtp-server|raw] [--profile prefix] [--timeline] [--keep]
  * --profile writes V8 CPU profiles of the delivery phase (prefix-herald.cpuprofile) and of the
- * pooled baseline (prefix-baseline.cpuprofile), to open in Chrome DevTools or summarise.
+ * pooled baseline (prefix-baseline.cpuprofile), to open in Chrome DevTools or summarise. --keep
+ * leaves the PostgreSQL schema in place (its name is printed) for EXPLAIN afterwards.
  */
 import { parseArgs } from 'node:util';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -37,7 +38,7 @@ import { openPostgres } from '../src/store/pg-adapter.js';
 import { writeWorkflowsDir } from '../test/support/harness.js';
 import { report } from './report.js';
 
-const { values } = parseArgs({ options: { engine: { type: 'string' }, count: { type: 'string' }, 'poll-interval-ms': { type: 'string' }, 'per-trigger': { type: 'string' }, serve: { type: 'boolean' }, server: { type: 'string' }, profile: { type: 'string' }, timeline: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { engine: { type: 'string' }, count: { type: 'string' }, 'poll-interval-ms': { type: 'string' }, 'per-trigger': { type: 'string' }, serve: { type: 'boolean' }, server: { type: 'string' }, profile: { type: 'string' }, timeline: { type: 'boolean' }, keep: { type: 'boolean' } } });
 const engine = values.engine ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
 const N = Number(values.count ?? 10_000);
 /** smtp-server (the package; it waits 100 ms before every greeting) or raw (a minimal server, no delay). */
@@ -196,7 +197,11 @@ async function openDb(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
   if (engine === 'postgres') {
     const schema = `herald_bench_${randomUUID().slice(0, 8)}`;
     const db = await openPostgres({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', schema, max: 20 });
-    return { db, cleanup: async () => { await db.exec(`DROP SCHEMA ${schema} CASCADE`); await db.close(); } };
+    return { db, cleanup: async () => {
+      if (values.keep) console.log(`kept schema ${schema} (--keep)`);
+      else await db.exec(`DROP SCHEMA ${schema} CASCADE`);
+      await db.close();
+    } };
   }
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   const db = await openPglite({ dataDir: dir });
