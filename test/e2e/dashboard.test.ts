@@ -1,10 +1,12 @@
 /**
  * The dashboard (issue 14) in a real headless Chromium (Debian's build, driven by playwright-core),
  * served by Herald itself at /dashboard/ and reading Herald's own HTTP API with the session cookie
- * it sets at sign-in. Each scenario is what a person does on the page: sign in with the secret key,
- * trigger a workflow from its test-trigger form and watch the run complete, find out why a run was
- * skipped, find and cancel runs by cancellation key, read an email as it was sent. Every page
- * is checked with axe-core (no serious or critical violations) and must log no console error.
+ * it sets at sign-in. Each scenario is what a person does on the page: sign in with the secret key
+ * (or with HERALD_DASHBOARD_TOKEN, switch environment, sign out), trigger a workflow from its
+ * test-trigger form and watch the run complete, deactivate and activate a workflow, find out why
+ * a run was skipped, find and cancel runs by cancellation key, read an email as it was sent.
+ * Every page is checked with axe-core (no serious or critical violations) and must log no
+ * console error.
  *
  * One browser for the file, one Herald (and one SMTP server) per engine; the scenarios of an
  * engine share a signed-in browser context. The worker is driven by `drain()` (manual clock),
