@@ -19,7 +19,8 @@ export interface DashboardRunFilter {
 
 /**
  * Newest first, keyset-paged over (inserted_at, id): recipient_runs_list_idx, or with a
- * recipient recipient_runs_recipient_idx, with a cancellation key recipient_runs_cancellation_key_idx.
+ * recipient recipient_runs_recipient_idx, or with a cancellation key recipient_runs_cancel_idx
+ * (cancellation_key, workflow_key; migration 027), whose matches are then sorted.
  */
 export async function listDashboardRuns(q: Queryable, f: DashboardRunFilter, page: { after?: string; pageSize: number }) {
   const where: string[] = [];

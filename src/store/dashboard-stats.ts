@@ -3,7 +3,8 @@
  * each an index range scan bounded by recent activity or by the unfinished runs, never a scan of
  * all runs or messages (plans in migrations/027_dashboard.sql):
  * - triggers per minute: workflow_triggers_inserted_idx over the last hour (index only);
- * - run counts by status: recipient_runs_unfinished_idx, partial on unfinished runs (index only);
+ * - run counts by status: the workers' partial indexes recipient_runs_due_idx and
+ *   recipient_runs_delay_due_idx (migration 016), which hold the unfinished runs only;
  * - due runs: queue-stats.ts (the workers' own partial indexes);
  * - deliveries and delivery failures: messages_list_idx over the last hour;
  * - step failures: run_events_errors_idx, partial on error events, over the last hour.
@@ -27,8 +28,13 @@ export interface RunStatusCounts { queued: number; processing: number; paused: n
 /** Unfinished runs by status. */
 export async function unfinishedRunCounts(q: Queryable): Promise<RunStatusCounts> {
   const rows = await q.query<{ status: string; count: number }>(
-    `SELECT status, count(*)::int AS count FROM recipient_runs
-      WHERE status IN ('queued', 'processing', 'paused') GROUP BY status`,
+    `SELECT status, sum(n)::int AS count FROM (
+       -- Each part repeats its partial index's predicate verbatim (migrations/016), as queue-stats.ts does.
+       SELECT status, count(*) AS n FROM recipient_runs
+        WHERE status IN ('queued', 'processing') OR (status = 'paused' AND NOT state ? 'waiting') GROUP BY status
+       UNION ALL
+       SELECT 'paused', count(*) FROM recipient_runs WHERE status = 'paused' AND state ? 'waiting'
+     ) unfinished GROUP BY status`,
   );
   const counts: RunStatusCounts = { queued: 0, processing: 0, paused: 0 };
   for (const r of rows) if (r.status in counts) counts[r.status as keyof RunStatusCounts] = r.count;

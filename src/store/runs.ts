@@ -1,7 +1,7 @@
 /*
  * SQL for workflow recipient runs. Plans checked with EXPLAIN on PostgreSQL 15 (50k runs):
  * - claim: Limit -> LockRows -> Index Scan using recipient_runs_due_idx (Index Cond wake_at <= now);
- * - cancel: LockRows -> Sort(id) -> Bitmap Index Scan on recipient_runs_cancel_idx (workflow, key;
+ * - cancel: LockRows -> Sort(id) -> Bitmap Index Scan on recipient_runs_cancel_idx (key, workflow;
  *   partial, cancellation_key IS NOT NULL, proven from `= $2` in generic plans too);
  * - runs of a trigger: Index (Only) Scan using recipient_runs_once_idx (its leading column);
  * - next wake: Index Only Scan using recipient_runs_due_idx, LIMIT 1;
