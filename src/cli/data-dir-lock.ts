@@ -4,8 +4,8 @@
  * corrupt them. So the server and every `herald` command that opens the directory hold
  * `<dataDir>.lock` (holding the owner's pid); a lock left by a process that is gone is taken over.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { CliError } from './errors.js';
 
 export class DataDirInUse extends CliError {
@@ -29,6 +29,9 @@ function alive(pid: number): boolean {
 /** Takes the lock or throws DataDirInUse; the returned function (also run at exit) releases it. */
 export function lockDataDir(dataDir: string): () => void {
   const path = `${resolve(dataDir)}.lock`;
+  // The lock sits beside the data directory, whose parent (`.herald/` by default) a fresh
+  // checkout does not have yet.
+  mkdirSync(dirname(path), { recursive: true });
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = openSync(path, 'wx');

@@ -140,7 +140,8 @@ describe('npm start (compiled)', () => {
   }, 180_000);
 
   it('runs dist/main.js with no wrapper: ready on /readyz, and a SIGTERM to npm (as a supervisor sends) stops the server itself', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'herald-compiled-'));
+    // `.herald/data` as on a fresh checkout (the default): neither folder exists yet.
+    const dir = join(mkdtempSync(join(tmpdir(), 'herald-compiled-')), '.herald');
     const p = startProcess({ PORT: '0', HERALD_DATA_DIR: join(dir, 'data'), HERALD_WORKFLOWS_DIR: join(dir, 'none') }, { compiled: true });
     children.push(p.child);
     const port = await p.listening(170_000);
