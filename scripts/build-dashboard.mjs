@@ -1,9 +1,10 @@
 // Builds the dashboard (dashboard/, Vite + React) into dashboard/dist/, which Herald serves at
 // /dashboard/, and tells whether that build is missing or older than its sources.
 // Plain JavaScript: it runs before anything is compiled (npm start, npm run build, test setup).
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newestMtime } from './newest-mtime.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const DASHBOARD_DIR = join(ROOT, 'dashboard');
@@ -18,14 +19,6 @@ const INPUTS = [
   join(ROOT, 'package-lock.json'),
 ];
 
-function newestMtime(path) {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs; // a deleted or renamed file changes its directory's mtime
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
 
 /** Why dashboard/dist must be (re)built, or undefined when it is current. */
 export function dashboardStaleReason() {

@@ -2,11 +2,12 @@
 // is missing or older than its sources.
 // Plain JavaScript: it runs before anything is compiled.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDashboardBuilt } from './build-dashboard.mjs';
+import { newestMtime } from './newest-mtime.mjs';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -16,14 +17,6 @@ const STAMP = join(DIST, '.built');
 // src/ and dist/ alike), so a new migration needs no rebuild.
 const INPUTS = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 
-function newestMtime(path) {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs; // a deleted or renamed file changes its directory's mtime
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
 
 /** Why dist/ must be rebuilt, or undefined when it is current. */
 export function staleReason() {
