@@ -10,6 +10,7 @@ import { dueRunStats } from '../../store/queue-stats.js';
 import type { Db } from '../../store/db.js';
 import { channelCircuits, deliveriesSince, failuresSince, triggersPerMinute, unfinishedRunCounts } from '../../store/dashboard-stats.js';
 import type { ApiDeps, App } from '../types.js';
+import { answerEventStreamHead, openEventStream } from '../event-stream.js';
 import { dashboardContext } from './context.js';
 import { OverviewBody } from './schemas.js';
 
@@ -93,16 +94,8 @@ export function registerOverviewRoutes(app: App, deps: ApiDeps): void {
   }, async (request, reply) => {
     const ctx = await contextOf(request);
     const first = await overview(ctx.environment, ctx.db);
-    if (request.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    if (request.method === 'HEAD') return answerEventStreamHead(reply);
+    const res = openEventStream(reply, 'no-store, no-transform');
     const event = (body: Overview) => `event: overview\ndata: ${JSON.stringify(body)}\n\n`;
     res.write(`retry: 5000\n${event(first)}`);
     let busy = false;

@@ -27,6 +27,7 @@ import { messageCursor } from '../../store/messages.js';
 import { feedTenantScope } from '../plugins/access.js';
 import { actorMap, feedActorKeys, serializeFeedItem } from '../serializers/messages.js';
 import type { ApiDeps, App } from '../types.js';
+import { answerEventStreamHead, openEventStream } from '../event-stream.js';
 
 /** Proxies drop connections that stay silent; a comment line every 25 s keeps them open. */
 const KEEPALIVE_MS = 25_000;
@@ -97,18 +98,9 @@ export function registerFeedStream(app: App, deps: ApiDeps, hub: FeedHub): void 
     const mode = q.mode ?? 'rich';
 
     // HEAD (checked as GET was, up to here): the headers, and no stream that would never end.
-    if (request.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
+    if (request.method === 'HEAD') return answerEventStreamHead(reply);
 
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': request.id,
-    });
+    const res = openEventStream(reply, 'no-cache, no-transform', { 'x-request-id': request.id });
     res.write(`retry: 2000\n${sse('ready', { metadata: metadata(counts) })}`);
 
     // A stream that cannot keep up is ended (EventSource reconnects and replays from its
