@@ -35,6 +35,31 @@ export const POISON_RUN_MAX_UNFINISHED_CLAIMS = 5;
  */
 export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: string): Promise<string[]> {
   if (runs.length === 0) return [];
+  const plan = await planRuns(deps, runs);
+  let committed: string[] = [];
+  try {
+    committed = await deps.store.checkpointRuns(owner, plan.outcomes, deps.clock.now());
+    return committed;
+  } finally {
+    plan.settled(committed);
+  }
+}
+
+/** What `planRuns` worked out: the outcomes to commit, and `settled` to call with the ids committed. */
+export interface PlannedRuns {
+  /** One per run whose planning succeeded (a failed one is left to its lease and retried). */
+  outcomes: RunOutcome[];
+  /** Ends the runs' trace spans (tracing on) with whether each was committed. */
+  settled(committed: string[]): void;
+}
+
+/**
+ * Plans a batch of runs in memory without writing anything: loads every recipient, actor,
+ * tenant and preference set in one query per kind, then walks each run's program. The caller
+ * commits the outcomes (the worker's checkpoint, or a fan-out page that creates its runs
+ * already advanced: fanout-page.ts).
+ */
+export async function planRuns(deps: AdvanceDeps, runs: RunRow[]): Promise<PlannedRuns> {
   const keys: EntityKey[] = [];
   for (const run of runs) {
     keys.push({ collection: run.recipient_collection, id: run.recipient_id });
@@ -100,16 +125,18 @@ export async function advanceBatch(deps: AdvanceDeps, runs: RunRow[], owner: str
   await Promise.all([...byRecipient.values()].map(async (list) => {
     for (const run of list) plannedById.set(run.id, await planOne(run));
   }));
-  const planned = runs.map((run) => plannedById.get(run.id) ?? null);
-  const outcomes = planned.filter((o): o is RunOutcome => o !== null);
-  if (spans.size === 0) return deps.store.checkpointRuns(owner, outcomes, deps.clock.now());
-  try {
-    const committed = new Set(await deps.store.checkpointRuns(owner, outcomes, deps.clock.now()));
-    for (const [id, span] of spans) span.setAttributes({ 'herald.run.committed': committed.has(id) });
-    return [...committed];
-  } finally {
-    for (const span of spans.values()) span.end();
-  }
+  const outcomes = runs.map((run) => plannedById.get(run.id) ?? null).filter((o): o is RunOutcome => o !== null);
+  return {
+    outcomes,
+    settled(committed) {
+      if (spans.size === 0) return;
+      const done = new Set(committed);
+      for (const [id, span] of spans) {
+        span.setAttributes({ 'herald.run.committed': done.has(id) });
+        span.end();
+      }
+    },
+  };
 }
 
 /** The stored trace context of each claimed run's trigger, in ONE query; null when tracing is off. */

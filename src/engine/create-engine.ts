@@ -3,6 +3,7 @@ import type { Clock } from '../domain/clock.js';
 import type { RunRow } from '../domain/run.js';
 import type { EngineStore, TriggerWrite } from './ports.js';
 import { advanceBatch } from './advance-batch.js';
+import { expandFanoutPages, type FanoutPageOutcome } from './fanout-page.js';
 import { cancelRuns } from './cancel.js';
 import { deliverWorkflowEvent } from './deliver-event.js';
 import type { Engine } from './engine.js';
@@ -18,6 +19,8 @@ const TRIGGER_GROUP_MAX = 64;
 export interface RunningEngine extends Engine {
   /** Advances a batch of claimed runs; returns the ids whose outcome was committed. */
   advanceBatch(runs: RunRow[], leaseOwner: string): Promise<string[]>;
+  /** Expands up to `maxPages` pages of a pending fan-out (fanout-page.ts); null when none is pending. */
+  expandFanoutPages(owner: string, pageSize: number, maxPages: number): Promise<FanoutPageOutcome | null>;
 }
 
 export function createEngine(base: {
@@ -40,6 +43,7 @@ export function createEngine(base: {
     cancel: (key, request, opts) => cancelRuns(deps, key, request, opts),
     deliverEvent: (request) => deliverWorkflowEvent(deps, request),
     advanceBatch: (runs, owner) => advanceBatch(deps, runs, owner),
+    expandFanoutPages: (owner, pageSize, maxPages) => expandFanoutPages(deps, owner, pageSize, maxPages),
     useEmailTracking(tracking) {
       deps.tracking ??= tracking;
     },

@@ -1,26 +1,41 @@
-import type { Clock } from '../domain/clock.js';
-import type { Db } from '../store/db.js';
-import { expandNextFanoutPage } from '../store/fanouts.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { FanoutPageOutcome } from '../engine/fanout-page.js';
 import type { BackgroundTask } from './background-worker.js';
 
 /**
  * Subscribers per page. Large enough that a 100k-subscriber object takes few statements, small
- * enough that a page holds its fan-out row lock (and keeps a cancel waiting) only briefly.
+ * enough that one page's plan (its renders included) and its commit statement stay short.
  */
 const PAGE_SIZE = 2000;
 
 /**
- * Expands object recipients to their subscribers, one checkpointed page per transaction: a
- * crash redoes at most the page in flight, and the unique run index drops duplicates.
+ * Pages one tick expands (pipelined: the next is planned while the one before commits) before
+ * the other background tasks (deliveries, schedules) get their turn.
  */
-export function createFanoutTask(opts: { db: Db; clock: Clock; wakeWorkers: () => void; pageSize?: number }): BackgroundTask {
+export const FANOUT_PAGES_PER_TICK = 8;
+
+/**
+ * Expands object recipients to their subscribers, a few pages per tick (engine/fanout-page.ts):
+ * each page commits in one statement with its cursor, so a crash redoes at most the page in
+ * flight, and the unique run index drops duplicates.
+ */
+export function createFanoutTask(opts: {
+  engine: { expandFanoutPages(owner: string, pageSize: number, maxPages: number): Promise<FanoutPageOutcome | null> };
+  wakeWorkers: () => void;
+  pageSize?: number;
+  workerId?: string;
+}): BackgroundTask {
+  // The lease owner: this process (a page it planned but could not commit is re-leased by it at once).
+  const owner = `${opts.workerId ?? `${hostname()}:${process.pid}`}:fanout:${randomUUID().slice(0, 8)}`;
   return {
     name: 'fanout',
     async tick() {
-      const result = await opts.db.transaction((tx) => expandNextFanoutPage(tx, opts.pageSize ?? PAGE_SIZE, opts.clock.now()));
+      const result = await opts.engine.expandFanoutPages(owner, opts.pageSize ?? PAGE_SIZE, FANOUT_PAGES_PER_TICK);
       if (result === null) return 0;
-      if (result.created > 0) opts.wakeWorkers();
-      // A fan-out that was already complete still counts as work done, so the loop checks again.
+      if (result.queued > 0) opts.wakeWorkers();
+      // A page lost to a cancel, or a fan-out already complete, still counts as work done, so the
+      // loop looks again at once.
       return Math.max(1, result.read);
     },
   };

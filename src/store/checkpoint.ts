@@ -40,14 +40,31 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
         WHERE rr.id = p.id AND rr.id IN (SELECT id FROM locked)
           AND rr.status = 'processing' AND rr.lease_owner = $1
         RETURNING rr.id
-     ), ev AS (
+     )${outcomeWritesSql('r', { events: 4, messages: 5, notify: 6 })}
+     SELECT id FROM r WHERE (SELECT count(*) FROM n) >= 0`,
+    [owner, JSON.stringify(progress), now, ...outcomeWriteParams(outcomes), notifyChannel ?? null],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * What a committed advance writes besides its run row, as the CTEs `ev`, `input`, `m`, `me`,
+ * `dl` and `n` of a statement whose CTE `committed` returns the ids of the runs that committed
+ * (the checkpoint's UPDATE, or a fan-out page's INSERT: fanouts.ts): their run events, their
+ * messages with message events and delivery jobs, and a NOTIFY per new feed message. The
+ * caller's final SELECT must read `n` (`(SELECT count(*) FROM n) >= 0`) or no NOTIFY is sent.
+ * Parameters: the `events` and `messages` of `outcomeWriteParams`, and the NOTIFY channel
+ * (`notify`; null sends none).
+ */
+export function outcomeWritesSql(committed: string, p: { events: number; messages: number; notify: number }): string {
+  return `, ev AS (
        INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, attempt, data, inserted_at)
        SELECT e.id, e.recipient_run_id, e.event, COALESCE(e.status, 'ok'), e.step_ref, e.step_type, e.attempt, e.data, e.inserted_at
-         FROM jsonb_to_recordset($4::jsonb)
+         FROM jsonb_to_recordset($${p.events}::jsonb)
            AS e(id uuid, recipient_run_id uuid, event text, status text, step_ref text, step_type text, attempt int, data jsonb, inserted_at timestamptz)
-        WHERE e.recipient_run_id IN (SELECT id FROM r)
+        WHERE e.recipient_run_id IN (SELECT id FROM ${committed})
      ), input AS (
-       SELECT * FROM jsonb_to_recordset($5::jsonb)
+       SELECT * FROM jsonb_to_recordset($${p.messages}::jsonb)
          AS x(id text, channel_id uuid, recipient_collection text, recipient_id text, workflow_key text, workflow_sha text,
               categories jsonb, workflow_run_id uuid, recipient_run_id uuid, step_ref text, tenant_id text, actors jsonb,
               status text, data jsonb, content jsonb, event_types jsonb, inserted_at timestamptz,
@@ -60,7 +77,7 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
               workflow_run_id, recipient_run_id, step_ref, tenant_id, actors, status, data, content, inserted_at, inserted_at,
               batch_id, total_activities, total_actors
          FROM input
-        WHERE recipient_run_id IN (SELECT id FROM r)
+        WHERE recipient_run_id IN (SELECT id FROM ${committed})
        ON CONFLICT (recipient_run_id, step_ref, channel_id) DO NOTHING
        RETURNING id
      ), me AS (
@@ -76,16 +93,16 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
         WHERE input.deliver
      ), n AS (
        -- New feed messages, announced at commit to every API process (message-notify.ts).
-       SELECT pg_notify($6::text, json_build_object('c', x.channel_id, 'r', x.recipient_id)::text)
+       SELECT pg_notify($${p.notify}::text, json_build_object('c', x.channel_id, 'r', x.recipient_id)::text)
          FROM (SELECT DISTINCT input.channel_id, input.recipient_id FROM m JOIN input ON input.id = m.id
                 WHERE input.recipient_collection = '$users') x
-        WHERE $6::text IS NOT NULL
-     )
-     SELECT id FROM r WHERE (SELECT count(*) FROM n) >= 0`,
-    [owner, JSON.stringify(progress), now, JSON.stringify(outcomes.flatMap((o) => o.events)),
-      JSON.stringify(outcomes.flatMap((o) => o.messages).map(toRecord)), notifyChannel ?? null],
-  );
-  return rows.map((r) => r.id);
+        WHERE $${p.notify}::text IS NOT NULL
+     )`;
+}
+
+/** The events and the messages of the outcomes, as the JSON parameters `outcomeWritesSql` reads. */
+export function outcomeWriteParams(outcomes: readonly RunOutcome[]): [events: string, messages: string] {
+  return [JSON.stringify(outcomes.flatMap((o) => o.events)), JSON.stringify(outcomes.flatMap((o) => o.messages).map(toRecord))];
 }
 
 function toRecord(m: NewMessage) {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
+import { FANOUT_PAGES_PER_TICK } from '../../src/queue/fanout-task.js';
 
 const announce = {
   key: 'announce',
@@ -81,19 +82,21 @@ describe.each(engines)('object recipients fan out to subscribers (%s)', (engine)
   });
 
   it('a cancel while the fan-out is still expanding stops it: no subscriber is notified', async () => {
-    await t.knock.objects.addSubscriptions('projects', 'apollo', { recipients: ['u1', 'u2', 'u3', 'u4', 'u5'] });
+    // One background pass expands FANOUT_PAGES_PER_TICK pages of two subscribers; four are still to come.
+    const expandedInOnePass = FANOUT_PAGES_PER_TICK * 2;
+    const users = Array.from({ length: expandedInOnePass + 4 }, (_, i) => `u${String(i + 1).padStart(2, '0')}`);
+    await t.knock.objects.addSubscriptions('projects', 'apollo', { recipients: users });
     await t.knock.workflows.trigger('later', { recipients: [apollo], cancellation_key: 'k1' });
-    // One background pass expands one page of two subscribers; three are still to come.
     await t.herald.background.tick();
-    expect(await runsOf(t, 'later')).toHaveLength(3);
+    expect(await runsOf(t, 'later')).toHaveLength(1 + expandedInOnePass);
     const cancel = await http(t, 'POST', '/v1/workflows/later/cancel', { cancellation_key: 'k1' });
     expect(cancel.status).toBe(204);
-    expect(cancel.headers.get('x-herald-cancelled-runs')).toBe('3');
+    expect(cancel.headers.get('x-herald-cancelled-runs')).toBe(String(1 + expandedInOnePass));
     await t.drain();
     await t.clock.advance(10 * 60_000);
     await t.drain();
     const runs = await runsOf(t, 'later');
-    expect(runs).toHaveLength(3);
+    expect(runs).toHaveLength(1 + expandedInOnePass);
     expect(runs.every((r) => r.status === 'cancelled')).toBe(true);
     expect((await t.knock.messages.list()).items).toEqual([]);
   });

@@ -5,7 +5,8 @@ import pino from 'pino';
 import { ManualClock } from '../../src/domain/clock.js';
 import { createHerald, type Herald } from '../../src/herald.js';
 import { openPostgres } from '../../src/store/pg-adapter.js';
-import { expandNextFanoutPage } from '../../src/store/fanouts.js';
+import { claimFanoutPage, commitFanoutPage } from '../../src/store/fanouts.js';
+import { FANOUT_LEASE_MS } from '../../src/engine/fanout-page.js';
 import type { Db } from '../../src/store/db.js';
 import { drainAll, engines, startTestHerald, writeWorkflowsDir, type TestHerald } from '../support/harness.js';
 
@@ -41,18 +42,39 @@ describe.each(engines)('fan-out checkpoints (%s)', (engine) => {
   let t: TestHerald;
   afterEach(async () => { await t.close(); });
 
-  it('a page whose transaction dies is redone whole: nobody lost, nobody twice', async () => {
+  it('a page whose process dies before its commit is redone whole once its lease ends: nobody lost, nobody twice', async () => {
     t = await startTestHerald(engine, { workflows: [hello], fanoutPageSize: 3 });
     await subscribe(t.db, 7);
     await t.knock.workflows.trigger('hello', { recipients: [big] });
-    await t.herald.background.tick();
-    // The second page is expanded and then its process "dies" before the commit.
-    await expect(t.db.transaction(async (tx) => {
-      await expandNextFanoutPage(tx, 3, t.clock.now());
-      throw new Error('killed before commit');
-    })).rejects.toThrow('killed before commit');
+    // Another process leases the fan-out, reads its first page and "dies" before committing.
+    const now = t.clock.now();
+    expect(await claimFanoutPage(t.db, 'doomed', 3, now, new Date(now.getTime() + FANOUT_LEASE_MS))).not.toBeNull();
+    await t.drain();
+    // Its lease still holds: nobody else expands that fan-out meanwhile (only the object's own run exists).
+    expect((await exactlyOnce(t.db)).runs).toBe(1);
+    t.clock.advance(FANOUT_LEASE_MS + 1);
     await t.drain();
     expect(await exactlyOnce(t.db)).toEqual({ runs: 8, distinct_runs: 8, messages: 8, distinct_messages: 8 });
+  });
+
+  it('a page planned before a cancel of some recipients is not committed; it is planned again with the cancel applied', async () => {
+    t = await startTestHerald(engine, { workflows: [hello], fanoutPageSize: 10 });
+    await subscribe(t.db, 3);
+    await t.knock.workflows.trigger('hello', { recipients: [big], cancellation_key: 'k' });
+    // A page is leased and read (its runs would be planned here), then a cancel names u2 ...
+    const now = t.clock.now();
+    const page = (await claimFanoutPage(t.db, 'slow', 10, now, new Date(now.getTime() + FANOUT_LEASE_MS)))!;
+    expect(page.subscribers.map((s) => s.id)).toEqual(['u1', 'u2', 'u3']);
+    await t.knock.workflows.cancel('hello', { cancellation_key: 'k', recipients: ['u2'] });
+    // ... so the planned page no longer holds and writes nothing.
+    const runs = page.subscribers.map((s) => ({ id: crypto.randomUUID(), collection: s.collection, recipientId: s.id, status: 'queued' as const, position: 0, state: {}, wakeAt: now }));
+    expect(await commitFanoutPage(t.db, 'slow', page, runs, [], now, new Date(now.getTime() + FANOUT_LEASE_MS), null)).toBeNull();
+    expect((await exactlyOnce(t.db)).runs).toBe(1);
+    await t.drain();
+    const rows = await t.db.query<{ recipient_id: string; status: string }>(`SELECT recipient_id, status FROM recipient_runs WHERE recipient_collection = '$users' ORDER BY recipient_id`);
+    expect(rows).toEqual([{ recipient_id: 'u1', status: 'completed' }, { recipient_id: 'u2', status: 'cancelled' }, { recipient_id: 'u3', status: 'completed' }]);
+    const messages = await t.db.query<{ recipient_id: string }>(`SELECT recipient_id FROM messages WHERE recipient_collection = '$users' ORDER BY recipient_id`);
+    expect(messages.map((m) => m.recipient_id)).toEqual(['u1', 'u3']);
   });
 });
 

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { FanoutPage, NewFanoutRun } from '../domain/fanout.js';
+import type { RunOutcome, RunRow, RunState } from '../domain/run.js';
+import type { WorkflowDefinition } from '../domain/workflow.js';
+import { planRuns, type AdvanceDeps } from './advance-batch.js';
+import { cachedDefinition } from './caches.js';
+import { programOf } from './program.js';
+
+/**
+ * How long a process holds a fan-out while it reads, plans and commits one page. A process
+ * that dies holding it delays that fan-out this long; a page normally takes well under a second.
+ */
+export const FANOUT_LEASE_MS = 30_000;
+
+/**
+ * Step types whose planning reads but never writes (messages and delivery jobs are written by
+ * the commit, with the run): runs of a workflow made only of these are created already
+ * advanced. Batch, throttle and trigger frequency claim rows while planning, fetch calls out,
+ * update_entity and trigger_workflow have effects: their runs start queued, as before.
+ */
+const PLANNED_AT_FANOUT = new Set(['channel', 'delay', 'update_data']);
+
+/** Whether a fan-out creates this workflow's runs already advanced (see PLANNED_AT_FANOUT). */
+export function plannedAtFanout(def: WorkflowDefinition): boolean {
+  if ((def.trigger_frequency ?? 'every_trigger') !== 'every_trigger') return false;
+  return programOf(def).every((ins) => ins.kind !== 'step' || PLANNED_AT_FANOUT.has(ins.step.type));
+}
+
+export interface FanoutPageOutcome {
+  /** Subscribers read in the pages committed. */
+  read: number;
+  /** Runs created that are not cancelled. */
+  created: number;
+  /** Of those, runs left queued for the run workers. */
+  queued: number;
+  /** A cancel or another process moved the fan-out on while a page was planned: that page wrote nothing. */
+  lost: boolean;
+}
+
+/** A page planned and ready to commit. */
+interface PlannedPage {
+  page: FanoutPage;
+  rows: NewFanoutRun[];
+  outcomes: RunOutcome[];
+  settled(committed: string[]): void;
+}
+
+/**
+ * Expands up to `maxPages` pages of one pending fan-out. Each page's subscribers' runs are
+ * planned in memory as a worker would advance them (advance-batch.ts), outside any transaction,
+ * and created in one statement where that advance left them: a subscriber's in-app message is
+ * written with its run, without the run ever being queued, claimed and checkpointed (three
+ * writes of the run row and its indexes become one). Pages are pipelined: the next page is read
+ * and planned while the one before it commits. A commit holds only while this process's lease
+ * and the page's starting cursor do, so a cancel that arrived meanwhile (it clears the lease),
+ * or another process that took the fan-out over, makes the page plan again from what is stored.
+ * Returns null when no fan-out is pending.
+ */
+export async function expandFanoutPages(deps: AdvanceDeps, owner: string, pageSize: number, maxPages: number): Promise<FanoutPageOutcome | null> {
+  const leaseUntil = () => new Date(deps.clock.now().getTime() + FANOUT_LEASE_MS);
+  let page = await deps.store.claimFanoutPage(owner, pageSize, deps.clock.now(), leaseUntil());
+  if (!page) return null;
+  const total: FanoutPageOutcome = { read: 0, created: 0, queued: 0, lost: false };
+  let committing: Promise<boolean> | null = null;
+  try {
+    for (let n = 0; page; n++) {
+      const planned = await planPage(deps, page, owner);
+      // The page before this one must have committed (moving the cursor to where this one starts).
+      if (committing && !(await committing)) break;
+      committing = commit(deps, owner, planned, leaseUntil(), total);
+      // Handled here so a failure while the next page is read and planned is not "unhandled";
+      // it is thrown where the commit is awaited.
+      committing.catch(() => {});
+      page = page.last || n + 1 >= maxPages ? null : await deps.store.readNextFanoutPage(page, pageSize);
+    }
+  } finally {
+    // Whatever happened above, the commit in flight is awaited (and its error reported).
+    if (committing) await committing;
+  }
+  return total;
+}
+
+async function commit(deps: AdvanceDeps, owner: string, planned: PlannedPage, leaseUntil: Date, total: FanoutPageOutcome): Promise<boolean> {
+  let committed: string[] | null = null;
+  try {
+    committed = await deps.store.commitFanoutPage(owner, planned.page, planned.rows, planned.outcomes, deps.clock.now(), leaseUntil);
+  } finally {
+    planned.settled(committed ?? []);
+  }
+  if (committed === null) {
+    total.lost = true;
+    return false;
+  }
+  const created = new Set(committed);
+  total.read += planned.page.subscribers.length;
+  total.created += committed.length;
+  total.queued += planned.rows.filter((r) => r.status === 'queued' && created.has(r.id)).length;
+  return true;
+}
+
+async function planPage(deps: AdvanceDeps, page: FanoutPage, owner: string): Promise<PlannedPage> {
+  const now = deps.clock.now();
+  const runs = pageRuns(page, now, owner);
+  const live = runs.filter((r) => r.status !== 'cancelled');
+  const def = live.length > 0 ? await cachedDefinition(deps.store, deps.caches, page.trigger.workflow_sha) : null;
+  const plan = def && plannedAtFanout(def) ? await planRuns(deps, live) : null;
+  const planned = new Map<string, RunOutcome>();
+  for (const o of plan?.outcomes ?? []) {
+    // An outcome with effects, or none at all (its planning failed), is left to a worker.
+    if (!o.effects?.length && o.status !== 'processing') planned.set(o.runId, o);
+  }
+  const rows = runs.map((run): NewFanoutRun => {
+    const o = planned.get(run.id);
+    if (o) return { id: run.id, collection: run.recipient_collection, recipientId: run.recipient_id, status: o.status, position: o.position, state: o.state, wakeAt: o.wakeAt, data: o.data, errorCount: o.errorCount };
+    return { id: run.id, collection: run.recipient_collection, recipientId: run.recipient_id, status: run.status === 'cancelled' ? 'cancelled' : 'queued', position: 0, state: run.state, wakeAt: run.status === 'cancelled' ? null : now };
+  });
+  return { page, rows, outcomes: [...planned.values()], settled: (ids) => plan?.settled(ids) };
+}
+
+/**
+ * The page's runs as a worker would have claimed them: the trigger's actor is not notified of
+ * its own trigger, and subscribers a cancel named start cancelled.
+ */
+function pageRuns(page: FanoutPage, now: Date, owner: string): RunRow[] {
+  const t = page.trigger;
+  const runs: RunRow[] = [];
+  for (const s of page.subscribers) {
+    if (t.actor && t.actor.collection === s.collection && t.actor.id === s.id) continue;
+    const state: RunState = { settings: t.settings ?? undefined, subscription: { object: page.object, properties: s.properties } };
+    runs.push({
+      id: randomUUID(), workflow_run_id: t.id, workflow_key: t.workflow_key, workflow_sha: t.workflow_sha,
+      recipient_collection: s.collection, recipient_id: s.id, actor: t.actor, tenant_id: t.tenant_id,
+      cancellation_key: t.cancellation_key, data: t.data, status: s.cancelled ? 'cancelled' : 'processing', position: 0, state,
+      error_count: 0, attempts: 1, wake_at: now, lease_owner: owner, source: t.source, inserted_at: now, updated_at: now,
+    });
+  }
+  return runs;
+}
