@@ -62,7 +62,7 @@ runBench(async () => {
   const triggerSecs = (performance.now() - t0) / 1000;
   const left = await settle(db, `SELECT count(*)::int AS n FROM recipient_runs WHERE workflow_key = 'delayed' AND status <> 'completed'`);
   const late = (await db.query<{ late: number }>(
-    `SELECT (data->>'late_ms')::float8 AS late FROM run_events WHERE event = 'step_completed' AND step_ref = 'wait' AND data ? 'late_ms'`,
+    `SELECT (data->>'late_ms')::float8 AS late FROM run_event_list WHERE event = 'step_completed' AND step_ref = 'wait' AND data ? 'late_ms'`,
   )).map((r) => r.late);
   const p50 = percentile(late, 0.5);
   const p99 = percentile(late, 0.99);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import KSUID from 'ksuid';
 
 /**
@@ -12,6 +12,22 @@ import KSUID from 'ksuid';
 let lastMs = 0;
 let counter = 0;
 
+/**
+ * Random bytes drawn from the kernel 4 KB at a time: one randomBytes call per message id was 2 %
+ * of a fan-out's main-thread CPU (issue 12). Each id still gets 10 bytes no other id gets.
+ */
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+function random10(target: Buffer, offset: number): void {
+  if (poolOffset + 10 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  pool.copy(target, offset, poolOffset, poolOffset + 10);
+  poolOffset += 10;
+}
+
 export function newMessageId(at: Date): string {
   const ms = at.getTime();
   if (ms > lastMs) {
@@ -23,6 +39,6 @@ export function newMessageId(at: Date): string {
   const payload = Buffer.alloc(16);
   payload.writeUInt16BE(ms % 1000, 0);
   payload.writeUInt32BE(counter >>> 0, 2);
-  randomBytes(10).copy(payload, 6);
+  random10(payload, 6);
   return KSUID.fromParts(Math.floor(ms / 1000) * 1000, payload).string;
 }

@@ -13,6 +13,13 @@ import { programOf } from './program.js';
 export const FANOUT_LEASE_MS = 30_000;
 
 /**
+ * Pages of one fan-out in flight: the next page is planned while the one before it commits
+ * (Node and the render processes on one core, PostgreSQL on the other). Three made no
+ * difference on two cores: planning is then bound by the main thread's CPU.
+ */
+const PLANS_IN_FLIGHT = 2;
+
+/**
  * Step types whose planning reads but never writes (messages and delivery jobs are written by
  * the commit, with the run): runs of a workflow made only of these are created already
  * advanced. Batch, throttle and trigger frequency claim rows while planning, fetch calls out,
@@ -61,21 +68,29 @@ export async function expandFanoutPages(deps: AdvanceDeps, owner: string, pageSi
   let page = await deps.store.claimFanoutPage(owner, pageSize, deps.clock.now(), leaseUntil());
   if (!page) return null;
   const total: FanoutPageOutcome = { read: 0, created: 0, queued: 0, lost: false };
-  let committing: Promise<boolean> | null = null;
+  const plan = (p: FanoutPage) => {
+    const planning = planPage(deps, p, owner);
+    // Handled at once so a failure while earlier pages commit is not "unhandled"; it is thrown
+    // where this plan is awaited.
+    planning.catch(() => {});
+    return planning;
+  };
+  const plans = [plan(page)];
+  let pagesRead = 1;
   try {
-    for (let n = 0; page; n++) {
-      const planned = await planPage(deps, page, owner);
-      // The page before this one must have committed (moving the cursor to where this one starts).
-      if (committing && !(await committing)) break;
-      committing = commit(deps, owner, planned, leaseUntil(), total);
-      // Handled here so a failure while the next page is read and planned is not "unhandled";
-      // it is thrown where the commit is awaited.
-      committing.catch(() => {});
-      page = page.last || n + 1 >= maxPages ? null : await deps.store.readNextFanoutPage(page, pageSize);
+    while (plans.length > 0) {
+      // Keep the next pages planning (their renders and lookups overlap) while this one commits.
+      while (plans.length < PLANS_IN_FLIGHT && !page.last && pagesRead < maxPages) {
+        page = await deps.store.readNextFanoutPage(page, pageSize);
+        pagesRead++;
+        plans.push(plan(page));
+      }
+      // Commits go in page order: each starts where the one before it moved the cursor.
+      if (!(await commit(deps, owner, await plans.shift()!, leaseUntil(), total))) break;
     }
   } finally {
-    // Whatever happened above, the commit in flight is awaited (and its error reported).
-    if (committing) await committing;
+    // Pages planned for nothing (a page before them was lost, or failed) end their trace spans.
+    for (const p of await Promise.allSettled(plans)) if (p.status === 'fulfilled') p.value.settled([]);
   }
   return total;
 }

@@ -58,10 +58,11 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
  */
 export function outcomeWritesSql(committed: string, p: { events: number; messages: number; notify: number }): string {
   return `, ev AS (
-       INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, attempt, data, inserted_at)
-       SELECT e.id, e.recipient_run_id, e.event, COALESCE(e.status, 'ok'), e.step_ref, e.step_type, e.attempt, e.data, e.inserted_at
+       -- One row per run and advance; several events go in one 'advance' row (migration 029).
+       INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, attempt, data, events, inserted_at)
+       SELECT e.id, e.recipient_run_id, e.event, COALESCE(e.status, 'ok'), e.step_ref, e.step_type, e.attempt, e.data, e.events, e.inserted_at
          FROM jsonb_to_recordset($${p.events}::jsonb)
-           AS e(id uuid, recipient_run_id uuid, event text, status text, step_ref text, step_type text, attempt int, data jsonb, inserted_at timestamptz)
+           AS e(id uuid, recipient_run_id uuid, event text, status text, step_ref text, step_type text, attempt int, data jsonb, events jsonb, inserted_at timestamptz)
         WHERE e.recipient_run_id IN (SELECT id FROM ${committed})
      ), input AS (
        SELECT * FROM jsonb_to_recordset($${p.messages}::jsonb)
@@ -102,7 +103,24 @@ export function outcomeWritesSql(committed: string, p: { events: number; message
 
 /** The events and the messages of the outcomes, as the JSON parameters `outcomeWritesSql` reads. */
 export function outcomeWriteParams(outcomes: readonly RunOutcome[]): [events: string, messages: string] {
-  return [JSON.stringify(outcomes.flatMap((o) => o.events)), JSON.stringify(outcomes.flatMap((o) => o.messages).map(toRecord))];
+  return [JSON.stringify(outcomes.flatMap(eventRows)), JSON.stringify(outcomes.flatMap((o) => o.messages).map(toRecord))];
+}
+
+/**
+ * An advance's events as run_events rows: a single event as itself, several as one 'advance'
+ * row holding them in order (migration 029). The group takes its first event's id (each event
+ * keeps its own inside), its last event's time, and 'error' when any event is one.
+ */
+function eventRows(o: RunOutcome): object[] {
+  if (o.events.length <= 1) return o.events;
+  return [{
+    id: o.events[0].id,
+    recipient_run_id: o.runId,
+    event: 'advance',
+    status: o.events.some((e) => e.status === 'error') ? 'error' : 'ok',
+    events: o.events.map((e) => ({ id: e.id, event: e.event, status: e.status, step_ref: e.step_ref, step_type: e.step_type, attempt: e.attempt, data: e.data, inserted_at: e.inserted_at })),
+    inserted_at: o.events[o.events.length - 1].inserted_at,
+  }];
 }
 
 function toRecord(m: NewMessage) {

@@ -48,8 +48,8 @@ export async function listDashboardRuns(q: Queryable, f: DashboardRunFilter, pag
 export async function haltReasons(q: Queryable, runIds: string[]): Promise<Map<string, string>> {
   if (runIds.length === 0) return new Map();
   const rows = await q.query<{ id: string; reason: string | null }>(
-    `SELECT r.id, (SELECT e.data->>'reason' FROM run_events e
-                    WHERE e.recipient_run_id = r.id AND e.event = 'run_halted' ORDER BY e.seq DESC LIMIT 1) AS reason
+    `SELECT r.id, (SELECT e.data->>'reason' FROM run_event_list e
+                    WHERE e.recipient_run_id = r.id AND e.event = 'run_halted' ORDER BY e.seq DESC, e.n DESC LIMIT 1) AS reason
        FROM unnest($1::uuid[]) AS r(id)`,
     [runIds],
   );

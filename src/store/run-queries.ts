@@ -67,7 +67,8 @@ export interface RunEventRow {
 
 export async function listRunEvents(q: Queryable, runId: string): Promise<RunEventRow[]> {
   return q.query<RunEventRow>(
-    'SELECT id, event, status, step_ref, step_type, attempt, data, inserted_at FROM run_events WHERE recipient_run_id = $1 ORDER BY seq',
+    // run_event_list unnests the rows that hold several events of one advance (migration 029).
+    'SELECT id, event, status, step_ref, step_type, attempt, data, inserted_at FROM run_event_list WHERE recipient_run_id = $1 ORDER BY seq, n',
     [runId],
   );
 }

@@ -40,7 +40,7 @@ describe.each(engines)('batch under concurrency (%s)', (engine) => {
     }
     const runs = await t.db.query<{ status: string }>('SELECT status FROM recipient_runs');
     expect(runs).toEqual([{ status: 'paused' }, { status: 'paused' }]);
-    const halted = await t.db.query('SELECT data FROM run_events WHERE event = \'run_halted\'');
+    const halted = await t.db.query('SELECT data FROM run_event_list WHERE event = \'run_halted\'');
     expect(halted).toEqual([]);
     // The flush gets its turn at last: one message carries both activities.
     await t.drain();

@@ -49,7 +49,7 @@ describe.each(engines)('poison runs (%s)', (engine) => {
     // All three are suspects now: the worker advances them one claim at a time, alone.
     await t.drain();
     for (const user of ['ada', 'bob', 'cy']) expect(await feedTexts(t, user)).toEqual([`Hello ${user}`]);
-    const [{ n }] = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM run_events WHERE event = 'run_halted'`);
+    const [{ n }] = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM run_event_list WHERE event = 'run_halted'`);
     expect(n).toBe(0);
   });
 
@@ -61,7 +61,7 @@ describe.each(engines)('poison runs (%s)', (engine) => {
     expect(await claimAndDie(t)).toBe(3); // ada's fifth dead claim, bob's and cy's first
     await t.drain();
     const halted = await t.db.query<{ recipient_id: string }>(
-      `SELECT r.recipient_id FROM run_events e JOIN recipient_runs r ON r.id = e.recipient_run_id WHERE e.event = 'run_halted'`);
+      `SELECT r.recipient_id FROM run_event_list e JOIN recipient_runs r ON r.id = e.recipient_run_id WHERE e.event = 'run_halted'`);
     expect(halted).toEqual([{ recipient_id: 'ada' }]);
     expect(await feedTexts(t, 'bob')).toEqual(['Hello bob']);
     expect(await feedTexts(t, 'cy')).toEqual(['Hello cy']);

@@ -109,7 +109,7 @@ describe.runIf(!!process.env.DATABASE_URL)('several processes on one PostgreSQL'
     if (done !== 300) console.log(await dbs[0].query('select status, lease_owner, count(*) from recipient_runs group by 1,2'));
     expect(done).toBe(300);
     const [starts] = await dbs[0].query<{ max: number; runs: number }>(
-      `SELECT max(n)::int AS max, count(*)::int AS runs FROM (SELECT count(*) AS n FROM run_events WHERE event = 'run_started' GROUP BY recipient_run_id) x`);
+      `SELECT max(n)::int AS max, count(*)::int AS runs FROM (SELECT count(*) AS n FROM run_event_list WHERE event = 'run_started' GROUP BY recipient_run_id) x`);
     expect(starts).toEqual({ max: 1, runs: 300 });
     const [messages] = await dbs[0].query<{ n: number }>('SELECT count(*)::int AS n FROM messages');
     expect(messages.n).toBe(300);
