@@ -5,24 +5,20 @@
  */
 import type { RunOutcome, RunState, TriggerSource } from './run.js';
 
-/** A pending fan-out leased to one process, with the trigger it expands and its next page. */
+/** A reserved page of a fan-out, leased to one process, with the trigger it expands. */
 export interface FanoutPage {
+  /** null: nothing was reserved (the fan-out had nobody left); there is nothing to commit. */
+  pageId: string | null;
   fanoutId: string;
   depth: number;
-  /** Where this page starts (null = the beginning): the commit checks it has not moved. */
-  cursor: { collection: string; id: string } | null;
   trigger: {
     id: string; workflow_key: string; workflow_sha: string; actor: { collection: string; id: string } | null;
     tenant_id: string | null; cancellation_key: string | null; data: Record<string, unknown>;
     settings: RunState['settings'] | null; source: TriggerSource | null;
   };
   object: { collection: string; id: string };
-  /** Subscribers a cancel named while the fan-out expanded (`collection\0id`), as read with the lease. */
-  cancelled: ReadonlySet<string>;
   /** Subscribers in walk order; `cancelled` = a cancel named them while the fan-out expanded. */
   subscribers: { collection: string; id: string; properties: Record<string, unknown> | null; cancelled: boolean }[];
-  /** Fewer subscribers than the page size: this is the fan-out's last page. */
-  last: boolean;
 }
 
 /** One run of a page as it is created: queued at its first step, cancelled, or where its first advance left it. */

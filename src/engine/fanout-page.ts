@@ -13,11 +13,11 @@ import { programOf } from './program.js';
 export const FANOUT_LEASE_MS = 30_000;
 
 /**
- * Pages of one fan-out in flight: the next page is planned while the one before it commits
- * (Node and the render processes on one core, PostgreSQL on the other). Three made no
- * difference on two cores: planning is then bound by the main thread's CPU.
+ * Pages this process plans and commits at once: the next page is planned while the one before
+ * it commits (Node and the render processes on one core, PostgreSQL on the other). Three made
+ * no difference on two cores: planning is then bound by the main thread's CPU.
  */
-const PLANS_IN_FLIGHT = 2;
+const PAGES_IN_FLIGHT = 2;
 
 /**
  * Step types whose planning reads but never writes (messages and delivery jobs are written by
@@ -53,64 +53,53 @@ interface PlannedPage {
 }
 
 /**
- * Expands up to `maxPages` pages of one pending fan-out. Each page's subscribers' runs are
- * planned in memory as a worker would advance them (advance-batch.ts), outside any transaction,
- * and created in one statement where that advance left them: a subscriber's in-app message is
- * written with its run, without the run ever being queued, claimed and checkpointed (three
- * writes of the run row and its indexes become one). Pages are pipelined: the next page is read
- * and planned while the one before it commits. A commit holds only while this process's lease
- * and the page's starting cursor do, so a cancel that arrived meanwhile (it clears the lease),
- * or another process that took the fan-out over, makes the page plan again from what is stored.
- * Returns null when no fan-out is pending.
+ * Plans and commits up to `maxPages` fan-out pages, any number of processes at once. Each page's
+ * subscribers' runs are planned in memory as a worker would advance them (advance-batch.ts),
+ * outside any transaction, and created in one statement where that advance left them: a
+ * subscriber's in-app message is written with its run, without the run ever being queued,
+ * claimed and checkpointed (three writes of the run row and its indexes become one). A page's
+ * commit holds only while this process's lease on it does, so a cancel that arrived meanwhile
+ * (it ends the leases) or a takeover after this process stalled makes the page plan again from
+ * what is stored. Returns null when there was no page to plan.
  */
 export async function expandFanoutPages(deps: AdvanceDeps, owner: string, pageSize: number, maxPages: number): Promise<FanoutPageOutcome | null> {
-  const leaseUntil = () => new Date(deps.clock.now().getTime() + FANOUT_LEASE_MS);
-  let page = await deps.store.claimFanoutPage(owner, pageSize, deps.clock.now(), leaseUntil());
-  if (!page) return null;
   const total: FanoutPageOutcome = { read: 0, created: 0, queued: 0, lost: false };
-  const plan = (p: FanoutPage) => {
-    const planning = planPage(deps, p, owner);
-    // Handled at once so a failure while earlier pages commit is not "unhandled"; it is thrown
-    // where this plan is awaited.
-    planning.catch(() => {});
-    return planning;
-  };
-  const plans = [plan(page)];
-  let pagesRead = 1;
-  try {
-    while (plans.length > 0) {
-      // Keep the next pages planning (their renders and lookups overlap) while this one commits.
-      while (plans.length < PLANS_IN_FLIGHT && !page.last && pagesRead < maxPages) {
-        page = await deps.store.readNextFanoutPage(page, pageSize);
-        pagesRead++;
-        plans.push(plan(page));
-      }
-      // Commits go in page order: each starts where the one before it moved the cursor.
-      if (!(await commit(deps, owner, await plans.shift()!, leaseUntil(), total))) break;
-    }
-  } finally {
-    // Pages planned for nothing (a page before them was lost, or failed) end their trace spans.
-    for (const p of await Promise.allSettled(plans)) if (p.status === 'fulfilled') p.value.settled([]);
+  const inFlight = new Set<Promise<void>>();
+  const failures: unknown[] = [];
+  let claimed = 0;
+  for (; claimed < maxPages; claimed++) {
+    const now = deps.clock.now();
+    const page = await deps.store.claimFanoutPage(owner, pageSize, now, new Date(now.getTime() + FANOUT_LEASE_MS));
+    if (!page) break;
+    const work = planPage(deps, page, owner)
+      .then((planned) => commit(deps, owner, planned, total))
+      .catch((err) => { failures.push(err); })
+      .finally(() => { inFlight.delete(work); });
+    inFlight.add(work);
+    // The next page is claimed and planned while this one commits.
+    if (inFlight.size >= PAGES_IN_FLIGHT) await Promise.race(inFlight);
+    if (failures.length > 0) break;
   }
-  return total;
+  await Promise.all(inFlight);
+  if (failures.length > 0) throw failures[0];
+  return claimed === 0 ? null : total;
 }
 
-async function commit(deps: AdvanceDeps, owner: string, planned: PlannedPage, leaseUntil: Date, total: FanoutPageOutcome): Promise<boolean> {
+async function commit(deps: AdvanceDeps, owner: string, planned: PlannedPage, total: FanoutPageOutcome): Promise<void> {
   let committed: string[] | null = null;
   try {
-    committed = await deps.store.commitFanoutPage(owner, planned.page, planned.rows, planned.outcomes, deps.clock.now(), leaseUntil);
+    committed = await deps.store.commitFanoutPage(owner, planned.page, planned.rows, planned.outcomes, deps.clock.now());
   } finally {
     planned.settled(committed ?? []);
   }
   if (committed === null) {
     total.lost = true;
-    return false;
+    return;
   }
   const created = new Set(committed);
   total.read += planned.page.subscribers.length;
   total.created += committed.length;
   total.queued += planned.rows.filter((r) => r.status === 'queued' && created.has(r.id)).length;
-  return true;
 }
 
 async function planPage(deps: AdvanceDeps, page: FanoutPage, owner: string): Promise<PlannedPage> {

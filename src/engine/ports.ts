@@ -66,17 +66,17 @@ export interface EngineStore {
   batchActivities(id: string, order: 'asc' | 'desc', limit: number): Promise<BatchContents>;
   /** Commits the outcomes of claimed runs still held by `owner`; returns the committed run ids. */
   checkpointRuns(owner: string, outcomes: RunOutcome[], now: Date): Promise<string[]>;
-  /** Leases the oldest pending fan-out nobody else holds and reads its next page; null when none is pending. */
-  claimFanoutPage(owner: string, pageSize: number, now: Date, leaseUntil: Date): Promise<FanoutPage | null>;
-  /** The page after `prev` of a fan-out this process leases (read while `prev` commits). */
-  readNextFanoutPage(prev: FanoutPage, pageSize: number): Promise<FanoutPage>;
   /**
-   * Creates a page's runs (with the messages and events of those `outcomes` advanced) and moves
-   * the fan-out on, only while `owner`'s lease and the page's cursor hold, renewing the lease
-   * until `leaseUntil` for the next page; returns the ids of the runs created that are not
+   * A fan-out page to plan, leased to `owner` until `leaseUntil`: one whose lease ended, else the
+   * next page of the oldest pending fan-out; null when there is none.
+   */
+  claimFanoutPage(owner: string, pageSize: number, now: Date, leaseUntil: Date): Promise<FanoutPage | null>;
+  /**
+   * Creates a page's runs (with the messages and events of those `outcomes` advanced), only
+   * while `owner`'s lease on the page holds; returns the ids of the runs created that are not
    * cancelled, or null when the page no longer holds.
    */
-  commitFanoutPage(owner: string, page: FanoutPage, runs: NewFanoutRun[], outcomes: RunOutcome[], now: Date, leaseUntil: Date): Promise<string[] | null>;
+  commitFanoutPage(owner: string, page: FanoutPage, runs: NewFanoutRun[], outcomes: RunOutcome[], now: Date): Promise<string[] | null>;
   /** A page of runs paused on a wait_for_event for this event (not expired, not matched yet). */
   waitingRuns(query: WaitingRunsQuery): Promise<RunRow[]>;
   /** Hands `received` to runs still paused on the same wait and makes them due; returns the ids woken. */

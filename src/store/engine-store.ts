@@ -13,7 +13,7 @@ import { claimIdempotencyKey, findIdempotencyRecord } from './idempotency.js';
 import { cancelMatchingRuns, recordCancellation } from './runs.js';
 import { writeTriggerGroup } from './trigger-writes.js';
 import { getWorkflowHead, getWorkflowVersion } from './workflows.js';
-import { cancelPendingFanouts, claimFanoutPage, commitFanoutPage, readNextFanoutPage } from './fanouts.js';
+import { cancelPendingFanouts, claimFanoutPage, commitFanoutPage } from './fanouts.js';
 import { applyRunEffects } from './run-effects.js';
 import { recordThrottleHit } from './throttles.js';
 import { findWaitingRuns, wakeWaitingRuns } from './run-waits.js';
@@ -109,9 +109,8 @@ export function createEngineStore(db: Db, newId: () => string, metrics: Metrics 
       }));
     },
     claimFanoutPage: (owner, pageSize, now, leaseUntil) => claimFanoutPage(db, owner, pageSize, now, leaseUntil),
-    readNextFanoutPage: (prev, pageSize) => readNextFanoutPage(db, prev, pageSize),
-    async commitFanoutPage(owner, page, runs, outcomes, now, leaseUntil) {
-      const ids = await commitFanoutPage(db, owner, page, runs, outcomes, now, leaseUntil, db.channelName(NEW_MESSAGES_CHANNEL));
+    async commitFanoutPage(owner, page, runs, outcomes, now) {
+      const ids = await commitFanoutPage(db, owner, page, runs, outcomes, now, db.channelName(NEW_MESSAGES_CHANNEL));
       if (ids !== null) committed(outcomes, ids);
       return ids;
     },

@@ -42,6 +42,8 @@ export const RETENTION_SQL = {
         WHERE wt.inserted_at < $1
           AND NOT EXISTS (SELECT 1 FROM recipient_runs r WHERE r.workflow_run_id = wt.id OFFSET 0)
           AND NOT EXISTS (SELECT 1 FROM fanouts f WHERE f.workflow_run_id = wt.id AND f.status = 'pending' OFFSET 0)
+          -- Reserved fan-out pages not committed yet (a handful at any time: no index needed).
+          AND NOT EXISTS (SELECT 1 FROM fanout_pages p WHERE p.workflow_run_id = wt.id OFFSET 0)
         ORDER BY wt.inserted_at LIMIT $2 FOR UPDATE OF wt SKIP LOCKED
      ), ids AS (SELECT ARRAY(SELECT id FROM t) AS a),
         f AS (DELETE FROM fanouts WHERE workflow_run_id = ANY ((SELECT a FROM ids)::uuid[])),
