@@ -259,7 +259,7 @@ async function createEnvironment(slug: string, db: Db, configuredKeys: { secret?
   const worker = new RunWorker({ db: bgDb, clock, logger, engine: backgroundCalls(engine), pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, metrics, onReleased: wakeWorkers });
   // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
   const backgroundTasks: BackgroundTask[] = [
-    createFanoutTask({ engine, wakeWorkers, pageSize: opts.fanoutPageSize, workerId: opts.workerId }),
+    createFanoutTask({ engine, wakeWorkers, pageSize: opts.fanoutPageSize, embedded: db.engine === 'pglite', workerId: opts.workerId }),
     createBatchFlushTask({ db, clock, wakeWorkers }),
     createBulkOperationTask({ db, clock, workerId: opts.workerId }),
     createScheduleTask({ db, clock, engine, logger }),
