@@ -7,8 +7,9 @@ import { cachedDefinition } from './caches.js';
 import { programOf } from './program.js';
 
 /**
- * How long a process holds a fan-out while it reads, plans and commits one page. A process
- * that dies holding it delays that fan-out this long; a page normally takes well under a second.
+ * How long a process holds a fan-out page while it plans and commits it. A page whose process
+ * died, or whose planning failed, is taken over once this has passed; a page normally takes well
+ * under a second.
  */
 export const FANOUT_LEASE_MS = 30_000;
 
@@ -67,20 +68,24 @@ export async function expandFanoutPages(deps: AdvanceDeps, owner: string, pageSi
   const inFlight = new Set<Promise<void>>();
   const failures: unknown[] = [];
   let claimed = 0;
-  for (; claimed < maxPages; claimed++) {
-    const now = deps.clock.now();
-    const page = await deps.store.claimFanoutPage(owner, pageSize, now, new Date(now.getTime() + FANOUT_LEASE_MS));
-    if (!page) break;
-    const work = planPage(deps, page, owner)
-      .then((planned) => commit(deps, owner, planned, total))
-      .catch((err) => { failures.push(err); })
-      .finally(() => { inFlight.delete(work); });
-    inFlight.add(work);
-    // The next page is claimed and planned while this one commits.
-    if (inFlight.size >= PAGES_IN_FLIGHT) await Promise.race(inFlight);
-    if (failures.length > 0) break;
+  try {
+    for (; claimed < maxPages; claimed++) {
+      const now = deps.clock.now();
+      const page = await deps.store.claimFanoutPage(owner, pageSize, now, new Date(now.getTime() + FANOUT_LEASE_MS));
+      if (!page) break;
+      const work = planPage(deps, page, owner)
+        .then((planned) => commit(deps, owner, planned, total))
+        .catch((err) => { failures.push(err); })
+        .finally(() => { inFlight.delete(work); });
+      inFlight.add(work);
+      // The next page is claimed and planned while this one commits.
+      if (inFlight.size >= PAGES_IN_FLIGHT) await Promise.race(inFlight);
+      if (failures.length > 0) break;
+    }
+  } finally {
+    // Also when a claim failed: no page of this tick keeps working after it returns.
+    await Promise.all(inFlight);
   }
-  await Promise.all(inFlight);
   if (failures.length > 0) throw failures[0];
   return claimed === 0 ? null : total;
 }
