@@ -8,8 +8,8 @@ import { programOf } from './program.js';
 
 /**
  * How long a process holds a fan-out page while it plans and commits it. A page whose process
- * died, or whose planning failed, is taken over once this has passed; a page normally takes well
- * under a second.
+ * died is taken over once this has passed (one whose planning failed is given back at once); a
+ * page normally takes well under a second.
  */
 export const FANOUT_LEASE_MS = 30_000;
 
@@ -75,7 +75,11 @@ export async function expandFanoutPages(deps: AdvanceDeps, owner: string, pageSi
       if (!page) break;
       const work = planPage(deps, page, owner)
         .then((planned) => commit(deps, owner, planned, total))
-        .catch((err) => { failures.push(err); })
+        .catch(async (err) => {
+          failures.push(err);
+          // Best effort: the next claim retries the page at once rather than after its lease.
+          await deps.store.releaseFanoutPage(owner, page).catch(() => {});
+        })
         .finally(() => { inFlight.delete(work); });
       inFlight.add(work);
       // The next page is claimed and planned while this one commits.

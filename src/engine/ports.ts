@@ -77,6 +77,8 @@ export interface EngineStore {
    * cancelled, or null when the page no longer holds.
    */
   commitFanoutPage(owner: string, page: FanoutPage, runs: NewFanoutRun[], outcomes: RunOutcome[], now: Date): Promise<string[] | null>;
+  /** Gives a page back at once after its planning or commit failed here. */
+  releaseFanoutPage(owner: string, page: FanoutPage): Promise<void>;
   /** A page of runs paused on a wait_for_event for this event (not expired, not matched yet). */
   waitingRuns(query: WaitingRunsQuery): Promise<RunRow[]>;
   /** Hands `received` to runs still paused on the same wait and makes them due; returns the ids woken. */

@@ -13,7 +13,7 @@ import { claimIdempotencyKey, findIdempotencyRecord } from './idempotency.js';
 import { cancelMatchingRuns, recordCancellation } from './runs.js';
 import { writeTriggerGroup } from './trigger-writes.js';
 import { getWorkflowHead, getWorkflowVersion } from './workflows.js';
-import { cancelPendingFanouts, claimFanoutPage, commitFanoutPage } from './fanouts.js';
+import { cancelPendingFanouts, claimFanoutPage, commitFanoutPage, releaseFanoutPage } from './fanouts.js';
 import { applyRunEffects } from './run-effects.js';
 import { recordThrottleHit } from './throttles.js';
 import { findWaitingRuns, wakeWaitingRuns } from './run-waits.js';
@@ -113,6 +113,9 @@ export function createEngineStore(db: Db, newId: () => string, metrics: Metrics 
       const ids = await commitFanoutPage(db, owner, page, runs, outcomes, now, db.channelName(NEW_MESSAGES_CHANNEL));
       if (ids !== null) committed(outcomes, ids);
       return ids;
+    },
+    async releaseFanoutPage(owner, page) {
+      if (page.pageId !== null) await releaseFanoutPage(db, owner, page.pageId);
     },
     throttle: (hit) => recordThrottleHit(db, hit),
     waitingRuns: (query) => findWaitingRuns(db, query),

@@ -195,6 +195,14 @@ export async function commitFanoutPage(
 }
 
 /**
+ * Gives a page back at once (its planning or commit failed here): any process, this one included,
+ * takes it over on its next claim instead of after the lease.
+ */
+export async function releaseFanoutPage(q: Queryable, owner: string, pageId: string): Promise<void> {
+  await q.query(`UPDATE fanout_pages SET lease_owner = NULL, lease_until = '-infinity' WHERE id = $1 AND lease_owner = $2`, [pageId, owner]);
+}
+
+/**
  * Applies a cancel to fan-outs still expanding for its (workflow, cancellation key): reserving
  * more pages, or with reserved pages not committed yet. A cancel of every recipient stops them
  * and drops their pages; a cancel of some recipients is remembered, so their runs are created

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { ManualClock } from '../../src/domain/clock.js';
 import { createHerald, type Herald } from '../../src/herald.js';
 import { openPostgres } from '../../src/store/pg-adapter.js';
-import { claimFanoutPage, commitFanoutPage } from '../../src/store/fanouts.js';
+import { claimFanoutPage, commitFanoutPage, releaseFanoutPage } from '../../src/store/fanouts.js';
 import { FANOUT_LEASE_MS } from '../../src/engine/fanout-page.js';
 import type { Db } from '../../src/store/db.js';
 import { drainAll, engines, startTestHerald, writeWorkflowsDir, type TestHerald } from '../support/harness.js';
@@ -56,6 +56,17 @@ describe.each(engines)('fan-out checkpoints (%s)', (engine) => {
     t.clock.advance(FANOUT_LEASE_MS + 1);
     await t.drain();
     expect(await exactlyOnce(t.db)).toEqual({ runs: 8, distinct_runs: 8, messages: 8, distinct_messages: 8 });
+  });
+
+  it('a page given back after its planning failed is taken over at once, without waiting for its lease', async () => {
+    t = await startTestHerald(engine, { workflows: [hello], fanoutPageSize: 10 });
+    await subscribe(t.db, 3);
+    await t.knock.workflows.trigger('hello', { recipients: [big] });
+    const now = t.clock.now();
+    const page = (await claimFanoutPage(t.db, 'failing', 10, now, new Date(now.getTime() + FANOUT_LEASE_MS)))!;
+    await releaseFanoutPage(t.db, 'failing', page.pageId!);
+    await t.drain();
+    expect(await exactlyOnce(t.db)).toEqual({ runs: 4, distinct_runs: 4, messages: 4, distinct_messages: 4 });
   });
 
   it('a page planned before a cancel of some recipients is not committed; it is planned again with the cancel applied', async () => {
