@@ -37,12 +37,8 @@ export function plannedAtFanout(def: WorkflowDefinition): boolean {
 export interface FanoutPageOutcome {
   /** Subscribers read in the pages committed. */
   read: number;
-  /** Runs created that are not cancelled. */
-  created: number;
-  /** Of those, runs left queued for the run workers. */
+  /** Runs created queued, for the run workers (their workflow is not planned at fan-out, or planning failed). */
   queued: number;
-  /** A cancel or another process moved the fan-out on while a page was planned: that page wrote nothing. */
-  lost: boolean;
 }
 
 /** A page planned and ready to commit. */
@@ -64,7 +60,7 @@ interface PlannedPage {
  * what is stored. Returns null when there was no page to plan.
  */
 export async function expandFanoutPages(deps: AdvanceDeps, owner: string, pageSize: number, maxPages: number): Promise<FanoutPageOutcome | null> {
-  const total: FanoutPageOutcome = { read: 0, created: 0, queued: 0, lost: false };
+  const total: FanoutPageOutcome = { read: 0, queued: 0 };
   const inFlight = new Set<Promise<void>>();
   const failures: unknown[] = [];
   let claimed = 0;
@@ -101,13 +97,10 @@ async function commit(deps: AdvanceDeps, owner: string, planned: PlannedPage, to
   } finally {
     planned.settled(committed ?? []);
   }
-  if (committed === null) {
-    total.lost = true;
-    return;
-  }
+  // null: a cancel or a takeover ended the lease, and the page wrote nothing.
+  if (committed === null) return;
   const created = new Set(committed);
   total.read += planned.page.subscribers.length;
-  total.created += committed.length;
   total.queued += planned.rows.filter((r) => r.status === 'queued' && created.has(r.id)).length;
 }
 

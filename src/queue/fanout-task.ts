@@ -20,8 +20,8 @@ export const FANOUT_PAGES_PER_TICK = 4;
 
 /**
  * Expands object recipients to their subscribers, a few pages per tick (engine/fanout-page.ts):
- * each page commits in one statement with its cursor, so a crash redoes at most the page in
- * flight, and the unique run index drops duplicates.
+ * each page is a leased row committed in one statement with its runs, so a crash redoes at most
+ * the pages in flight, and the unique run index drops duplicates.
  */
 export function createFanoutTask(opts: {
   engine: { expandFanoutPages(owner: string, pageSize: number, maxPages: number): Promise<FanoutPageOutcome | null> };
@@ -32,7 +32,7 @@ export function createFanoutTask(opts: {
   workerId?: string;
 }): BackgroundTask {
   const pageSize = opts.pageSize ?? (opts.embedded ? EMBEDDED_PAGE_SIZE : PAGE_SIZE);
-  // The lease owner: this process (a page it planned but could not commit is re-leased by it at once).
+  // The owner of this task's page leases: a commit holds only while its page is still leased to it.
   const owner = `${opts.workerId ?? `${hostname()}:${process.pid}`}:fanout:${randomUUID().slice(0, 8)}`;
   return {
     name: 'fanout',
