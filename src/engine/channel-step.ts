@@ -16,7 +16,7 @@ import type { BatchResult, NewMessage, RunRow } from '../domain/run.js';
 import type { ChannelInfo, EngineStore } from './ports.js';
 import type { RunScope } from './run-scope.js';
 import type { PreferenceLayer } from './preference-layers.js';
-import type { EngineCaches } from './caches.js';
+import { readFresh, type EngineCaches } from './caches.js';
 import type { EmailTracking } from '../tracking/port.js';
 import { trackingFlags } from '../tracking/flags.js';
 
@@ -58,12 +58,8 @@ export interface ChannelStepInput {
 }
 
 // Channels change rarely; a short cache keeps a lookup off every step of every run.
-async function channelByKey(deps: ChannelStepDeps, key: string): Promise<ChannelInfo | null> {
-  const hit = deps.caches.channels.get(key);
-  if (hit && Date.now() - hit.at < 10_000) return hit.row;
-  const row = await deps.store.channelByKey(key);
-  deps.caches.channels.set(key, { at: Date.now(), row });
-  return row;
+function channelByKey(deps: ChannelStepDeps, key: string): Promise<ChannelInfo | null> {
+  return readFresh(deps.caches.channels, key, (k) => deps.store.channelByKey(k));
 }
 
 export interface ChannelStepDeps {
@@ -216,12 +212,7 @@ async function prepareMessage(deps: ChannelStepDeps, input: ChannelStepInput, ch
 async function emailLayout(deps: ChannelStepDeps, template: Record<string, unknown>): Promise<{ html: string | null; text: string | null } | null | string> {
   const key = (template.settings as { layout_key?: unknown } | undefined)?.layout_key;
   if (typeof key !== 'string' || key === '') return null;
-  let hit = deps.caches.layouts.get(key);
-  if (!hit || Date.now() - hit.at >= 10_000) {
-    hit = { at: Date.now(), row: await deps.store.emailLayout(key) };
-    deps.caches.layouts.set(key, hit);
-  }
-  const row = hit.row;
+  const row = await readFresh(deps.caches.layouts, key, (k) => deps.store.emailLayout(k));
   if (!row) return key === 'default' ? null : `email layout "${key}" is not configured`;
   return { html: row.html_layout, text: row.text_layout };
 }
