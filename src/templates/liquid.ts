@@ -1,13 +1,15 @@
 /**
  * Rendering Liquid for the engine. Every render runs in the render worker pool (render-pool.ts)
  * with the locked-down environment of liquid-environment.ts, so a template can neither block the
- * event loop nor take the process down; the bounds are in render-limits.ts.
+ * event loop nor take the process down; the bounds are in render-limits.ts. Templates made only
+ * of plain `{{ variable }}` outputs are filled in without Liquid (plain-outputs.ts).
  */
 import type { RenderJob, RenderLimit, RenderResult } from './liquid-environment.js';
 import { RenderAborted, RenderPool } from './render-pool.js';
 import { PARTIAL_MAX_DEPTH, PARTIAL_MAX_RENDERS, RENDER_MEMORY_LIMIT, RENDER_OUTPUT_MAX_CHARS, RENDER_TIME_LIMIT_MS, RENDER_WORKERS, TEMPLATE_SOURCE_MAX_CHARS } from './render-limits.js';
 import { contentForRender, type TemplateContent } from './content.js';
 import type { ContentForRender } from './render-pool.js';
+import { renderPlainOutputs } from './plain-outputs.js';
 
 /**
  * What templates can see (Knock's template variables). No index signature on purpose, so an
@@ -96,7 +98,13 @@ export async function renderFields<K extends string>(fields: Record<K, FieldTemp
   const jobs: RenderJob[] = [];
   for (const name of Object.keys(fields) as K[]) {
     const { source, escapeOutput } = fields[name];
-    if (!hasLiquid(source)) out[name] = source;
+    if (!hasLiquid(source)) {
+      out[name] = source;
+      continue;
+    }
+    // Plain `{{ variable }}` outputs are filled in here, without a round trip (plain-outputs.ts).
+    const plain = renderPlainOutputs(source, scope, !!escapeOutput);
+    if (plain !== null) out[name] = plain;
     else {
       names.push(name);
       jobs.push({ source, escapeOutput });
