@@ -39,7 +39,7 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
          FROM p
         WHERE rr.id = p.id AND rr.id IN (SELECT id FROM locked)
           AND rr.status = 'processing' AND rr.lease_owner = $1
-        RETURNING rr.id
+        RETURNING ${RUN_COLUMNS_FOR_MESSAGES.split(', ').map((c) => `rr.${c}`).join(', ')}
      )${outcomeWritesSql('r', { events: 4, messages: 5, notify: 6 })}
      SELECT id FROM r WHERE (SELECT count(*) FROM n) >= 0`,
     [owner, JSON.stringify(progress), now, ...outcomeWriteParams(outcomes), notifyChannel ?? null],
@@ -49,13 +49,21 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
 
 /**
  * What a committed advance writes besides its run row, as the CTEs `ev`, `input`, `m`, `me`,
- * `dl` and `n` of a statement whose CTE `committed` returns the ids of the runs that committed
- * (the checkpoint's UPDATE, or a fan-out page's INSERT: fanouts.ts): their run events, their
+ * `dl` and `n` of a statement whose CTE `committed` returns the runs that committed, with the
+ * columns their messages copy (RUN_COLUMNS_FOR_MESSAGES; the checkpoint's UPDATE, or a fan-out
+ * page's INSERT: fanouts.ts): their run events, their
  * messages with message events and delivery jobs, and a NOTIFY per new feed message. The
  * caller's final SELECT must read `n` (`(SELECT count(*) FROM n) >= 0`) or no NOTIFY is sent.
  * Parameters: the `events` and `messages` of `outcomeWriteParams`, and the NOTIFY channel
  * (`notify`; null sends none).
  */
+/**
+ * What `committed` returns: a message's recipient, workflow, trigger and tenant are its run's, so
+ * they are read from the run row rather than sent again with every message (a quarter of the
+ * messages' parameters).
+ */
+export const RUN_COLUMNS_FOR_MESSAGES = 'id, workflow_key, workflow_sha, workflow_run_id, tenant_id, recipient_collection, recipient_id';
+
 export function outcomeWritesSql(committed: string, p: { events: number; messages: number; notify: number }): string {
   return `, ev AS (
        -- One row per run and advance; several events go in one 'advance' row (migration 029).
@@ -66,21 +74,20 @@ export function outcomeWritesSql(committed: string, p: { events: number; message
         WHERE e.recipient_run_id IN (SELECT id FROM ${committed})
      ), input AS (
        SELECT * FROM jsonb_to_recordset($${p.messages}::jsonb)
-         AS x(id text, channel_id uuid, recipient_collection text, recipient_id text, workflow_key text, workflow_sha text,
-              categories jsonb, workflow_run_id uuid, recipient_run_id uuid, step_ref text, tenant_id text, actors jsonb,
+         AS x(id text, channel_id uuid, categories jsonb, recipient_run_id uuid, step_ref text, actors jsonb,
               status text, data jsonb, content jsonb, event_types jsonb, inserted_at timestamptz,
               batch_id uuid, total_activities int, total_actors int, deliver boolean)
      ), m AS (
        INSERT INTO messages (id, channel_id, recipient_collection, recipient_id, workflow_key, workflow_sha, categories,
                              workflow_run_id, recipient_run_id, step_ref, tenant_id, actors, status, data, content,
                              inserted_at, updated_at, batch_id, total_activities, total_actors)
-       SELECT id, channel_id, recipient_collection, recipient_id, workflow_key, workflow_sha, categories,
-              workflow_run_id, recipient_run_id, step_ref, tenant_id, actors, status, data, content, inserted_at, inserted_at,
-              batch_id, total_activities, total_actors
-         FROM input
-        WHERE recipient_run_id IN (SELECT id FROM ${committed})
+       -- A message is its run's: recipient, workflow, trigger and tenant come from the run row.
+       SELECT x.id, x.channel_id, c.recipient_collection, c.recipient_id, c.workflow_key, c.workflow_sha, x.categories,
+              c.workflow_run_id, x.recipient_run_id, x.step_ref, c.tenant_id, x.actors, x.status, x.data, x.content,
+              x.inserted_at, x.inserted_at, x.batch_id, x.total_activities, x.total_actors
+         FROM input x JOIN ${committed} c ON c.id = x.recipient_run_id
        ON CONFLICT (recipient_run_id, step_ref, channel_id) DO NOTHING
-       RETURNING id
+       RETURNING id, channel_id, recipient_collection, recipient_id
      ), me AS (
        INSERT INTO message_events (id, message_id, type, inserted_at)
        SELECT gen_random_uuid(), m.id, t.type, input.inserted_at
@@ -95,8 +102,7 @@ export function outcomeWritesSql(committed: string, p: { events: number; message
      ), n AS (
        -- New feed messages, announced at commit to every API process (message-notify.ts).
        SELECT pg_notify($${p.notify}::text, json_build_object('c', x.channel_id, 'r', x.recipient_id)::text)
-         FROM (SELECT DISTINCT input.channel_id, input.recipient_id FROM m JOIN input ON input.id = m.id
-                WHERE input.recipient_collection = '$users') x
+         FROM (SELECT DISTINCT m.channel_id, m.recipient_id FROM m WHERE m.recipient_collection = '$users') x
         WHERE $${p.notify}::text IS NOT NULL
      )`;
 }
@@ -144,15 +150,9 @@ function toRecord(m: NewMessage) {
   return {
     id: m.id,
     channel_id: m.channelId,
-    recipient_collection: m.recipient.collection,
-    recipient_id: m.recipient.id,
-    workflow_key: m.workflowKey,
-    workflow_sha: m.workflowSha,
     categories: m.categories,
-    workflow_run_id: m.workflowRunId,
     recipient_run_id: m.recipientRunId,
     step_ref: m.stepRef,
-    tenant_id: m.tenantId,
     actors: m.actors,
     status: m.status,
     data: m.data,

@@ -13,7 +13,7 @@
  */
 import type { CancelMatch, RunOutcome } from '../domain/run.js';
 import type { FanoutPage, NewFanoutRun } from '../domain/fanout.js';
-import { outcomeWriteParams, outcomeWritesSql } from './checkpoint.js';
+import { outcomeWriteParams, outcomeWritesSql, RUN_COLUMNS_FOR_MESSAGES } from './checkpoint.js';
 import type { Db, Queryable } from './db.js';
 
 type Subscriber = FanoutPage['subscribers'][number];
@@ -168,9 +168,9 @@ export async function commitFanoutPage(
          FROM jsonb_to_recordset($4::jsonb)
            AS x(id uuid, c text, r text, status text, position int, state jsonb, wake_at timestamptz, data jsonb, error_count int), t
        ON CONFLICT (workflow_run_id, recipient_collection, recipient_id) DO NOTHING
-       RETURNING id, recipient_collection, recipient_id, status
+       RETURNING ${RUN_COLUMNS_FOR_MESSAGES}, status
      ), r AS (
-       SELECT id FROM ins WHERE status <> 'cancelled'
+       SELECT ${RUN_COLUMNS_FOR_MESSAGES} FROM ins WHERE status <> 'cancelled'
      )${outcomeWritesSql('r', { events: 5, messages: 6, notify: 7 })}, children AS (
        INSERT INTO fanouts (id, workflow_run_id, workflow_key, cancellation_key, object_collection, object_id, depth,
                             cancelled_recipients, status, inserted_at, updated_at)
