@@ -3,7 +3,8 @@
  * 32 keep-alive connections in a separate load process; triggers/s, p50, p99.
  * Baseline, same run, same database: single-row INSERT autocommits at 32 connections — pgbench
  * (`-c 32 -j 2 -n`, custom script) on PostgreSQL, 32 concurrent in-process callers on PGlite.
- * A one-second warm-up precedes the measured window.
+ * A one-second warm-up precedes the measured window. Load: wrk when installed (a C client, like
+ * pgbench on the baseline's side), else bench/load-client.ts (HERALD_BENCH_LOAD=node forces it).
  * Goal: ratio ≥ 1.0 and p99 ≤ 50 ms.
  * Usage: npm run bench:triggers [-- --engine pglite|postgres] [--quick] [--seconds 10] [--connections 32]
  */
@@ -53,11 +54,11 @@ runBench(async () => {
   report({
     target: 'trigger',
     engine,
-    figure: `${fmt(load.perSec)} triggers/s, p50 ${fmt(load.p50, 1)} ms, p99 ${fmt(load.p99, 1)} ms (${CONNECTIONS} conns)`,
+    figure: `${fmt(load.perSec)} triggers/s, p50 ${fmt(load.p50, 1)} ms, p99 ${fmt(load.p99, 1)} ms (${CONNECTIONS} conns, ${load.client})`,
     baseline: `${baselineHow}: ${fmt(baseline)}/s`,
     ratio,
     goal: 'ratio ≥ 1.0, p99 ≤ 50 ms',
     met: ratio >= 1 && load.p99 <= 50,
-    extra: { triggers_per_s: load.perSec, p50_ms: load.p50, p99_ms: load.p99, requests: load.requests, baseline_per_s: baseline, seconds: SECONDS, connections: CONNECTIONS },
+    extra: { triggers_per_s: load.perSec, p50_ms: load.p50, p99_ms: load.p99, requests: load.requests, baseline_per_s: baseline, seconds: SECONDS, connections: CONNECTIONS, load_client: load.client },
   });
 });
