@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { BenchResult } from './report.js';
+import { HERALD_NODE_FLAGS } from './support/node-flags.js';
 import { failedRow, markdownTable, rowOf, textTable, type Row } from './support/table.js';
 
 /** Each script and the targets it reports, in the order of issue 12's targets. */
@@ -76,7 +77,7 @@ let current: number | undefined;
 
 /** Runs one script; BENCH lines are parsed, everything else goes to its log file. */
 function runScript(name: string, engine: Engine, env: NodeJS.ProcessEnv, withQuick: boolean): Promise<ScriptRun & { unknownQuick: boolean }> {
-  const args = ['--import', 'tsx', `bench/${name}.ts`, '--engine', engine, ...(withQuick ? ['--quick'] : [])];
+  const args = [...HERALD_NODE_FLAGS, '--import', 'tsx', `bench/${name}.ts`, '--engine', engine, ...(withQuick ? ['--quick'] : [])];
   const log = createWriteStream(`${RESULTS}${engine}-${name}.log`);
   log.write(`$ node ${args.join(' ')}\n`);
   // Its own process group, so a timeout can stop the script's children too.

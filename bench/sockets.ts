@@ -37,6 +37,7 @@ import { writeWorkflowsDir } from '../test/support/harness.js';
 import { fmt, percentile, report } from './report.js';
 import { countingFeedReads } from '../test/support/counting-db.js';
 import { NEW_MESSAGES_CHANNEL } from '../src/store/message-notify.js';
+import { HERALD_NODE_FLAGS } from './support/node-flags.js';
 
 const { values } = parseArgs({ options: { engine: { type: 'string' }, sockets: { type: 'string' }, 'worker-process': { type: 'boolean' } } });
 const engine = (values.engine ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite')) as 'pglite' | 'postgres';
@@ -190,7 +191,7 @@ async function main() {
   let workerChild: ChildProcess | undefined;
   if (WORKER_PROCESS) {
     const script = fileURLToPath(new URL('./support/worker-process.ts', import.meta.url));
-    const child = fork(script, [PG_URL, schema!, workflowsDir, '50'], { execArgv: ['--import', 'tsx'] });
+    const child = fork(script, [PG_URL, schema!, workflowsDir, '50'], { execArgv: [...HERALD_NODE_FLAGS, '--import', 'tsx'] });
     workerChild = child;
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { defer } from './lifecycle.js';
+import { HERALD_NODE_FLAGS } from './node-flags.js';
 
-/** Starts `node --import tsx <file> ...args`, killed at exit if still running; its output goes to ours. */
+/** Starts `node <Herald's node flags> --import tsx <file> ...args`, killed at exit if still running; its output goes to ours. */
 export function spawnTs(file: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const path = file.startsWith('/') ? file : fileURLToPath(new URL(`../../${file}`, import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [...HERALD_NODE_FLAGS, '--import', 'tsx', path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
   defer(() => stop(child));
   return child;
 }
