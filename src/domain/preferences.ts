@@ -197,6 +197,18 @@ export interface PreferenceExplanation {
 }
 
 export function explainPreferences(input: PreferenceDecisionInput): PreferenceExplanation {
+  // Most recipients have no preference set in any layer: then nothing can block or allow, and
+  // merging and walking empty sets only made garbage (twice per channel step of every run).
+  if (!input.layers.some((l) => isObj(l.set))) {
+    const decision = input.workflow.overridePreferences ? overridden(input.workflow.key) : NO_PREFERENCE_APPLIES;
+    return {
+      allowed: decision.allowed,
+      reason: decision.reason,
+      decided_by: decision.key === undefined ? null : { layer: decision.layer ?? null, key: decision.key },
+      layers: input.layers.map(({ name }) => ({ name, set: null })),
+      merged: {} as PreferenceSet,
+    };
+  }
   const merged = mergePreferenceLayersWithSources(input.layers);
   const decision = input.workflow.overridePreferences ? overridden(input.workflow.key) : decideOnMerged(input, merged);
   return {
@@ -207,6 +219,9 @@ export function explainPreferences(input: PreferenceDecisionInput): PreferenceEx
     merged: merged.set,
   };
 }
+
+/** The decision when no layer says anything about the workflow, its categories or the channel. */
+const NO_PREFERENCE_APPLIES: PreferenceDecision = Object.freeze({ allowed: true, reason: 'allowed: no preference applies' });
 
 /** The pseudo-layer named when `override_preferences` decides. */
 export const WORKFLOW_SETTINGS_LAYER = 'workflow settings';
@@ -284,7 +299,7 @@ function decideOnMerged(input: PreferenceDecisionInput, merged: MergedPreference
     const where = block.layer === undefined ? 'the merged preferences' : `the ${block.layer}`;
     return { allowed: false, reason: `blocked by ${where}: ${block.what}`, layer: block.layer, key: block.key };
   }
-  if (allows.length === 0) return { allowed: true, reason: 'allowed: no preference applies' };
+  if (allows.length === 0) return NO_PREFERENCE_APPLIES;
   const parts = allows.map((a) => (a.layer === undefined ? a.what : `${a.what} in the ${a.layer}`));
   const decisive = allows[allows.length - 1];
   return { allowed: true, reason: `allowed: ${parts.join('; ')}`, layer: decisive.layer, key: decisive.key };

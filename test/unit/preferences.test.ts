@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   decidePreferences,
+  explainPreferences,
   mergePreferenceLayers,
   type PreferenceDecisionInput,
   type PreferenceLayer,
@@ -314,5 +315,30 @@ describe('mergePreferenceLayers', () => {
     },
   ] satisfies { name: string; layers: PreferenceLayer[]; expected: PreferenceSet }[])('$name', ({ layers, expected }) => {
     expect(mergePreferenceLayers(layers)).toEqual(expected);
+  });
+});
+
+describe('explaining a decision when no layer has a preference set', () => {
+  // Without any set the explanation takes a shortcut; it must say exactly what walking empty sets says.
+  const input = (sets: (Record<string, unknown> | null)[], overridePreferences = false): PreferenceDecisionInput => ({
+    layers: sets.map((set, i) => ({ name: [RD, ENV][i], set })),
+    workflow: { key: 'welcome', categories: ['marketing'], isCommercial: true, overridePreferences },
+    channel: { id: 'ch-1', type: 'email' },
+    scope: {},
+    now,
+  });
+
+  it.each([false, true])('agrees with empty sets (override_preferences %s)', (override) => {
+    const shortcut = explainPreferences(input([null, null], override));
+    const walked = explainPreferences(input([{}, {}], override));
+    expect(shortcut).toEqual({ ...walked, layers: [{ name: RD, set: null }, { name: ENV, set: null }] });
+    expect(shortcut.allowed).toBe(true);
+    expect(shortcut.reason).toBe(override ? 'allowed: workflow "welcome" sets override_preferences, so preferences are ignored' : 'allowed: no preference applies');
+  });
+
+  it('still decides on the set of the one layer that has one', () => {
+    const e = explainPreferences(input([null, { channel_types: { email: false } }]));
+    expect(e.allowed).toBe(false);
+    expect(e.decided_by).toEqual({ layer: ENV, key: 'channel_types.email' });
   });
 });
