@@ -29,7 +29,8 @@ function wrkAvailable(): boolean {
 
 /**
  * POSTs `body` to `url` from `connections` keep-alive connections for `seconds`, from a separate
- * process so the client does not share the server's event loop. Non-200 answers count as failures.
+ * process so the client does not share the server's event loop. Failures: any answer other than
+ * 200 with the Node client; error answers (4xx, 5xx) and socket errors with wrk.
  */
 export function httpLoad(url: string, key: string, body: string, connections: number, seconds: number): Promise<LoadResult> {
   return wrkAvailable() ? wrkLoad(url, key, body, connections, seconds) : nodeLoad(url, key, body, connections, seconds);
