@@ -199,24 +199,15 @@ export interface PreferenceExplanation {
 export function explainPreferences(input: PreferenceDecisionInput): PreferenceExplanation {
   // Most recipients have no preference set in any layer: then nothing can block or allow, and
   // merging and walking empty sets only made garbage (twice per channel step of every run).
-  if (!input.layers.some((l) => isObj(l.set))) {
-    const decision = input.workflow.overridePreferences ? overridden(input.workflow.key) : NO_PREFERENCE_APPLIES;
-    return {
-      allowed: decision.allowed,
-      reason: decision.reason,
-      decided_by: decision.key === undefined ? null : { layer: decision.layer ?? null, key: decision.key },
-      layers: input.layers.map(({ name }) => ({ name, set: null })),
-      merged: {} as PreferenceSet,
-    };
-  }
-  const merged = mergePreferenceLayersWithSources(input.layers);
-  const decision = input.workflow.overridePreferences ? overridden(input.workflow.key) : decideOnMerged(input, merged);
+  const merged = input.layers.some((l) => isObj(l.set)) ? mergePreferenceLayersWithSources(input.layers) : null;
+  const decision = input.workflow.overridePreferences ? overridden(input.workflow.key)
+    : merged ? decideOnMerged(input, merged) : NO_PREFERENCE_APPLIES;
   return {
     allowed: decision.allowed,
     reason: decision.reason,
     decided_by: decision.key === undefined ? null : { layer: decision.layer ?? null, key: decision.key },
     layers: input.layers.map(({ name, set }) => ({ name, set: isObj(set) ? set : null })),
-    merged: merged.set,
+    merged: merged?.set ?? {},
   };
 }
 

@@ -39,13 +39,23 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
          FROM p
         WHERE rr.id = p.id AND rr.id IN (SELECT id FROM locked)
           AND rr.status = 'processing' AND rr.lease_owner = $1
-        RETURNING ${RUN_COLUMNS_FOR_MESSAGES.split(', ').map((c) => `rr.${c}`).join(', ')}
+        RETURNING ${RR_COLUMNS_FOR_MESSAGES}
      )${outcomeWritesSql('r', { events: 4, messages: 5, notify: 6 })}
      SELECT id FROM r WHERE (SELECT count(*) FROM n) >= 0`,
     [owner, JSON.stringify(progress), now, ...outcomeWriteParams(outcomes), notifyChannel ?? null],
   );
   return rows.map((r) => r.id);
 }
+
+/**
+ * What `committed` returns: a message's recipient, workflow, trigger and tenant are its run's, so
+ * they are read from the run row rather than sent again with every message (a quarter of the
+ * messages' parameters).
+ */
+const RUN_COLUMNS = ['id', 'workflow_key', 'workflow_sha', 'workflow_run_id', 'tenant_id', 'recipient_collection', 'recipient_id'];
+export const RUN_COLUMNS_FOR_MESSAGES = RUN_COLUMNS.join(', ');
+/** The same columns of the checkpoint's UPDATE (`recipient_runs rr`). */
+const RR_COLUMNS_FOR_MESSAGES = RUN_COLUMNS.map((c) => `rr.${c}`).join(', ');
 
 /**
  * What a committed advance writes besides its run row, as the CTEs `ev`, `input`, `m`, `me`,
@@ -57,13 +67,6 @@ export async function checkpointRuns(q: Queryable, owner: string, outcomes: RunO
  * Parameters: the `events` and `messages` of `outcomeWriteParams`, and the NOTIFY channel
  * (`notify`; null sends none).
  */
-/**
- * What `committed` returns: a message's recipient, workflow, trigger and tenant are its run's, so
- * they are read from the run row rather than sent again with every message (a quarter of the
- * messages' parameters).
- */
-export const RUN_COLUMNS_FOR_MESSAGES = 'id, workflow_key, workflow_sha, workflow_run_id, tenant_id, recipient_collection, recipient_id';
-
 export function outcomeWritesSql(committed: string, p: { events: number; messages: number; notify: number }): string {
   return `, ev AS (
        -- One row per run and advance; several events go in one 'advance' row (migration 029).
@@ -136,7 +139,7 @@ function eventRows(o: RunOutcome): object[] {
  */
 function groupedEvent(e: RunOutcome['events'][number]): object {
   const out: Record<string, unknown> = { id: e.id, event: e.event };
-  if (e.status !== undefined && e.status !== null && e.status !== 'ok') out.status = e.status;
+  if (e.status != null && e.status !== 'ok') out.status = e.status;
   if (e.step_ref != null) out.step_ref = e.step_ref;
   if (e.step_type != null) out.step_type = e.step_type;
   if (e.attempt != null) out.attempt = e.attempt;
