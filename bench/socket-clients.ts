@@ -107,6 +107,7 @@ const main = async () => {
   const recipients = Array.from({ length: N }, (_, i) => `${prefix}${i + 1}`);
   // The server starts counting its feed statements on this line (bench/sockets.ts).
   log('triggering');
+  const cpuAtTrigger = process.cpuUsage();
   const requestStart = performance.now();
   const res = await fetch(`${baseUrl}/v1/workflows/${workflowKey}/trigger`, {
     method: 'POST',
@@ -121,6 +122,9 @@ const main = async () => {
   await Promise.race([arrived, new Promise<void>((resolve) => { timer = setTimeout(resolve, WAIT_MS); })]);
   clearTimeout(timer);
   clearInterval(heartbeat);
+  // This process's CPU from the trigger to the last push: what receiving the pushes costs the
+  // clients, on the same cores as the server and PostgreSQL.
+  const cpu = process.cpuUsage(cpuAtTrigger);
 
   const delivered = clients.filter((c) => c.newMessageAt !== undefined);
   const result = {
@@ -134,6 +138,8 @@ const main = async () => {
     /** Each user's first new-message, as wall-clock ms. */
     arrivals: Object.fromEntries(delivered.map((c) => [c.userId, c.newMessageWallMs!])),
     missing: clients.length - delivered.length,
+    /** CPU ms (user + system) this process spent from the trigger to the last push. */
+    cpuMs: (cpu.user + cpu.system) / 1000,
   };
   for (const c of clients) c.ws.terminate();
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -38,6 +38,7 @@ import { fmt, percentile, report } from './report.js';
 import { countingFeedReads } from '../test/support/counting-db.js';
 import { NEW_MESSAGES_CHANNEL } from '../src/store/message-notify.js';
 import { HERALD_NODE_FLAGS } from './support/node-flags.js';
+import { machineBusySeconds } from './support/machine-cpu.js';
 
 const { values } = parseArgs({ options: { engine: { type: 'string' }, sockets: { type: 'string' }, 'worker-process': { type: 'boolean' } } });
 const engine = (values.engine ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite')) as 'pglite' | 'postgres';
@@ -73,6 +74,8 @@ interface ClientResult {
   /** Each user's first new-message, wall-clock ms. */
   arrivals: Record<string, number>;
   missing: number;
+  /** The client process's CPU ms from the trigger to the last push. */
+  cpuMs: number;
 }
 
 interface Phase {
@@ -89,6 +92,9 @@ interface Phase {
   commitAfterInsert: number[];
   /** Feed statements from the trigger to the end of the phase. */
   feedStatements: number;
+  /** CPU ms from the trigger to the last run's end: this process (API, hub; the worker too unless --worker-process), the whole machine. */
+  serverCpuMs: number;
+  machineCpuMs: number | null;
 }
 
 const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -221,8 +227,18 @@ async function main() {
   for (const [name, sockets] of order) {
     const prefix = `${name}_`;
     let atTrigger = 0;
-    const client = await runClients(url, herald.keys, prefix, sockets, () => { atTrigger = count(); });
+    let cpuAtTrigger = process.cpuUsage();
+    let machineAtTrigger: number | null = null;
+    const client = await runClients(url, herald.keys, prefix, sockets, () => {
+      atTrigger = count();
+      cpuAtTrigger = process.cpuUsage();
+      machineAtTrigger = machineBusySeconds();
+    });
     const made = await settled(raw, prefix);
+    const cpu = process.cpuUsage(cpuAtTrigger);
+    const serverCpuMs = (cpu.user + cpu.system) / 1000;
+    const machineNow = machineBusySeconds();
+    const machineCpuMs = machineNow !== null && machineAtTrigger !== null ? (machineNow - machineAtTrigger) * 1000 : null;
     if (made !== N) throw new Error(`${name}: ${made} of ${N} messages created`);
     const feedStatements = count() - atTrigger;
     const inserted = await insertedAt(raw, prefix);
@@ -233,10 +249,11 @@ async function main() {
     const committed = await commits.dump();
     const pushAfterCommit = Object.entries(client.arrivals).filter(([user]) => committed[user] !== undefined).map(([user, at]) => at - committed[user]);
     const commitAfterInsert = [...inserted].filter(([user]) => committed[user] !== undefined).map(([user, at]) => committed[user] - at);
-    phases.push({ prefix, sockets, client, rate, push, pushAfterCommit, commitAfterInsert, feedStatements });
+    phases.push({ prefix, sockets, client, rate, push, pushAfterCommit, commitAfterInsert, feedStatements, serverCpuMs, machineCpuMs });
     console.log(`${name.padEnd(6)} ${sockets ? `${fmt(client.sockets)} sockets` : 'no socket'}: ${fmt(N)} messages at ${fmt(rate)}/s`
       + `${sockets ? `; push after commit ${dist(pushAfterCommit)}, after inserted_at ${dist(push)} (${client.missing} sockets got none); feed statements ${fmt(feedStatements)}` : ''}`
-      + `; commit after inserted_at ${dist(commitAfterInsert)}`);
+      + `; commit after inserted_at ${dist(commitAfterInsert)}`
+      + `; CPU this process ${fmt(serverCpuMs)} ms${sockets ? `, clients ${fmt(client.cpuMs)} ms` : ''}, machine ${machineCpuMs === null ? 'n/a' : `${fmt(machineCpuMs)} ms`}`);
   }
   if (workerChild) {
     const child = workerChild;

@@ -11,7 +11,7 @@
  * notification itself.
  */
 import type { Queryable } from '../store/db.js';
-import { listFeedItems, type FeedCounts, type FeedNews, type FeedProbe, type FeedQuery } from '../store/feed.js';
+import { feedKey, listFeedItems, type FeedCounts, type FeedNews, type FeedProbe, type FeedQuery } from '../store/feed.js';
 import { messageCursor, type MessageRow } from '../store/messages.js';
 import type { FeedHub, Watcher } from './feed-hub.js';
 
@@ -63,6 +63,9 @@ export class FeedWatch implements Watcher {
       else byFilter.set(k, { query, refs: [ref], watermark: null });
     }
     this.groups = [...byFilter.values()];
+    // Key each query now, at join, rather than in the first push's flush (store/feed.ts caches
+    // the keys per query object).
+    for (const g of this.groups) feedKey(g.query);
   }
 
   /**
