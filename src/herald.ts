@@ -273,6 +273,9 @@ async function createEnvironment(slug: string, db: Db, configuredKeys: { secret?
     db: bgDb,
     logger,
     tasks: lanes ? backgroundTasks.map((task) => ({ name: task.name, tick: () => inBackground(() => task.tick()) })) : backgroundTasks,
+    // PostgreSQL runs statements concurrently: the fan-out's long, pipelined passes get a loop
+    // of their own instead of holding up batch flushes and deliveries (queue/fanout-task.ts).
+    ownLoops: lanes ? [] : ['fanout'],
     pollIntervalMs: opts.pollIntervalMs,
   });
   return { slug, db, keys, engine, worker, background, workflows };

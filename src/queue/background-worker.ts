@@ -18,18 +18,27 @@ export interface BackgroundWorkerOptions {
   db: Db;
   logger: FastifyBaseLogger;
   tasks: BackgroundTask[];
+  /**
+   * Names of tasks that run in a loop of their own rather than in turn with the others (the
+   * fan-out on PostgreSQL: its long passes keep pages pipelined, and the batch flushes and
+   * deliveries do not wait behind them). Only where statements run concurrently: on PGlite's one
+   * connection a second loop would only queue behind the first.
+   */
+  ownLoops?: readonly string[];
   pollIntervalMs?: number;
 }
 
 /**
  * Runs every background task in turn until none has work, then sleeps until the poll interval
  * passes or a NOTIFY on the runs channel arrives (the same wake-up the run worker uses, so one
- * `wakeWorkers()` after a commit reaches both).
+ * `wakeWorkers()` after a commit reaches both). Tasks named in `ownLoops` each run the same way
+ * in a loop of their own, beside the others.
  */
 export class BackgroundWorker {
   private running = false;
   private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  /** The wake-up of each loop that sleeps now. */
+  private readonly wakes = new Set<() => void>();
   private unlisten: (() => Promise<void>) | null = null;
   private readonly pollIntervalMs: number;
 
@@ -38,9 +47,13 @@ export class BackgroundWorker {
   }
 
   /** One pass over every task; returns the items handled in all of them. */
-  async tick(): Promise<number> {
+  tick(): Promise<number> {
+    return this.pass(this.opts.tasks);
+  }
+
+  private async pass(tasks: BackgroundTask[]): Promise<number> {
     let total = 0;
-    for (const task of this.opts.tasks) {
+    for (const task of tasks) {
       try {
         total += await task.tick();
       } catch (err) {
@@ -64,10 +77,13 @@ export class BackgroundWorker {
   start(): void {
     if (this.running || this.opts.tasks.length === 0) return;
     this.running = true;
-    this.opts.db.listen(RUNS_CHANNEL, () => this.wake?.())
+    this.opts.db.listen(RUNS_CHANNEL, () => this.wakeAll())
       .then((unlisten) => { this.unlisten = unlisten; })
       .catch((err) => this.opts.logger.warn({ err }, 'LISTEN failed; background tasks rely on polling'));
-    this.loop = this.run();
+    const own = new Set(this.opts.ownLoops ?? []);
+    const shared = this.opts.tasks.filter((t) => !own.has(t.name));
+    const loops = [shared, ...this.opts.tasks.filter((t) => own.has(t.name)).map((t) => [t])].filter((l) => l.length > 0);
+    this.loop = Promise.all(loops.map((tasks) => this.run(tasks))).then(() => {});
   }
 
   /**
@@ -77,21 +93,25 @@ export class BackgroundWorker {
    */
   async stop(timeoutMs = Infinity): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.wakeAll();
     await settlesWithin(this.loop ?? Promise.resolve(), timeoutMs);
     this.loop = null;
     await this.unlisten?.().catch(() => {});
     this.unlisten = null;
   }
 
-  private async run(): Promise<void> {
+  private wakeAll(): void {
+    for (const wake of [...this.wakes]) wake();
+  }
+
+  private async run(tasks: BackgroundTask[]): Promise<void> {
     while (this.running) {
-      const n = await this.tick();
+      const n = await this.pass(tasks);
       if (n > 0 || !this.running) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.pollIntervalMs);
-        function done() { clearTimeout(timer); resolve(); }
-        this.wake = () => { this.wake = null; done(); };
+        const wake = () => { clearTimeout(timer); this.wakes.delete(wake); resolve(); };
+        const timer = setTimeout(wake, this.pollIntervalMs);
+        this.wakes.add(wake);
       });
     }
   }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
-import { FANOUT_PAGES_PER_TICK } from '../../src/queue/fanout-task.js';
+import { EMBEDDED_FANOUT_PAGES_PER_TICK, FANOUT_PAGES_PER_TICK } from '../../src/queue/fanout-task.js';
 
 const announce = {
   key: 'announce',
@@ -82,8 +82,8 @@ describe.each(engines)('object recipients fan out to subscribers (%s)', (engine)
   });
 
   it('a cancel while the fan-out is still expanding stops it: no subscriber is notified', async () => {
-    // One background pass expands FANOUT_PAGES_PER_TICK pages of two subscribers; four are still to come.
-    const expandedInOnePass = FANOUT_PAGES_PER_TICK * 2;
+    // One background pass expands a tick's pages of two subscribers; four are still to come.
+    const expandedInOnePass = (t.db.engine === 'pglite' ? EMBEDDED_FANOUT_PAGES_PER_TICK : FANOUT_PAGES_PER_TICK) * 2;
     const users = Array.from({ length: expandedInOnePass + 4 }, (_, i) => `u${String(i + 1).padStart(2, '0')}`);
     await t.knock.objects.addSubscriptions('projects', 'apollo', { recipients: users });
     await t.knock.workflows.trigger('later', { recipients: [apollo], cancellation_key: 'k1' });
