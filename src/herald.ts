@@ -259,7 +259,7 @@ async function createEnvironment(slug: string, db: Db, configuredKeys: { secret?
   // a hook for every promise of the process (74 MB of garbage in 8 s of fan-out, issue 12).
   const lanes = db.engine === 'pglite';
   const bgDb = lanes ? backgroundDb(db) : db;
-  const worker = new RunWorker({ db: bgDb, clock, logger, engine: lanes ? backgroundCalls(engine) : engine, pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, metrics, onReleased: wakeWorkers });
+  const worker = new RunWorker({ db: bgDb, clock, logger, engine: lanes ? backgroundCalls(engine) : engine, pollIntervalMs: opts.pollIntervalMs, workerId: opts.workerId, onReleased: wakeWorkers });
   // Each task claims its own rows with SKIP LOCKED; add new kinds of durable work here.
   const backgroundTasks: BackgroundTask[] = [
     createFanoutTask({ engine, wakeWorkers, pageSize: opts.fanoutPageSize, embedded: db.engine === 'pglite', workerId: opts.workerId }),

@@ -53,8 +53,10 @@ export async function planRun(deps: StepDeps, run: RunRow, def: WorkflowDefiniti
     }
   }
   if (state.waiting) {
-    // Lateness of the timer is recorded so delay precision is visible per run.
-    const lateMs = Math.max(0, now().getTime() - new Date(state.waiting.until).getTime());
+    // Lateness of the timer is recorded so delay precision is visible per run: when the timer
+    // loop fired it (store/timers.ts stamps fired_at), or now when a claim reached it first.
+    const endedAt = state.waiting.fired_at ? new Date(state.waiting.fired_at).getTime() : now().getTime();
+    const lateMs = Math.max(0, endedAt - new Date(state.waiting.until).getTime());
     const ins = program.find((i) => i.kind === 'step' && i.step.ref === state.waiting!.step_ref);
     ev('step_completed', ins && ins.kind === 'step' ? ins.step : null, { delayed_until: state.waiting.until, late_ms: lateMs });
     const { waiting: _w, ...rest } = state;

@@ -25,8 +25,6 @@ export interface Metrics {
   /** Events of runs whose checkpoint committed: runs started/completed/halted, steps, delay lateness. */
   runEvents(events: readonly CountedRunEvent[]): void;
   runsCancelled(count: number): void;
-  /** Delays ended set-based (store/timers.ts), each this many ms after its end. */
-  delaysFired(lateMs: readonly number[]): void;
   /** A message reached `status` (created with it, or settled by its delivery). */
   message(channelType: string, status: string): void;
   /** One provider call; `seconds` is null when the provider was not called. */
@@ -48,7 +46,6 @@ export const noMetrics: Metrics = {
   trigger: nothing,
   runEvents: nothing,
   runsCancelled: nothing,
-  delaysFired: nothing,
   message: nothing,
   deliveryAttempt: nothing,
   connectionOpened: nothing,

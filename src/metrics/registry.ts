@@ -94,11 +94,6 @@ export function createMetricsRegistry(opts: MetricsRegistryOptions): MetricsRegi
       }
     },
     runsCancelled: (count) => { if (count > 0) runs.inc({ event: 'cancelled' }, count); },
-    delaysFired(lateMs) {
-      if (lateMs.length === 0) return;
-      steps.inc({ type: 'delay', outcome: 'completed' }, lateMs.length);
-      for (const ms of lateMs) lateness.observe(ms / 1000);
-    },
     message: (channelType, status) => messages.inc({ channel_type: channelType, status }),
     deliveryAttempt(provider, outcome, seconds) {
       attempts.inc({ provider, outcome });

@@ -9,7 +9,6 @@ import { analyzeGrownTables } from '../store/table-stats.js';
 import { fireDueDelays } from '../store/timers.js';
 import { TimerLoop } from './timer-loop.js';
 import { settlesWithin } from './settles-within.js';
-import type { Metrics } from '../metrics/port.js';
 import { RUNS_CHANNEL } from './wake.js';
 
 export interface RunWorkerOptions {
@@ -31,8 +30,6 @@ export interface RunWorkerOptions {
    * throughput is not bounded by one batch's round trips. SKIP LOCKED keeps them disjoint.
    */
   claimsInFlight?: number;
-  /** Delay lateness goes to the metrics. */
-  metrics?: Pick<Metrics, 'delaysFired'>;
   /** Called after a stop gave claimed runs back, so other processes take them at once (NOTIFY). */
   onReleased?: () => void;
 }
@@ -80,7 +77,7 @@ export class RunWorker {
     this.claimsInFlight = opts.claimsInFlight ?? (embedded ? 1 : 4);
     this.leaseMs = opts.leaseMs ?? 20_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
-    this.timers = new TimerLoop({ db: opts.db, clock: opts.clock, logger: opts.logger, onFired: () => this.wakeAll(), onLate: (late) => this.opts.metrics?.delaysFired(late) });
+    this.timers = new TimerLoop({ db: opts.db, clock: opts.clock, logger: opts.logger, onFired: () => this.wakeAll() });
   }
 
   private wakeAll(): void {
@@ -146,7 +143,7 @@ export class RunWorker {
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      await fireDueDelays(this.opts.db, this.opts.clock.now(), DRAIN_DELAYS_PER_ROUND, (late) => this.opts.metrics?.delaysFired(late));
+      await fireDueDelays(this.opts.db, this.opts.clock.now(), DRAIN_DELAYS_PER_ROUND);
       const n = await this.tick();
       total += n;
       if (n === 0) return total;

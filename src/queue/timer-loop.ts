@@ -10,8 +10,6 @@ export interface TimerLoopOptions {
   logger: FastifyBaseLogger;
   /** Called after timers fired: runs are queued or woken and the claim loops should take them. */
   onFired: () => void;
-  /** The lateness of each delay fired (metrics). */
-  onLate?: (lateMs: number[]) => void;
   /** Delays fired, and batches flushed, per statement. */
   batchSize?: number;
   /**
@@ -24,8 +22,8 @@ export interface TimerLoopOptions {
 
 /**
  * Fires timers on time, apart from the run queue: a loop sleeps until the next delay ends or the
- * next batch window closes, then one statement queues every due delay's run and records its
- * lateness (store/timers.ts) and one flushes every due batch (store/batches.ts). Timers
+ * next batch window closes, then one statement queues every due delay's run, stamping when it
+ * fired (store/timers.ts), and one flushes every due batch (store/batches.ts). Timers
  * therefore never wait for the claim loops to work through a backlog, and the runs they release,
  * keeping wake_at = when their timer was due, are claimed before work that came after.
  */
@@ -59,7 +57,7 @@ export class TimerLoop {
       let sleepMs = this.maxSleepMs;
       try {
         const now = this.opts.clock.now();
-        const fired = await fireDueDelays(this.opts.db, now, this.batchSize, this.opts.onLate);
+        const fired = await fireDueDelays(this.opts.db, now, this.batchSize);
         const { flushed, woken } = await flushDueBatches(this.opts.db, now, this.batchSize);
         if (fired > 0 || woken > 0) this.opts.onFired();
         if (fired === this.batchSize || flushed === this.batchSize) continue;

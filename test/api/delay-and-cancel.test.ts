@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
+import { fireDueDelays } from '../../src/store/timers.js';
 
 const feedStep = (ref: string) => ({ ref, type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Reminder for {{ recipient.id }}' } });
 
@@ -118,6 +119,28 @@ describe.each(engines)('delays (%s)', (engine) => {
     }
     const completed = (await runOf(t, 'ada')).events.find((e: any) => e.event === 'step_completed' && e.step_ref === 'wait');
     expect(completed.data).toEqual({ delayed_until: new Date(t.clock.now().getTime()).toISOString(), late_ms: 0 });
+  });
+
+  it('records the lateness at which the timer fired the delay, not when a worker later advanced the run', async () => {
+    await t.knock.workflows.trigger('reminder', { recipients: ['ada'] });
+    t.clock.advance(10 * MIN + 250);
+    // The timer loop fires the delay 250 ms after its end; the run is queued, not yet advanced.
+    expect(await fireDueDelays(t.db, t.clock.now(), 100)).toBe(1);
+    const fired = await runOf(t, 'ada');
+    expect(fired.status).toBe('queued');
+    expect(fired.events.some((e: any) => e.event === 'step_completed')).toBe(false);
+    // A backlog holds the worker up for a minute before it claims the run.
+    t.clock.advance(MIN);
+    await t.drain();
+    expect(await messagesFor(t, 'ada')).toHaveLength(1);
+    const events = (await runOf(t, 'ada')).events;
+    const completed = events.filter((e: any) => e.event === 'step_completed' && e.step_ref === 'wait');
+    expect(completed).toHaveLength(1);
+    expect(completed[0].data).toEqual({ delayed_until: new Date(t.clock.now().getTime() - MIN - 250).toISOString(), late_ms: 250 });
+    // The delay's end comes before the step that followed it.
+    const feedAt = events.findIndex((e: any) => e.step_ref === 'feed');
+    expect(feedAt).toBeGreaterThan(events.indexOf(completed[0]));
+    expect(events.at(-1).event).toBe('run_completed');
   });
 
   it('bypasses every delay when the trigger sets settings.skip_delay', async () => {

@@ -192,14 +192,17 @@ describe.each(engines)('delay lateness (%s)', (engine) => {
   let db: Db | undefined;
   afterEach(async () => { await db?.close(); });
 
-  // Delays end set-based in SQL (store/timers.ts), or in a claim that reaches one first
-  // (plan-run.ts): both report here, and the histogram and step counter read them.
+  // A delay's step_completed is committed by the claim that advances its run (plan-run.ts),
+  // with the lateness at which the timer loop fired it (store/timers.ts).
   it('observes each ended delay in the lateness histogram and counts it as a completed delay step', async () => {
     db = await openTestDb(engine);
     await migrate(db);
     const { registry, metrics } = createMetricsRegistry({ db, clock: new ManualClock('2026-03-01T12:00:00Z'), onError: (err) => { throw err; } });
-    metrics.delaysFired([3000, 120]);
-    metrics.runEvents([{ event: 'step_completed', step_type: 'delay', data: { late_ms: 40_000 } }]);
+    metrics.runEvents([
+      { event: 'step_completed', step_type: 'delay', data: { late_ms: 3000 } },
+      { event: 'step_completed', step_type: 'delay', data: { late_ms: 120 } },
+      { event: 'step_completed', step_type: 'delay', data: { late_ms: 40_000 } },
+    ]);
     const m = parse(await registry.metrics());
     expect(m.get('herald_steps_total{outcome="completed",type="delay"}')).toBe(3);
     expect(m.get('herald_delay_lateness_seconds_count')).toBe(3);
