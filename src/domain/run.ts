@@ -58,8 +58,10 @@ export interface RunSubscription {
 }
 
 export interface RunState {
-  /** The delay the run is paused on, so its completion is recorded when it wakes. */
-  /** A delay: its step and end; `fired_at` once the timer loop has queued the run again (store/timers.ts). */
+  /**
+   * The delay the run is paused on, so its completion is recorded when the run next advances;
+   * `fired_at` once the timer loop has queued the run again (store/timers.ts), for its lateness.
+   */
   waiting?: { step_ref: string; until: string; fired_at?: string };
   /** Trigger settings the steps need (sandbox, skip_delay). */
   settings?: { sandbox_mode?: boolean; skip_delay?: boolean };
