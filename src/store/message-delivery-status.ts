@@ -10,13 +10,13 @@ export interface InboundStatusUpdate {
 
 /**
  * Applies provider status events (bounces, delivery receipts) to a channel's messages in ONE
- * statement: the messages are found by (provider, external_id) through messages_external_id_idx,
+ * statement: the messages are found by (provider, external_id) in message_external_ids (migration 031),
  * or by primary key for SMTP bounces, locked, moved to the reported status when it differs, and
  * each change is recorded as a message event carrying the provider's reason. Returns the ids of
  * the messages that changed.
  *
  * Plan (EXPLAIN, PostgreSQL 15, 50,000 messages): Nested Loop over the events -> Index Scan using
- * messages_external_id_idx (provider, external_id) / Index Only Scan using messages_pkey.
+ * message_external_ids_pkey (provider, external_id) / Index Only Scan using messages_pkey.
  */
 export async function applyInboundStatuses(q: Queryable, channelId: string, provider: string, updates: InboundStatusUpdate[], now: Date): Promise<string[]> {
   if (updates.length === 0) return [];
@@ -25,7 +25,7 @@ export async function applyInboundStatuses(q: Queryable, channelId: string, prov
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(id text, by_message_id boolean, status text, reason text)
      ), target AS (
        SELECT m.id, m.status AS old_status, x.status, x.reason FROM (
-         SELECT m.id, e.status, e.reason FROM messages m JOIN e ON m.provider = $2 AND m.external_id = e.id WHERE NOT e.by_message_id
+         SELECT x.message_id AS id, e.status, e.reason FROM message_external_ids x JOIN e ON x.provider = $2 AND x.external_id = e.id WHERE NOT e.by_message_id
          UNION ALL
          SELECT m.id, e.status, e.reason FROM messages m JOIN e ON m.id = e.id WHERE e.by_message_id
        ) x JOIN messages m ON m.id = x.id

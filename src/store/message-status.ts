@@ -109,7 +109,8 @@ export async function deleteMessages(q: Queryable, criteria: MessageCriteria): P
   applyCriteria(s, criteria);
   const rows = await q.query<{ n: number }>(
     // No foreign keys cascade from messages (migrations/015): the children go in the same statement.
-    `WITH d AS (DELETE FROM messages m ${s.where()} RETURNING m.id),
+    `WITH d AS (DELETE FROM messages m ${s.where()} RETURNING m.id, m.provider, m.external_id),
+          x AS (DELETE FROM message_external_ids x USING d WHERE x.provider = d.provider AND x.external_id = d.external_id AND x.message_id = d.id),
           e AS (DELETE FROM message_events WHERE message_id IN (SELECT id FROM d)),
           j AS (DELETE FROM deliveries WHERE message_id IN (SELECT id FROM d)),
           l AS (DELETE FROM message_delivery_logs WHERE message_id IN (SELECT id FROM d))

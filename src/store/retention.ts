@@ -147,7 +147,8 @@ function messagesSql(where: string): string {
        e AS (DELETE FROM message_events WHERE message_id = ANY ((SELECT a FROM ids)::text[])),
        j AS (DELETE FROM deliveries WHERE message_id = ANY ((SELECT a FROM ids)::text[])),
        l AS (DELETE FROM message_delivery_logs WHERE message_id = ANY ((SELECT a FROM ids)::text[])),
-       d AS (DELETE FROM messages WHERE id = ANY ((SELECT a FROM ids)::text[]) RETURNING 1)
+       d AS (DELETE FROM messages WHERE id = ANY ((SELECT a FROM ids)::text[]) RETURNING id, provider, external_id),
+       x AS (DELETE FROM message_external_ids x USING d WHERE x.provider = d.provider AND x.external_id = d.external_id AND x.message_id = d.id)
      SELECT count(*)::int AS n FROM d`;
 }
 

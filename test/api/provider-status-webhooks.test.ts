@@ -111,6 +111,18 @@ describe.each(engines)('provider status webhooks (%s)', (engine: EngineName) => 
     expect((await lastEvent(message.id)).data).toMatchObject({ reason: 'error 30003' });
   });
 
+  it('a message deleted in bulk takes the provider\'s id for it along: a later bounce for that id matches nothing', async () => {
+    const message = await sentMessage('postmark-mail');
+    const messageId = postmark.emails[0].MessageID;
+    const ids = async () => t.db.query<{ message_id: string }>('SELECT message_id FROM message_external_ids WHERE provider = $1 AND external_id = $2', ['postmark', messageId]);
+    expect(await ids()).toEqual([{ message_id: message.id }]);
+    const op = await t.knock.channels.bulk.updateMessageStatus('pm', 'delete', { recipient_ids: ['ada'] });
+    expect(op.success_count).toBe(1);
+    expect(await ids()).toEqual([]);
+    const bounce = { RecordType: 'Bounce', Type: 'HardBounce', MessageID: messageId, Email: 'ada@example.com', Description: 'gone' };
+    expect((await post('pm', 'postmark', JSON.stringify(bounce), 'application/json')).body).toEqual({ matched: 1, updated: 0 });
+  });
+
   it('a status for another channel\'s message, or an unknown id, changes nothing', async () => {
     const message = await sentMessage('smtp-mail');
     expect((await post('pm', 'smtp', dsn(message.id, '5.1.1', 'x'), 'text/plain')).body).toEqual({ matched: 1, updated: 0 });

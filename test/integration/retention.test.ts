@@ -138,17 +138,19 @@ describe.each(engines)('retention (%s)', (engine) => {
     expect((await api(s, 'GET', `/v1/messages/${bobs}`)).status).toBe(200);
   });
 
-  it('deletes messages of other channels at the messages age with their events, delivery job and delivery logs', async () => {
+  it('deletes messages of other channels at the messages age with their events, delivery job, delivery logs and provider id', async () => {
     const clock = new ManualClock('2026-03-01T12:00:00Z');
     const s = await startOne(engine, clock);
     const [{ id: channel }] = await s.db.query<{ id: string }>(
       `INSERT INTO channels (id, key, type, provider, name) VALUES (gen_random_uuid(), 'mail', 'email', 'smtp', 'Mail') RETURNING id`);
-    // Past traffic, as the email step writes it: the message, its events, a job and a log.
+    // Past traffic, as the email step writes it: the message with the provider's id for it, its
+    // events, a job and a log.
     const t0 = clock.now().getTime();
     for (const [id, at] of [['old', t0], ['young', t0 + 2]] as const) {
       const when = new Date(at);
-      await s.db.query(`INSERT INTO messages (id, channel_id, recipient_collection, recipient_id, workflow_key, status, inserted_at, updated_at)
-                        VALUES ($1, $2, '$users', 'ada', 'hello', 'sent', $3, $3)`, [id, channel, when]);
+      await s.db.query(`INSERT INTO messages (id, channel_id, recipient_collection, recipient_id, workflow_key, status, inserted_at, updated_at, provider, external_id)
+                        VALUES ($1, $2, '$users', 'ada', 'hello', 'sent', $3, $3, 'smtp', $1 || '@mail')`, [id, channel, when]);
+      await s.db.query(`INSERT INTO message_external_ids (provider, external_id, message_id) VALUES ('smtp', $1 || '@mail', $1)`, [id]);
       await s.db.query(`INSERT INTO message_events (id, message_id, type, inserted_at) VALUES (gen_random_uuid(), $1, 'message.sent', $2)`, [id, when]);
       await s.db.query(`INSERT INTO deliveries (message_id, channel_id, next_attempt_at, created_at) VALUES ($1, $2, $3, $3)`, [id, channel, new Date(at + 1000 * DAY)]);
       await s.db.query(`INSERT INTO message_delivery_logs (id, message_id, attempt, service_name, request, response, inserted_at)
@@ -158,7 +160,7 @@ describe.each(engines)('retention (%s)', (engine) => {
     await s.herald.background.drain(); // retention only: the delivery jobs are not due
     expect((await api(s, 'GET', '/v1/messages/old')).status).toBe(404);
     expect((await api(s, 'GET', '/v1/messages/young')).status).toBe(200);
-    for (const table of ['message_events', 'deliveries', 'message_delivery_logs']) {
+    for (const table of ['message_events', 'deliveries', 'message_delivery_logs', 'message_external_ids']) {
       expect(await countRows(s.db, `${table} WHERE message_id = 'old'`), table).toBe(0);
       expect(await countRows(s.db, `${table} WHERE message_id = 'young'`), table).toBe(1);
     }
