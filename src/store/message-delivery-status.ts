@@ -15,8 +15,9 @@ export interface InboundStatusUpdate {
  * each change is recorded as a message event carrying the provider's reason. Returns the ids of
  * the messages that changed.
  *
- * Plan (EXPLAIN, PostgreSQL 15, 50,000 messages): Nested Loop over the events -> Index Scan using
- * message_external_ids_pkey (provider, external_id) / Index Only Scan using messages_pkey.
+ * Plan (EXPLAIN, PostgreSQL 15, 50,000 messages and their provider ids): Nested Loop over the
+ * events -> Index Only Scan using message_external_ids_pkey (provider, external_id) / Index Only
+ * Scan using messages_pkey, then Index Scan using messages_pkey for the lock.
  */
 export async function applyInboundStatuses(q: Queryable, channelId: string, provider: string, updates: InboundStatusUpdate[], now: Date): Promise<string[]> {
   if (updates.length === 0) return [];
