@@ -132,8 +132,8 @@ export async function settleDeliveries(q: Queryable, owner: string, items: Settl
         WHERE messages.id = b.id AND (b.old_status <> b.status OR b.provider IS NOT NULL)
        RETURNING messages.id, b.old_status, b.status, b.at
      ), xi AS (
-       -- The provider's id for the message, for its status webhooks (migration 031): kept out
-       -- of \`messages\`' indexes so the update above stays HOT.
+       -- The provider's id for the message, for its status webhooks (message-external-ids.ts):
+       -- kept out of \`messages\`' indexes so the update above stays HOT.
        INSERT INTO message_external_ids (provider, external_id, message_id)
        SELECT provider, external_id, id FROM before WHERE provider IS NOT NULL AND external_id IS NOT NULL
        ON CONFLICT DO NOTHING

@@ -10,10 +10,10 @@ export interface InboundStatusUpdate {
 
 /**
  * Applies provider status events (bounces, delivery receipts) to a channel's messages in ONE
- * statement: the messages are found by (provider, external_id) in message_external_ids (migration 031),
- * or by primary key for SMTP bounces, locked, moved to the reported status when it differs, and
- * each change is recorded as a message event carrying the provider's reason. Returns the ids of
- * the messages that changed.
+ * statement: the messages are found by (provider, external_id) in message_external_ids
+ * (migration 031, message-external-ids.ts), or by primary key for SMTP bounces, locked, moved to
+ * the reported status when it differs, and each change is recorded as a message event carrying
+ * the provider's reason. Returns the ids of the messages that changed.
  *
  * Plan (EXPLAIN, PostgreSQL 15, 50,000 messages and their provider ids): Nested Loop over the
  * events -> Index Only Scan using message_external_ids_pkey (provider, external_id) / Index Only

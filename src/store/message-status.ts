@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityKey } from '../domain/recipients.js';
 import type { Queryable } from './db.js';
 import { Sql, applyCriteria, getMessages, type MessageCriteria, type MessageRow } from './messages.js';
+import { deleteExternalIdsSql } from './message-external-ids.js';
 
 export type StatusAction = 'seen' | 'unseen' | 'read' | 'unread' | 'archived' | 'unarchived' | 'interacted';
 
@@ -110,7 +111,7 @@ export async function deleteMessages(q: Queryable, criteria: MessageCriteria): P
   const rows = await q.query<{ n: number }>(
     // No foreign keys cascade from messages (migrations/015): the children go in the same statement.
     `WITH d AS (DELETE FROM messages m ${s.where()} RETURNING m.id, m.provider, m.external_id),
-          x AS (DELETE FROM message_external_ids x USING d WHERE x.provider = d.provider AND x.external_id = d.external_id AND x.message_id = d.id),
+          x AS (${deleteExternalIdsSql('d')}),
           e AS (DELETE FROM message_events WHERE message_id IN (SELECT id FROM d)),
           j AS (DELETE FROM deliveries WHERE message_id IN (SELECT id FROM d)),
           l AS (DELETE FROM message_delivery_logs WHERE message_id IN (SELECT id FROM d))

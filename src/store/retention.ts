@@ -20,6 +20,7 @@
  */
 import type { Db, Queryable } from './db.js';
 import { sweepExpiredKeys } from './idempotency.js';
+import { deleteExternalIdsSql } from './message-external-ids.js';
 
 /**
  * The statements, exported so the benchmark can EXPLAIN exactly what runs. `OFFSET 0` in a
@@ -148,7 +149,7 @@ function messagesSql(where: string): string {
        j AS (DELETE FROM deliveries WHERE message_id = ANY ((SELECT a FROM ids)::text[])),
        l AS (DELETE FROM message_delivery_logs WHERE message_id = ANY ((SELECT a FROM ids)::text[])),
        d AS (DELETE FROM messages WHERE id = ANY ((SELECT a FROM ids)::text[]) RETURNING id, provider, external_id),
-       x AS (DELETE FROM message_external_ids x USING d WHERE x.provider = d.provider AND x.external_id = d.external_id AND x.message_id = d.id)
+       x AS (${deleteExternalIdsSql('d')})
      SELECT count(*)::int AS n FROM d`;
 }
 

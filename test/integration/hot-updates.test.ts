@@ -8,9 +8,9 @@
  * PostgreSQL only: PGlite does not flush the pg_stat counters this test reads.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openPostgres } from '../../src/store/pg-adapter.js';
 import { startTestHerald, type TestHerald } from '../support/harness.js';
 import { LoopbackSmtp } from '../support/smtp-server.js';
+import { idleTableCounters } from '../support/pg-counters.js';
 
 const mail = { key: 'mail', name: 'Mail', steps: [{ ref: 'email', type: 'channel', channel_key: 'postal', template: { subject: 'Hello', text_body: 'Hello {{ recipient.name }}' } }] };
 
@@ -21,24 +21,6 @@ describe.skipIf(!process.env.DATABASE_URL)('message updates in place (postgres)'
     await t.close();
     await smtp.close();
   });
-
-  /**
-   * The messages table's update counters. Other connections' counters reach the shared
-   * statistics once those connections have been idle a while (PostgreSQL flushes an idle
-   * backend's pending counters within 10 s), so wait that long with Herald idle first.
-   */
-  async function messageUpdates(): Promise<{ updates: number; hot: number }> {
-    const [{ schema }] = await t.db.query<{ schema: string }>('SELECT current_schema() AS schema');
-    await new Promise((r) => setTimeout(r, 11_000));
-    const admin = await openPostgres({ connectionString: process.env.DATABASE_URL!, max: 1 });
-    try {
-      const [row] = await admin.query<{ updates: string; hot: string }>(
-        `SELECT n_tup_upd AS updates, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'messages'`, [schema]);
-      return { updates: Number(row.updates), hot: Number(row.hot) };
-    } finally {
-      await admin.close();
-    }
-  }
 
   it('an email sent over SMTP moves its message to sent without a new index entry', async () => {
     smtp = await new LoopbackSmtp('pw').start();
@@ -57,7 +39,7 @@ describe.skipIf(!process.env.DATABASE_URL)('message updates in place (postgres)'
     for (const id of users) expect((await t.knock.users.listMessages(id)).items.map((m) => m.status)).toEqual(['sent']);
     expect(smtp.received).toHaveLength(users.length);
 
-    const { updates, hot } = await messageUpdates();
+    const { n_tup_upd: updates, n_tup_hot_upd: hot } = (await idleTableCounters(t.db)).messages;
     expect(updates).toBeGreaterThanOrEqual(users.length);
     expect(hot).toBe(updates);
   });

@@ -7,8 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { analyzeGrownTables } from '../../src/store/table-stats.js';
-import { openPostgres } from '../../src/store/pg-adapter.js';
 import { http, startTestHerald, type TestHerald } from '../support/harness.js';
+import { idleTableCounters } from '../support/pg-counters.js';
 
 const feedStep = { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Hi **{{ recipient.id }}**' } };
 const hello = { key: 'hello', name: 'Hello', steps: [feedStep] };
@@ -23,23 +23,8 @@ describe.skipIf(!process.env.DATABASE_URL)('sequential scans on hot tables (post
   let t: TestHerald;
   afterEach(async () => { await t.close(); });
 
-  /**
-   * pg_stat counters of other connections reach the shared statistics when those connections
-   * have been idle a while: PostgreSQL flushes an idle backend's pending counters within 10 s
-   * (PGSTAT_IDLE_INTERVAL), so wait that long with Herald idle, then read them.
-   */
-  async function seqScans(): Promise<Record<string, number>> {
-    const [{ schema }] = await t.db.query<{ schema: string }>('SELECT current_schema() AS schema');
-    await new Promise((r) => setTimeout(r, 11_000));
-    const admin = await openPostgres({ connectionString: process.env.DATABASE_URL!, max: 1 });
-    try {
-      const rows = await admin.query<{ relname: string; seq_scan: number }>(
-        'SELECT relname, seq_scan FROM pg_stat_user_tables WHERE schemaname = $1', [schema]);
-      return Object.fromEntries(rows.map((r) => [r.relname, Number(r.seq_scan)]));
-    } finally {
-      await admin.close();
-    }
-  }
+  /** Sequential scans per table, as `idleTableCounters` reads them (it waits for the counters). */
+  const seqScans = async () => Object.fromEntries(Object.entries(await idleTableCounters(t.db)).map(([table, c]) => [table, c.seq_scan]));
 
   it('triggers, claims, checkpoints, feed reads, status updates and cancels use indexes once the tables have grown', async () => {
     t = await startTestHerald('postgres', { workflows: [hello, later], rateLimits: { perKey: 0, perUser: 0 } });
