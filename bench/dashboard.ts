@@ -8,6 +8,7 @@
  */
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_ARGS, ensureChromium } from '../test/e2e/support/chromium.js';
+import { ensureDashboardBuilt } from '../scripts/build-dashboard.mjs';
 import { benchArgs, sized } from './support/args.js';
 import { count, openBenchDb } from './support/db.js';
 import { enqueueRuns, feedStep, startHerald, type BenchHerald } from './support/herald.js';
@@ -69,6 +70,9 @@ const workflow = { key: 'bench', name: 'Bench', steps: [feedStep] };
 runBench(async () => {
   const lookup = await ensureChromium();
   if ('skipReason' in lookup) throw new Error(`no Chromium: ${lookup.skipReason}`);
+  // On a fresh clone dashboard/dist does not exist yet and the page would show only its
+  // "not built" error: build it first, as `npm start` does.
+  await ensureDashboardBuilt();
   const browser = await chromium.launch({ executablePath: lookup.executablePath, headless: true, args: CHROMIUM_ARGS });
   defer(() => browser.close());
 
