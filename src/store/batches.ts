@@ -103,10 +103,12 @@ export async function getBatch(q: Queryable, id: string): Promise<BatchRow | nul
  * carries it on is picked (its first remaining member that did not already go on as the leading
  * item), the batch is closed, that run is woken and the other paused members end in the same
  * statement — one statement whatever the number of batches, so windows closing together are
- * flushed together. Returns how many batches were flushed and how many runs were woken.
+ * flushed together. Returns how many batches were flushed, how many runs were woken, and when
+ * the next two windows close after `now` (`next`, `after`; null when there are none): the timer
+ * loop's turn for batches is one round trip (queue/timer-loop.ts).
  */
-export async function flushDueBatches(q: Queryable, now: Date, limit: number): Promise<{ flushed: number; woken: number }> {
-  const [result] = await q.query<{ flushed: number; woken: number }>(
+export async function flushDueBatches(q: Queryable, now: Date, limit: number): Promise<{ flushed: number; woken: number; next: Date | null; after: Date | null }> {
+  const [result] = await q.query<{ flushed: number; woken: number; next: Date | null; after: Date | null }>(
     `WITH due AS MATERIALIZED (
        SELECT id, step_ref FROM batches
         WHERE status IN ('open', 'closing') AND closes_at <= $1
@@ -140,6 +142,9 @@ export async function flushDueBatches(q: Queryable, now: Date, limit: number): P
                       WHERE NOT f.leading_item AND f.recipient_run_id IS DISTINCT FROM p.recipient_run_id)
           AND status = 'paused'
        RETURNING id
+     ), next AS (
+       -- batches_due_idx in closes_at order, first row.
+       SELECT closes_at FROM batches WHERE status IN ('open', 'closing') AND closes_at > $1 ORDER BY closes_at LIMIT 1
      ), ended_events AS (
        INSERT INTO run_events (id, recipient_run_id, event, status, step_ref, step_type, data, inserted_at)
        SELECT gen_random_uuid(), e.id, x.event, 'ok', CASE WHEN x.event = 'run_halted' THEN due.step_ref END, CASE WHEN x.event = 'run_halted' THEN 'batch' END,
@@ -153,18 +158,13 @@ export async function flushDueBatches(q: Queryable, now: Date, limit: number): P
         CROSS JOIN (VALUES ('run_halted', 1), ('run_completed', 2)) AS x(event, ord)
         ORDER BY e.id, x.ord
      )
-     SELECT (SELECT count(*) FROM closed)::int AS flushed, (SELECT count(*) FROM woken)::int AS woken`,
+     SELECT (SELECT count(*) FROM closed)::int AS flushed, (SELECT count(*) FROM woken)::int AS woken,
+            (SELECT closes_at FROM next) AS next,
+            (SELECT closes_at FROM batches WHERE status IN ('open', 'closing') AND closes_at > (SELECT closes_at FROM next)
+              ORDER BY closes_at LIMIT 1) AS after`,
     [now, limit],
   );
-  return result ?? { flushed: 0, woken: 0 };
-}
-
-/** When the next open batch's window ends, or null when none is open. */
-export async function nextBatchCloses(q: Queryable): Promise<Date | null> {
-  const rows = await q.query<{ closes_at: Date }>(
-    `SELECT closes_at FROM batches WHERE status IN ('open', 'closing') ORDER BY closes_at LIMIT 1`,
-  );
-  return rows[0]?.closes_at ?? null;
+  return result ?? { flushed: 0, woken: 0, next: null, after: null };
 }
 
 /** The activities of a flushed batch in arrival order (oldest first), and their count. */

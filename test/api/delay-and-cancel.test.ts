@@ -125,7 +125,7 @@ describe.each(engines)('delays (%s)', (engine) => {
     await t.knock.workflows.trigger('reminder', { recipients: ['ada'] });
     t.clock.advance(10 * MIN + 250);
     // The timer loop fires the delay 250 ms after its end; the run is queued, not yet advanced.
-    expect(await fireDueDelays(t.db, t.clock.now(), 100)).toBe(1);
+    expect((await fireDueDelays(t.db, t.clock.now(), 100)).fired).toBe(1);
     const fired = await runOf(t, 'ada');
     expect(fired.status).toBe('queued');
     expect(fired.events.some((e: any) => e.event === 'step_completed')).toBe(false);
