@@ -299,8 +299,10 @@ describe.skipIf(skipReason !== undefined)(`the dashboard in headless Chromium${s
       await d.open('/runs');
       await d.page.getByLabel('Cancellation key').fill('invoice-1');
       await d.page.getByRole('button', { name: 'Filter' }).click();
+      // The unfiltered list (three runs, the cancelled one among them) may still be on screen
+      // when the filter is applied: wait for the filtered list itself, one row, cancelled.
+      await expect.poll(() => d.page.locator('tr[data-run-id]').count(), { timeout: UI_TIMEOUT_MS }).toBe(1);
       await d.waitFor('tr[data-run-id][data-status="cancelled"]');
-      expect(await d.page.locator('tr[data-run-id]').count()).toBe(1);
       await shot('cancelled-by-key');
 
       // invoice-2: two waiting runs. Cancel Ada's alone from its page…
