@@ -101,7 +101,7 @@ export class TimerLoop {
   }
 
   private turnIsDue(now: number): boolean {
-    return this.again || performance.now() >= this.pollAt || this.upcoming.some((t) => t > this.coveredUntil && t <= now);
+    return this.again || performance.now() >= this.pollAt || this.uncovered().some((t) => t <= now);
   }
 
   private startTurn(now: number): void {
@@ -113,8 +113,7 @@ export class TimerLoop {
         // Due timers this turn left were locked by another turn still in flight, which fires
         // them (and says so itself if it too was full), unless this turn is the last one.
         if (result.full && this.inFlight.size === 1) this.again = true;
-        const kept = this.upcoming.filter((t) => t > this.coveredUntil);
-        this.upcoming = [...new Set([...kept, ...result.upcoming])].sort((a, b) => a - b).slice(0, UPCOMING_KEPT);
+        this.upcoming = [...new Set([...this.uncovered(), ...result.upcoming])].sort((a, b) => a - b).slice(0, UPCOMING_KEPT);
       },
       (err) => {
         this.opts.logger.warn({ err }, 'firing timers failed (database unavailable?); retrying');
@@ -137,7 +136,12 @@ export class TimerLoop {
     ]);
     if (delays.fired > 0 || batches.woken > 0) this.opts.onFired();
     const upcoming = [delays.next, delays.after, batches.next, batches.after].filter((d): d is Date => d !== null).map((d) => d.getTime());
-    return { full: delays.more || batches.flushed === this.batchSize, upcoming };
+    return { full: delays.more || batches.more, upcoming };
+  }
+
+  /** Due times reported by turns that no turn has started to fire yet. */
+  private uncovered(): number[] {
+    return this.upcoming.filter((t) => t > this.coveredUntil);
   }
 
   /**
@@ -148,7 +152,7 @@ export class TimerLoop {
     if (this.inFlight.size >= this.turnsInFlight) return this.maxSleepMs;
     if (this.again) return 0;
     const now = this.opts.clock.now().getTime();
-    const untilDue = Math.min(...this.upcoming.filter((t) => t > this.coveredUntil).map((t) => t - now));
+    const untilDue = Math.min(...this.uncovered().map((t) => t - now));
     return Math.max(0, Math.min(this.maxSleepMs, this.pollAt - performance.now(), untilDue));
   }
 

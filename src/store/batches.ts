@@ -96,6 +96,16 @@ export async function getBatch(q: Queryable, id: string): Promise<BatchRow | nul
   return rows[0] ?? null;
 }
 
+/** What one flush did, and when the next two windows close. */
+export interface FlushedBatches {
+  flushed: number;
+  woken: number;
+  /** `limit` batches were flushed and more were due: the next flush should go at once. */
+  more: boolean;
+  next: Date | null;
+  after: Date | null;
+}
+
 /**
  * Flushes up to `limit` due batches in ONE statement, each exactly once: the batch rows are
  * locked (SKIP LOCKED: concurrent flushers take different batches) and, under that lock, each
@@ -103,12 +113,12 @@ export async function getBatch(q: Queryable, id: string): Promise<BatchRow | nul
  * carries it on is picked (its first remaining member that did not already go on as the leading
  * item), the batch is closed, that run is woken and the other paused members end in the same
  * statement — one statement whatever the number of batches, so windows closing together are
- * flushed together. Returns how many batches were flushed, how many runs were woken, and when
- * the next two windows close after `now` (`next`, `after`; null when there are none): the timer
- * loop's turn for batches is one round trip (queue/timer-loop.ts).
+ * flushed together. Returns how many batches were flushed, how many runs were woken, whether more
+ * were due than it took, and when the next two windows close after `now` (`next`, `after`; null
+ * when there are none): the timer loop's turn for batches is one round trip (queue/timer-loop.ts).
  */
-export async function flushDueBatches(q: Queryable, now: Date, limit: number): Promise<{ flushed: number; woken: number; next: Date | null; after: Date | null }> {
-  const [result] = await q.query<{ flushed: number; woken: number; next: Date | null; after: Date | null }>(
+export async function flushDueBatches(q: Queryable, now: Date, limit: number): Promise<FlushedBatches> {
+  const [result] = await q.query<FlushedBatches>(
     `WITH due AS MATERIALIZED (
        SELECT id, step_ref FROM batches
         WHERE status IN ('open', 'closing') AND closes_at <= $1
@@ -161,10 +171,15 @@ export async function flushDueBatches(q: Queryable, now: Date, limit: number): P
      SELECT (SELECT count(*) FROM closed)::int AS flushed, (SELECT count(*) FROM woken)::int AS woken,
             (SELECT closes_at FROM next) AS next,
             (SELECT closes_at FROM batches WHERE status IN ('open', 'closing') AND closes_at > (SELECT closes_at FROM next)
-              ORDER BY closes_at LIMIT 1) AS after`,
+              ORDER BY closes_at LIMIT 1) AS after,
+            -- Asked only of a full flush, as of a full firing (store/timers.ts).
+            CASE WHEN (SELECT count(*) FROM due) = $2 THEN EXISTS (
+              SELECT 1 FROM batches
+               WHERE status IN ('open', 'closing') AND closes_at <= $1 AND id NOT IN (SELECT id FROM due))
+            ELSE false END AS more`,
     [now, limit],
   );
-  return result ?? { flushed: 0, woken: 0, next: null, after: null };
+  return result ?? { flushed: 0, woken: 0, more: false, next: null, after: null };
 }
 
 /** The activities of a flushed batch in arrival order (oldest first), and their count. */

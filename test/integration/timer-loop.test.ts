@@ -3,7 +3,10 @@ import pino from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
 import { engines, http, startTestHerald, type TestHerald } from '../support/harness.js';
 import { TimerLoop } from '../../src/queue/timer-loop.js';
+import { fireDueDelays } from '../../src/store/timers.js';
+import { flushDueBatches } from '../../src/store/batches.js';
 import type { Db } from '../../src/store/db.js';
+import { wrapQuery } from '../support/counting-db.js';
 
 const MIN = 60_000;
 const reminder = {
@@ -12,6 +15,14 @@ const reminder = {
   steps: [
     { ref: 'wait', type: 'delay', settings: { delay_for: { unit: 'minutes', value: 10 } } },
     { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Reminder for {{ recipient.id }}' } },
+  ],
+};
+const digest = {
+  key: 'digest',
+  name: 'Digest',
+  steps: [
+    { ref: 'collect', type: 'batch', settings: { batch_window: { unit: 'minutes', value: 10 } } },
+    { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: '{{ total_activities }} for {{ recipient.id }}' } },
   ],
 };
 
@@ -26,21 +37,13 @@ function holdingFirstFiring(db: Db): { db: Db; held: Promise<void>; release: () 
   const gate = new Promise<void>((r) => { release = r; });
   const held = new Promise<void>((r) => { signalHeld = r; });
   let first = true;
-  const holding = new Proxy(db, {
-    get(target, prop) {
-      if (prop === 'query') {
-        return async (sql: string, params?: readonly unknown[]) => {
-          if (first && sql.includes('fired AS')) {
-            first = false;
-            signalHeld();
-            await gate;
-          }
-          return target.query(sql, params);
-        };
-      }
-      const v = Reflect.get(target, prop) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const holding = wrapQuery(db, async (sql, params, opts, query) => {
+    if (first && sql.includes('fired AS')) {
+      first = false;
+      signalHeld();
+      await gate;
+    }
+    return query(sql, params, opts);
   });
   return { db: holding, held, release };
 }
@@ -63,7 +66,7 @@ describe.each(engines)('the timer loop (%s)', (engine) => {
   let t: TestHerald;
   let loop: TimerLoop | null = null;
   const logger = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
-  beforeEach(async () => { t = await startTestHerald(engine, { workflows: [reminder] }); });
+  beforeEach(async () => { t = await startTestHerald(engine, { workflows: [reminder, digest] }); });
   afterEach(async () => { await loop?.stop(); loop = null; await t.close(); });
 
   it(engine === 'postgres'
@@ -100,5 +103,24 @@ describe.each(engines)('the timer loop (%s)', (engine) => {
       const run = (await http(t, 'GET', `/v1/workflow_recipient_runs/${list.body.items[0].id}`)).body;
       expect(run.events.filter((e: any) => e.event === 'step_completed' && e.step_ref === 'wait')).toHaveLength(1);
     }
+  });
+
+  it('a firing or a flush that takes its limit says whether more were due, so a group of exactly the limit costs no second turn', async () => {
+    for (const user of ['ada', 'bob', 'cy']) {
+      await t.knock.workflows.trigger('reminder', { recipients: [user] });
+      await t.knock.workflows.trigger('digest', { recipients: [user] });
+    }
+    await t.drain();
+    t.clock.advance(10 * MIN);
+    const now = t.clock.now();
+    // Three of each are due: a limit of 2 leaves one, a limit of 1 then takes the last one.
+    expect(await fireDueDelays(t.db, now, 2)).toMatchObject({ fired: 2, more: true });
+    expect(await fireDueDelays(t.db, now, 1)).toMatchObject({ fired: 1, more: false });
+    expect(await flushDueBatches(t.db, now, 2)).toMatchObject({ flushed: 2, more: true });
+    expect(await flushDueBatches(t.db, now, 1)).toMatchObject({ flushed: 1, more: false });
+    expect(await fireDueDelays(t.db, now, 1)).toMatchObject({ fired: 0, more: false });
+    expect(await flushDueBatches(t.db, now, 1)).toMatchObject({ flushed: 0, more: false });
+    await t.drain();
+    for (const user of ['ada', 'bob', 'cy']) expect((await t.knock.users.listMessages(user)).items).toHaveLength(2);
   });
 });
