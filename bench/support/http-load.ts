@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defer } from './lifecycle.js';
 
+/** Rate limits for a Herald under this load: the limiter counts every request, and refuses none. */
+export const BENCH_RATE_LIMITS = { perKey: 1_000_000, perUser: 200 };
+
 export interface LoadResult {
   perSec: number; p50: number; p99: number; failures: number; requests: number;
   /** Which load generator ran: `wrk` when it is installed, else the Node client. */
