@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
-import { fireDueDelays } from '../store/timers.js';
+import { earliestTimers, fireDueDelays } from '../store/timers.js';
 import { flushDueBatches } from '../store/batches.js';
 
 export interface TimerLoopOptions {
@@ -40,7 +40,8 @@ interface TurnResult {
  * queues every due delay's run, stamping when it fired (store/timers.ts), one flushes every due
  * batch (store/batches.ts); each also says when its next two timers are due. Between turns the
  * loop sleeps until the next due time it knows of, and at most `maxSleepMs` (new timers of other
- * processes and of triggers are seen by the next turn). Timers therefore never wait for the
+ * processes and of triggers are seen by the next turn; such a poll looks for the earliest timers
+ * first and fires only when one is due). Timers therefore never wait for the
  * claim loops to work through a backlog, and the runs they release, keeping wake_at = when their
  * timer was due, are claimed before work that came after.
  *
@@ -101,14 +102,21 @@ export class TimerLoop {
   }
 
   private turnIsDue(now: number): boolean {
-    return this.again || performance.now() >= this.pollAt || this.uncovered().some((t) => t <= now);
+    return this.knownDue(now) || performance.now() >= this.pollAt;
+  }
+
+  /** A timer is known to be due: a turn came back full, or a reported due time has come. */
+  private knownDue(now: number): boolean {
+    return this.again || this.uncovered().some((t) => t <= now);
   }
 
   private startTurn(now: number): void {
+    // Started by the poll alone: look first, and fire only if something turns out to be due.
+    const poll = !this.knownDue(now);
     this.again = false;
     this.coveredUntil = now;
     this.pollAt = performance.now() + this.maxSleepMs;
-    const turn = this.turn(new Date(now)).then(
+    const turn = this.turn(new Date(now), poll).then(
       (result) => {
         // Due timers this turn left were locked by another turn still in flight, which fires
         // them (and says so itself if it too was full), unless this turn is the last one.
@@ -128,8 +136,18 @@ export class TimerLoop {
     this.inFlight.add(turn);
   }
 
-  /** One turn: due delays fired and due batches flushed, at once (two connections on PostgreSQL). */
-  private async turn(now: Date): Promise<TurnResult> {
+  /**
+   * One turn: due delays fired and due batches flushed, at once (two connections on PostgreSQL).
+   * A poll turn first reads the earliest timer of each kind (store/timers.ts `earliestTimers`)
+   * and stops there when neither is due: most polls find nothing, and the firing and the flush
+   * cost several times that look, on PGlite's one thread shared with the API and the worker.
+   */
+  private async turn(now: Date, poll: boolean): Promise<TurnResult> {
+    if (poll) {
+      const { delay, batch } = await earliestTimers(this.opts.db);
+      const earliest = [delay, batch].filter((d): d is Date => d !== null).map((d) => d.getTime());
+      if (!earliest.some((t) => t <= now.getTime())) return { full: false, upcoming: earliest };
+    }
     const [delays, batches] = await Promise.all([
       fireDueDelays(this.opts.db, now, this.batchSize),
       flushDueBatches(this.opts.db, now, this.batchSize),

@@ -123,4 +123,23 @@ describe.each(engines)('the timer loop (%s)', (engine) => {
     await t.drain();
     for (const user of ['ada', 'bob', 'cy']) expect((await t.knock.users.listMessages(user)).items).toHaveLength(2);
   });
+
+  it('an idle poll only looks for the earliest timers, and fires once a delay it finds is due', async () => {
+    await t.knock.workflows.trigger('reminder', { recipients: ['ada'] });
+    await t.drain();
+    const statements: string[] = [];
+    const db = wrapQuery(t.db, (sql, params, opts, query) => {
+      statements.push(sql.includes('fired AS') ? 'fire' : sql.includes('WITH due AS MATERIALIZED') ? 'flush' : 'look');
+      return query(sql, params, opts);
+    });
+    loop = new TimerLoop({ db, clock: t.clock, logger, onFired: () => {}, maxSleepMs: 10 });
+    loop.start();
+    // Polls every 10 ms while ada's delay is ten minutes away (the test's clock stands still).
+    expect(await until(async () => statements.length >= 5)).toBe(true);
+    expect(new Set(statements)).toEqual(new Set(['look']));
+    t.clock.advance(10 * MIN);
+    expect(await until(async () => (await statusOf(t, 'ada')) === 'queued')).toBe(true);
+    expect(statements).toContain('fire');
+    expect(statements).toContain('flush');
+  });
 });
