@@ -22,9 +22,6 @@ const CONNECTIONS = sized(opt('connections'), quick, 16, 16);
 
 runBench(async () => {
   const { db } = await openBenchDb(engine, { max: 20 });
-  // The per-key rate limiter runs (its cost is part of a request's) but is set above what the
-  // load can reach: at ~9,500 triggers/s the default 10,000/s answered some one-second windows'
-  // last requests with 429.
   const { herald, url } = await startHerald(db, [{ key: 'hello', name: 'Hello', steps: [feedStep] }], { listen: true, rateLimits: BENCH_RATE_LIMITS });
   const trigger = (seconds: number) => httpLoad(`${url}/v1/workflows/hello/trigger`, herald.keys.secret, JSON.stringify({ recipients: ['ada'], data: { n: 1 } }), CONNECTIONS, seconds);
   const waiting = () => count(db, `SELECT count(*)::int AS n FROM recipient_runs WHERE status IN ('queued', 'processing')`);

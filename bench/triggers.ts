@@ -24,9 +24,6 @@ const CONNECTIONS = sized(opt('connections'), quick, 32, 32);
 runBench(async () => {
   const bdb = await openBenchDb(engine, { max: 20 });
   const { db } = bdb;
-  // The per-key rate limiter runs (its cost is part of a request's) but is set above what the
-  // load can reach: at ~9,500 triggers/s the default 10,000/s answered some one-second windows'
-  // last requests with 429.
   const { herald, url } = await startHerald(db, [{ key: 'hello', name: 'Hello', steps: [feedStep] }], { listen: true, rateLimits: BENCH_RATE_LIMITS });
 
   // Baseline: one-row INSERT, autocommit, into a table with a primary key and a jsonb column.

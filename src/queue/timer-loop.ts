@@ -95,14 +95,15 @@ export class TimerLoop {
   private async run(): Promise<void> {
     while (this.running) {
       const now = this.opts.clock.now().getTime();
-      if (this.inFlight.size < this.turnsInFlight && this.turnIsDue(now)) this.startTurn(now);
+      if (this.inFlight.size < this.turnsInFlight) {
+        // A turn goes when a timer is known to be due, or for the poll; a turn started by the
+        // poll alone looks first, and fires only if something turns out to be due.
+        const known = this.knownDue(now);
+        if (known || performance.now() >= this.pollAt) this.startTurn(now, !known);
+      }
       await this.sleep(this.sleepMs());
     }
     await Promise.all(this.inFlight);
-  }
-
-  private turnIsDue(now: number): boolean {
-    return this.knownDue(now) || performance.now() >= this.pollAt;
   }
 
   /** A timer is known to be due: a turn came back full, or a reported due time has come. */
@@ -110,9 +111,7 @@ export class TimerLoop {
     return this.again || this.uncovered().some((t) => t <= now);
   }
 
-  private startTurn(now: number): void {
-    // Started by the poll alone: look first, and fire only if something turns out to be due.
-    const poll = !this.knownDue(now);
+  private startTurn(now: number, poll: boolean): void {
     this.again = false;
     this.coveredUntil = now;
     this.pollAt = performance.now() + this.maxSleepMs;

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
 import { createRunWaker, RUNS_CHANNEL } from '../../src/queue/wake.js';
 import { engines, openTestDb } from '../support/harness.js';
+import { until } from '../support/until.js';
 
 const INTERVAL_MS = 20;
 
@@ -22,15 +23,6 @@ describe.each(engines)('run waker (%s)', (engine) => {
     unlisten = await db.listen(RUNS_CHANNEL, () => { received.push(performance.now()); });
   });
   afterEach(async () => { await unlisten(); await db.close(); });
-
-  async function until(check: () => boolean, ms = 5_000): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (check()) return true;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return check();
-  }
 
   it('wakes at once when idle, sends at most one NOTIFY per interval during a stream of calls, and one after its last call', async () => {
     const wake = createRunWaker(db, (err) => errors.push(err), INTERVAL_MS);

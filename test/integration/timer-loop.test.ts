@@ -7,6 +7,7 @@ import { fireDueDelays } from '../../src/store/timers.js';
 import { flushDueBatches } from '../../src/store/batches.js';
 import type { Db } from '../../src/store/db.js';
 import { wrapQuery } from '../support/counting-db.js';
+import { until } from '../support/until.js';
 
 const MIN = 60_000;
 const reminder = {
@@ -51,15 +52,6 @@ function holdingFirstFiring(db: Db): { db: Db; held: Promise<void>; release: () 
 async function statusOf(t: TestHerald, user: string): Promise<string> {
   const [row] = await t.db.query<{ status: string }>(`SELECT status FROM recipient_runs WHERE recipient_id = $1`, [user]);
   return row.status;
-}
-
-async function until(check: () => Promise<boolean>, ms = 5_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return false;
 }
 
 describe.each(engines)('the timer loop (%s)', (engine) => {
