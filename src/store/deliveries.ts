@@ -150,6 +150,7 @@ export async function settleDeliveries(q: Queryable, owner: string, items: Settl
      )
      SELECT message_id FROM h`,
     [owner, JSON.stringify(input)],
+    { prepare: true },
   );
   return new Set(rows.map((r) => r.message_id));
 }

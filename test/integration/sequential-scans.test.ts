@@ -9,9 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { analyzeGrownTables } from '../../src/store/table-stats.js';
 import { http, startTestHerald, type TestHerald } from '../support/harness.js';
 import { idleTableCounters } from '../support/pg-counters.js';
+import { LoopbackSmtp } from '../support/smtp-server.js';
 
 const feedStep = { ref: 'feed', type: 'channel', channel_key: 'in-app-feed', template: { markdown_body: 'Hi **{{ recipient.id }}**' } };
 const hello = { key: 'hello', name: 'Hello', steps: [feedStep] };
+const mail = { key: 'mail', name: 'Mail', steps: [{ ref: 'email', type: 'channel', channel_key: 'postal', template: { subject: 'Hello', text_body: 'Hello {{ recipient.id }}' } }] };
 const later = { key: 'later', name: 'Later', steps: [{ ref: 'wait', type: 'delay', settings: { delay_for: { unit: 'hours', value: 1 } } }, feedStep] };
 
 /** The tables every trigger, claim, checkpoint, feed read and cancel touches. */
@@ -21,7 +23,12 @@ const recipients = (prefix: string, n: number) => Array.from({ length: n }, (_, 
 
 describe.skipIf(!process.env.DATABASE_URL)('sequential scans on hot tables (postgres)', () => {
   let t: TestHerald;
-  afterEach(async () => { await t.close(); });
+  let smtp: LoopbackSmtp | undefined;
+  afterEach(async () => {
+    await t.close();
+    await smtp?.close();
+    smtp = undefined;
+  });
 
   /** Sequential scans per table, as `idleTableCounters` reads them (it waits for the counters). */
   const seqScans = async () => Object.fromEntries(Object.entries(await idleTableCounters(t.db)).map(([table, c]) => [table, c.seq_scan]));
@@ -69,5 +76,42 @@ describe.skipIf(!process.env.DATABASE_URL)('sequential scans on hot tables (post
     expect(runs[0].n).toBe(50);
     const scans = Object.fromEntries(HOT_TABLES.map((table) => [table, (after[table] ?? 0) - (before[table] ?? 0)]));
     expect(scans).toEqual(Object.fromEntries(HOT_TABLES.map((table) => [table, 0])));
+  }, 180_000);
+
+  it('delivery settles, a statement prepared while the tables were small, use indexes once the tables have grown', async () => {
+    smtp = await new LoopbackSmtp('pw').start();
+    t = await startTestHerald('postgres', {
+      workflows: [mail],
+      channels: [{ key: 'postal', type: 'email', provider: 'smtp', settings: smtp.settings() }],
+      rateLimits: { perKey: 0, perUser: 0 },
+    });
+    const send = async (ids: string[]) => {
+      for (const id of ids) {
+        await t.knock.users.update(id, { email: `${id}@example.com` } as any);
+        await t.knock.workflows.trigger('mail', { recipients: [id] });
+        await t.drain();
+      }
+    };
+    // One email at a time while `messages` holds a handful of rows: the settle statement is
+    // prepared (store/deliveries.ts), and after five runs on a connection PostgreSQL may keep a
+    // generic plan made from these small tables.
+    await send(recipients('early-', 8));
+    const [{ channel }] = await t.db.query<{ channel: string }>(`SELECT channel_id AS channel FROM messages LIMIT 1`);
+    await t.db.query(`INSERT INTO messages (id, channel_id, recipient_collection, recipient_id, workflow_key, status, inserted_at, updated_at)
+                      SELECT 'old' || lpad(g::text, 24, '0'), $1, '$users', 'old-' || g, 'mail', 'sent', now(), now() FROM generate_series(1, 30000) g`, [channel]);
+    await t.db.query(`INSERT INTO message_events (id, message_id, type, inserted_at)
+                      SELECT gen_random_uuid(), 'old' || lpad(g::text, 24, '0'), 'message.sent', now() FROM generate_series(1, 30000) g`);
+    // The worker's growth check analyzes them, which also invalidates plans cached from the old
+    // statistics.
+    expect(await analyzeGrownTables(t.db)).toEqual(expect.arrayContaining(['messages', 'message_events']));
+
+    const before = await seqScans();
+    await send(recipients('late-', 8));
+    const after = await seqScans();
+
+    expect(smtp.received).toHaveLength(16);
+    const statuses = await t.db.query<{ status: string }>(`SELECT status FROM messages WHERE recipient_id LIKE 'late-%'`);
+    expect(statuses.map((r) => r.status)).toEqual(Array(8).fill('sent'));
+    expect({ messages: after.messages - before.messages, message_events: after.message_events - before.message_events }).toEqual({ messages: 0, message_events: 0 });
   }, 180_000);
 });
