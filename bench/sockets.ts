@@ -250,7 +250,7 @@ async function main() {
     const pushAfterCommit = Object.entries(client.arrivals).filter(([user]) => committed[user] !== undefined).map(([user, at]) => at - committed[user]);
     const commitAfterInsert = [...inserted].filter(([user]) => committed[user] !== undefined).map(([user, at]) => committed[user] - at);
     phases.push({ prefix, sockets, client, rate, push, pushAfterCommit, commitAfterInsert, feedStatements, serverCpuMs, machineCpuMs });
-    console.log(`${name.padEnd(6)} ${sockets ? `${fmt(client.sockets)} sockets` : 'no socket'}: ${fmt(N)} messages at ${fmt(rate)}/s`
+    console.log(`${name.padEnd(6)} ${sockets ? `${fmt(client.sockets)} sockets` : 'no socket'}: ${fmt(N)} messages at ${fmt(rate)}/s (trigger answered in ${fmt(client.triggerMs)} ms, last message ${fmt(newest - client.requestWallMs)} ms after it was sent)`
       + `${sockets ? `; push after commit ${dist(pushAfterCommit)}, after inserted_at ${dist(push)} (${client.missing} sockets got none); feed statements ${fmt(feedStatements)}` : ''}`
       + `; commit after inserted_at ${dist(commitAfterInsert)}`
       + `; CPU this process ${fmt(serverCpuMs)} ms${sockets ? `, clients ${fmt(client.cpuMs)} ms` : ''}, machine ${machineCpuMs === null ? 'n/a' : `${fmt(machineCpuMs)} ms`}`);

@@ -91,6 +91,11 @@ export interface SettleInput {
  * unpacked with jsonb_to_recordset, so a batch of 1 or 500 is the same parsed statement. Rows of
  * `deliveries` and `messages` are keyed by primary key (message_id / id), and the only rows locked
  * are this owner's own deliveries, so two processes settling at once never wait on each other.
+ * Prepared: its parameters are the owner and one JSON document and every row is reached by
+ * primary key, so the generic plan is the custom plan, and planning it on every settle cost
+ * PostgreSQL more than a fifth of the statement (0.28 ms against 0.6 ms executing, for ~13
+ * outcomes). Plans cached while the tables were small are replanned when Herald re-analyzes them
+ * (table-stats.ts; test/integration/sequential-scans.test.ts).
  */
 export async function settleDeliveries(q: Queryable, owner: string, items: SettleInput[]): Promise<Set<string>> {
   if (items.length === 0) return new Set();
