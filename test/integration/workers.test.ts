@@ -85,9 +85,13 @@ describe.runIf(!!process.env.DATABASE_URL)('several processes on one PostgreSQL'
       dbs.push(db);
       const h = await createHerald({ db, clock, logger: pino({ level: process.env.HERALD_TEST_LOG ?? 'silent' }), workflowsDir: dir, workerId: name, pollIntervalMs: 20 });
       const w = h.worker as any;
+      w.batchSize = 10;
       const advance = w.opts.engine.advanceBatch;
       w.opts.engine.advanceBatch = async (runs: any[], owner: string) => {
         claimedBy.set(name, (claimedBy.get(name) ?? 0) + runs.length);
+        // Held a moment, so that one process's claims in flight (4 × 10 runs) cannot take all
+        // 300 runs before the others wake: with 100-run claims one process under CI load did.
+        await new Promise((r) => setTimeout(r, 150));
         return advance(runs, owner);
       };
       heralds.push(h);
